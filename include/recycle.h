@@ -1,0 +1,279 @@
+/* recycle: Python's memory management for C programs.
+ *
+ * One public header. Its parts, bottom layer first:
+ *   1. heaps and raw memory (the small-block pool allocator)
+ *   2. memory statistics
+ *   3. types and reference-counted objects (the object header is laid out
+ *      here so that incref/decref can be inline)
+ *   4. the cycle collector (Python's gc module)
+ *   5. weak references
+ * A heap is used by one thread at a time; many heaps may live in one process.
+ * Misuse that the library detects (a bad free, a double free, a decref of a
+ * dead object) prints a message naming the pointer and aborts.
+ */
+#ifndef RECYCLE_H
+#define RECYCLE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "recycle_config.h" /* generated: RCY_CHECK_LEVEL of the library build */
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__)
+#define RCY_API __attribute__((visibility("default")))
+#define RCY_LIKELY(x) __builtin_expect(!!(x), 1)
+#define RCY_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#else
+#define RCY_API
+#define RCY_LIKELY(x) (x)
+#define RCY_UNLIKELY(x) (x)
+#endif
+
+/* ------------------------------------------------------------------ */
+/* 1. Heaps and raw memory                                             */
+/* ------------------------------------------------------------------ */
+
+typedef struct rcy_heap rcy_heap;
+
+/** Create a heap. NULL (errno ENOMEM) on failure. */
+RCY_API rcy_heap *rcy_heap_new(void);
+/** Free every object and all memory of the heap. Finalizers and destroy
+ *  callbacks of objects still alive do NOT run: the memory is simply
+ *  returned. NULL is a no-op. */
+RCY_API void rcy_heap_destroy(rcy_heap *h);
+
+/** Requests of 0..RCY_SMALL_MAX bytes come from size-class pools; larger
+ *  ones from the system allocator. Every block is 16-byte aligned.
+ *  rcy_malloc(h, 0) returns a unique pointer. NULL + errno ENOMEM when out
+ *  of memory; never aborts. */
+#define RCY_SMALL_MAX 512
+RCY_API void *rcy_malloc(rcy_heap *h, size_t n);
+/** Zero-filled; count * n overflow gives NULL with errno ENOMEM. */
+RCY_API void *rcy_calloc(rcy_heap *h, size_t count, size_t n);
+/** realloc(h, NULL, n) is rcy_malloc(h, n); realloc(h, p, 0) frees p and
+ *  returns a fresh zero-size block (a unique pointer), or NULL if that
+ *  allocation fails (p is freed either way). On failure of a resize the
+ *  old block is left untouched and NULL is returned. */
+RCY_API void *rcy_realloc(rcy_heap *h, void *p, size_t n);
+/** O(1), needs no size. NULL is a no-op. A pointer this heap does not own,
+ *  a double free or a free into the wrong heap aborts with a message
+ *  (always for large blocks and foreign pointers; double frees of small
+ *  blocks are caught exactly in checked builds, cheaply in release). */
+RCY_API void rcy_free(rcy_heap *h, void *p);
+/** Bytes usable at p (>= the size asked for). */
+RCY_API size_t rcy_usable_size(rcy_heap *h, const void *p);
+/** Hand every free page back to the OS now; returns the bytes released.
+ *  (Free pages are also returned on their own: see docs/allocator.md.) */
+RCY_API size_t rcy_purge(rcy_heap *h);
+
+/* ------------------------------------------------------------------ */
+/* 2. Memory statistics (sys._debugmallocstats)                        */
+/* ------------------------------------------------------------------ */
+
+#define RCY_SIZE_CLASSES 32
+typedef struct rcy_class_stats {
+    size_t block_size;   /* bytes per block of this class */
+    size_t pools;        /* pools serving the class */
+    size_t blocks_used;  /* blocks handed out */
+    size_t blocks_free;  /* blocks available in those pools */
+} rcy_class_stats;
+
+typedef struct rcy_mem_stats {
+    rcy_class_stats classes[RCY_SIZE_CLASSES];
+    size_t arenas_allocated;   /* arenas mapped since the heap was made */
+    size_t arenas_released;    /* arenas unmapped since */
+    size_t arenas_highwater;   /* most arenas mapped at once */
+    size_t arenas_current;     /* arenas mapped now */
+    size_t pools_total;        /* pools in mapped arenas */
+    size_t pools_used;         /* pools serving a size class */
+    size_t pools_empty_dirty;  /* empty pools still holding pages */
+    size_t pools_empty_clean;  /* empty pools whose pages went back (or never came) */
+    size_t small_bytes_used;   /* bytes in small blocks handed out (block sizes) */
+    size_t small_bytes_free;   /* bytes in free blocks of used pools */
+    size_t pool_header_bytes;  /* bytes lost to pool headers */
+    size_t quantization_bytes; /* bytes lost to rounding to a block size (requests tracked only in checked builds: 0 otherwise) */
+    size_t large_blocks;       /* live blocks from the large path */
+    size_t large_bytes;        /* their sizes */
+    size_t bytes_mapped;       /* bytes of address space mapped from the OS now */
+    size_t bytes_committed;    /* bytes of that which may hold pages (not given back) */
+    size_t bytes_released_total; /* bytes given back to the OS since the heap was made */
+    size_t bytes_in_use;       /* small_bytes_used + large_bytes */
+    size_t peak_bytes_committed; /* high-water mark of bytes_committed + large_bytes */
+} rcy_mem_stats;
+
+RCY_API void rcy_mem_get_stats(rcy_heap *h, rcy_mem_stats *out);
+/** A report a person can read, like sys._debugmallocstats(). */
+RCY_API void rcy_mem_print_stats(rcy_heap *h, FILE *out);
+
+/* ------------------------------------------------------------------ */
+/* 3. Types and reference-counted objects                              */
+/* ------------------------------------------------------------------ */
+
+typedef void (*rcy_visit_fn)(void **slot, void *arg);
+
+typedef struct rcy_type {
+    const char *name;
+    size_t size; /* payload bytes that rcy_new allocates (zero-filled) */
+    /* Calls visit(&field, arg) for every object reference the object
+       holds (NULL fields may be visited or skipped). NULL: the type holds
+       no references and its objects are never tracked by the collector. */
+    void (*traverse)(void *self, rcy_visit_fn visit, void *arg);
+    /* Optional; runs at most once before death; may resurrect the object
+       by storing a new reference to it somewhere. */
+    void (*finalize)(void *self);
+    /* Optional; frees non-object resources. The object's references have
+       already been dropped (its slots are NULL). */
+    void (*destroy)(void *self);
+} rcy_type;
+
+/* ---- internals the inline functions need (do not use directly) ----
+ * Every object is preceded by this 16-byte header; objects of types with
+ * traverse are preceded, in addition, by two 8-byte collector links. */
+typedef struct rcy_objhead {
+    uint32_t refcnt;          /* RCY_IMMORTAL: saturated, never freed */
+    uint32_t gcword;          /* collector flags and, during a collection, gc_refs */
+    uintptr_t type_and_flags; /* const rcy_type * | finalized/weakref bits */
+} rcy_objhead;
+#define RCY_IMMORTAL UINT32_MAX
+#define RCY_HEAD(o) ((rcy_objhead *)(o) - 1)
+RCY_API void rcy__decref_slow(void *o);
+RCY_API void rcy__incref_checked(void *o);
+RCY_API void rcy__decref_checked(void *o);
+/* -------------------------------------------------------------------- */
+
+/** A new object with refcount 1 and a zero-filled payload of t->size
+ *  bytes; NULL (errno ENOMEM) on failure. */
+RCY_API void *rcy_new(rcy_heap *h, const rcy_type *t);
+/** The same with a payload of n bytes. */
+RCY_API void *rcy_new_sized(rcy_heap *h, const rcy_type *t, size_t n);
+
+/** Counts saturate at RCY_IMMORTAL: such an object is never freed. */
+static inline void rcy_incref(void *o)
+{
+#if RCY_CHECK_LEVEL >= 1
+    rcy__incref_checked(o);
+#else
+    rcy_objhead *hd = RCY_HEAD(o);
+    uint32_t n = hd->refcnt + 1u;
+    hd->refcnt = n ? n : RCY_IMMORTAL;
+#endif
+}
+
+/** At 0: finalize (once), drop its references, destroy, free. Iterative:
+ *  freeing the head of a long chain uses bounded C stack. */
+static inline void rcy_decref(void *o)
+{
+#if RCY_CHECK_LEVEL >= 1
+    rcy__decref_checked(o);
+#else
+    rcy_objhead *hd = RCY_HEAD(o);
+    uint32_t rc = hd->refcnt;
+    /* one test: rc in 2..IMMORTAL-1 is the common case */
+    if (RCY_LIKELY(rc - 2u < RCY_IMMORTAL - 2u))
+        hd->refcnt = rc - 1u;
+    else
+        rcy__decref_slow(o);
+#endif
+}
+
+static inline void rcy_xincref(void *o) { if (o) rcy_incref(o); }
+static inline void rcy_xdecref(void *o) { if (o) rcy_decref(o); }
+
+/** The count itself (sys.getrefcount without its +1). */
+RCY_API size_t rcy_refcount(const void *o);
+RCY_API const rcy_type *rcy_typeof(const void *o);
+RCY_API rcy_heap *rcy_heap_of(const void *o);
+/** Bytes of hidden header in front of objects of this type (16, or 32 for
+ *  types with traverse). */
+RCY_API size_t rcy_header_size(const rcy_type *t);
+
+/* ------------------------------------------------------------------ */
+/* 4. The cycle collector (Python's gc module)                         */
+/* ------------------------------------------------------------------ */
+
+/** Collect generation 0, 1 or 2 (-1: full). Returns the unreachable
+ *  objects found (collected + uncollectable). Never re-enters: a call
+ *  from inside a running collection (a finalizer) returns 0. */
+RCY_API size_t rcy_gc_collect(rcy_heap *h, int generation);
+RCY_API void rcy_gc_enable(rcy_heap *h);
+RCY_API void rcy_gc_disable(rcy_heap *h);
+RCY_API int rcy_gc_isenabled(rcy_heap *h);
+RCY_API void rcy_gc_get_threshold(rcy_heap *h, size_t out[3]);
+/** t0 == 0 disables automatic collection, as in Python. */
+RCY_API void rcy_gc_set_threshold(rcy_heap *h, size_t t0, size_t t1, size_t t2);
+RCY_API void rcy_gc_get_count(rcy_heap *h, size_t out[3]);
+
+typedef struct { size_t collections, collected, uncollectable; } rcy_gc_genstats;
+RCY_API void rcy_gc_get_stats(rcy_heap *h, rcy_gc_genstats out[3]);
+
+/** Move every tracked object to a permanent generation never collected. */
+RCY_API void rcy_gc_freeze(rcy_heap *h);
+/** Move the permanent generation back into the oldest one. */
+RCY_API void rcy_gc_unfreeze(rcy_heap *h);
+RCY_API size_t rcy_gc_get_freeze_count(rcy_heap *h);
+
+RCY_API int rcy_gc_is_tracked(const void *o);
+RCY_API int rcy_gc_is_finalized(const void *o);
+/** Track an untracked object of a type with traverse (no-op otherwise). */
+RCY_API void rcy_gc_track(void *o);
+/** Untrack: say "this object holds no references right now"; the
+ *  collector then skips it. Track it again before it stores one. */
+RCY_API void rcy_gc_untrack(void *o);
+
+typedef void (*rcy_object_fn)(void *o, void *arg);
+/** Every tracked object of a generation (-1: all three; the permanent
+ *  generation is not included, as in Python). fn must not free objects. */
+RCY_API void rcy_gc_get_objects(rcy_heap *h, int generation, rcy_object_fn fn, void *arg);
+/** Tracked objects that hold a reference to target. O(heap). */
+RCY_API void rcy_gc_get_referrers(rcy_heap *h, const void *target, rcy_object_fn fn, void *arg);
+/** The objects o refers to (through its type's traverse). */
+RCY_API void rcy_gc_get_referents(const void *o, rcy_object_fn fn, void *arg);
+
+typedef struct {
+    int generation;
+    size_t collected, uncollectable;
+    double duration_s;
+} rcy_gc_info;
+typedef void (*rcy_gc_callback)(const char *phase /* "start" | "stop" */,
+                                const rcy_gc_info *info, void *arg);
+RCY_API int rcy_gc_callback_add(rcy_heap *h, rcy_gc_callback cb, void *arg);    /* 0 on success */
+RCY_API int rcy_gc_callback_remove(rcy_heap *h, rcy_gc_callback cb, void *arg); /* 0 if it was there */
+
+enum {
+    RCY_DEBUG_STATS = 1,
+    RCY_DEBUG_COLLECTABLE = 2,
+    RCY_DEBUG_UNCOLLECTABLE = 4,
+    RCY_DEBUG_SAVEALL = 32,
+    RCY_DEBUG_LEAK = 38
+};
+/** Debug output goes to stderr. */
+RCY_API void rcy_gc_set_debug(rcy_heap *h, unsigned flags);
+RCY_API unsigned rcy_gc_get_debug(rcy_heap *h);
+RCY_API size_t rcy_gc_garbage_count(rcy_heap *h); /* gc.garbage */
+RCY_API void rcy_gc_garbage(rcy_heap *h, rcy_object_fn fn, void *arg);
+/** Drop the garbage list's references (objects may then die). */
+RCY_API void rcy_gc_garbage_clear(rcy_heap *h);
+
+/* ------------------------------------------------------------------ */
+/* 5. Weak references                                                  */
+/* ------------------------------------------------------------------ */
+
+typedef void (*rcy_weak_callback)(void *weakref, void *arg);
+/** A weak reference to target, itself an object (released with
+ *  rcy_decref). cb (optional) runs when the target dies while the weak
+ *  reference is alive. NULL on failure. */
+RCY_API void *rcy_weakref_new(void *target, rcy_weak_callback cb, void *arg);
+/** A new strong reference to the target, or NULL if it is dead. */
+RCY_API void *rcy_weakref_get(void *weakref);
+/** 1 if o is a weak reference object. */
+RCY_API int rcy_is_weakref(const void *o);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* RECYCLE_H */

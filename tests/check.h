@@ -1,0 +1,84 @@
+/* A tiny test harness shared by every test program: CHECK records a
+ * failure and goes on, CHECK_EQ shows both values, and check_summary()
+ * prints the "N passed, N failed" line CTest output ends with. Also a
+ * helper to run a function in a child and see whether it aborted. */
+#ifndef RCY_TEST_CHECK_H
+#define RCY_TEST_CHECK_H
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <fcntl.h>
+#include <signal.h>
+
+static int check_passed, check_failed;
+
+#define CHECK(cond)                                                            \
+    do {                                                                       \
+        if (cond) {                                                            \
+            check_passed++;                                                    \
+        } else {                                                               \
+            check_failed++;                                                    \
+            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__,   \
+                    #cond);                                                    \
+        }                                                                      \
+    } while (0)
+
+#define CHECK_EQ(a, b)                                                         \
+    do {                                                                       \
+        long long check_a_ = (long long)(a), check_b_ = (long long)(b);        \
+        if (check_a_ == check_b_) {                                            \
+            check_passed++;                                                    \
+        } else {                                                               \
+            check_failed++;                                                    \
+            fprintf(stderr, "%s:%d: CHECK_EQ failed: %s == %s (%lld vs %lld)\n", \
+                    __FILE__, __LINE__, #a, #b, check_a_, check_b_);           \
+        }                                                                      \
+    } while (0)
+
+/* Prints the closing line and gives main's exit status. */
+static inline int check_summary(const char *name)
+{
+    printf("%s: %d passed, %d failed\n", name, check_passed, check_failed);
+    return check_failed ? 1 : 0;
+}
+
+/* Runs fn(arg) in a child process with stderr captured. Returns 1 if the
+ * child died of SIGABRT and its stderr contains `expect` (NULL: anything),
+ * 0 otherwise. The captured text goes to `msg` (may be NULL). */
+static inline int check_aborts(void (*fn)(void *), void *arg, const char *expect,
+                               char *msg, size_t msgsize)
+{
+    int fds[2];
+    if (pipe(fds) != 0)
+        return 0;
+    fflush(stdout);
+    fflush(stderr);
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(fds[0]);
+        dup2(fds[1], 2);
+        fn(arg);
+        _exit(0); /* did not abort */
+    }
+    close(fds[1]);
+    char buf[4096];
+    size_t len = 0;
+    ssize_t r;
+    while ((r = read(fds[0], buf + len, sizeof buf - 1 - len)) > 0 && len < sizeof buf - 1)
+        len += (size_t)r;
+    buf[len] = '\0';
+    close(fds[0]);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    if (msg && msgsize) {
+        strncpy(msg, buf, msgsize - 1);
+        msg[msgsize - 1] = '\0';
+    }
+    int aborted = WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT;
+    return aborted && (!expect || strstr(buf, expect) != NULL);
+}
+
+#endif
