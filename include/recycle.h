@@ -96,7 +96,7 @@ typedef struct rcy_mem_stats {
     size_t small_bytes_used;   /* bytes in small blocks handed out (block sizes) */
     size_t small_bytes_free;   /* bytes in free blocks of used pools */
     size_t pool_header_bytes;  /* bytes lost to pool headers */
-    size_t quantization_bytes; /* bytes lost to rounding to a block size (requests tracked only in checked builds: 0 otherwise) */
+    size_t quantization_bytes; /* bytes at the end of used pools too small for a block */
     size_t large_blocks;       /* live blocks from the large path */
     size_t large_bytes;        /* their sizes */
     size_t bytes_mapped;       /* bytes of address space mapped from the OS now */

@@ -74,8 +74,7 @@ static inline int check_aborts(void (*fn)(void *), void *arg, const char *expect
     int status = 0;
     waitpid(pid, &status, 0);
     if (msg && msgsize) {
-        strncpy(msg, buf, msgsize - 1);
-        msg[msgsize - 1] = '\0';
+        snprintf(msg, msgsize, "%s", buf);
     }
     int aborted = WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT;
     return aborted && (!expect || strstr(buf, expect) != NULL);

@@ -1,0 +1,192 @@
+/* alloc: the raw-memory API (rcy_malloc and friends) over the two
+ * allocators below it: pools for 0..512 bytes, the large path above.
+ *
+ * rcy_free validates before it frees, because a bad free silently
+ * corrupts a free list and the crash comes much later, far from the bug.
+ * Cheap checks run in every build: the page map says whether the pointer
+ * is in one of our arenas (without touching it), the arena names its heap,
+ * the offset must be a block boundary below the pool's untouched part, the
+ * pool must be in use, and the block must not head its free list. Checked
+ * builds add an exact bitmap of live blocks per pool. */
+#include <errno.h>
+#include <string.h>
+
+#include "heap.h"
+
+#define RECIP(k) ((65536u + (k) - 1u) / (k))
+/* ceil(2^16 / k) for k = block size / 16: divides a pool offset exactly */
+static const uint32_t class_recip[RCY_CLASS_COUNT] = {
+    RECIP(1),  RECIP(2),  RECIP(3),  RECIP(4),  RECIP(5),  RECIP(6),  RECIP(7),  RECIP(8),
+    RECIP(9),  RECIP(10), RECIP(11), RECIP(12), RECIP(13), RECIP(14), RECIP(15), RECIP(16),
+    RECIP(17), RECIP(18), RECIP(19), RECIP(20), RECIP(21), RECIP(22), RECIP(23), RECIP(24),
+    RECIP(25), RECIP(26), RECIP(27), RECIP(28), RECIP(29), RECIP(30), RECIP(31), RECIP(32)};
+
+static size_t block_index(rcy_pool *pool, const void *p)
+{
+    size_t units = (size_t)((const char *)p - rcy__pool_first_block(pool)) >> 4;
+    return (units * class_recip[pool->cls]) >> 16;
+}
+
+static int pool_is_free(const rcy_arena *a, const rcy_pool *pool)
+{
+    return ((a->free_dirty | a->free_clean) >> ((uintptr_t)((const char *)pool - a->base) >> RCY_POOL_SHIFT)) & 1;
+}
+
+#if RCY_CHECK_LEVEL >= 1
+static int live_bit(rcy_pool *pool, size_t i) { return (pool->live[i / 64] >> (i % 64)) & 1; }
+static void set_live(rcy_pool *pool, size_t i, int on)
+{
+    uint64_t bit = (uint64_t)1 << (i % 64);
+    pool->live[i / 64] = on ? pool->live[i / 64] | bit : pool->live[i / 64] & ~bit;
+}
+#endif
+
+/* The pool of small block p after checking p is one of h's live blocks. */
+static rcy_pool *valid_small_block(rcy_heap *h, rcy_arena *a, void *p, const char *api)
+{
+    if (a->owner != h)
+        rcy__misuse("%s(%p): the block belongs to another heap", api, p);
+    rcy_pool *pool = rcy__pool_of(p);
+    char *first = rcy__pool_first_block(pool);
+    if (pool_is_free(a, pool) || pool->nused == 0 || (char *)p < first)
+        rcy__misuse("%s(%p): not an allocated block (double free or bad pointer)", api, p);
+    size_t i = block_index(pool, p);
+    if ((char *)p != first + i * RCY_CLASS_SIZE(pool->cls) || (char *)p >= pool->bump)
+        rcy__misuse("%s(%p): not the start of an allocated block", api, p);
+    if (p == pool->freelist)
+        rcy__misuse("%s(%p): double free", api, p);
+#if RCY_CHECK_LEVEL >= 1
+    if (!live_bit(pool, i))
+        rcy__misuse("%s(%p): double free (block is already free)", api, p);
+#endif
+    return pool;
+}
+
+void *rcy__mem_alloc(rcy_heap *h, size_t n)
+{
+    if (n <= RCY_SMALL_MAX) {
+        void *b = rcy__pool_alloc(&h->pools, n);
+#if RCY_CHECK_LEVEL >= 1
+        if (b)
+            set_live(rcy__pool_of(b), block_index(rcy__pool_of(b), b), 1);
+#endif
+        return b;
+    }
+    return rcy__large_alloc(&h->large, n);
+}
+
+void rcy__mem_free(rcy_heap *h, void *p, const char *api)
+{
+    rcy_arena *a = rcy__pagemap_lookup(p);
+    if (RCY_LIKELY(a != NULL)) {
+        rcy_pool *pool = valid_small_block(h, a, p, api);
+#if RCY_CHECK_LEVEL >= 1
+        set_live(pool, block_index(pool, p), 0);
+        size_t bs = RCY_CLASS_SIZE(pool->cls);
+        if (bs > 32) /* keep the object header readable for use-after-free reports */
+            memset((char *)p + 32, 0xDD, bs - 32);
+#endif
+        rcy__pool_free(&h->pools, pool, p);
+        return;
+    }
+    if (!rcy__large_owned(&h->large, p))
+        rcy__misuse("%s(%p): pointer not allocated by this heap, or already freed", api, p);
+    rcy__large_free(&h->large, p);
+}
+
+rcy_heap *rcy__mem_owner(const void *p)
+{
+    rcy_arena *a = rcy__pagemap_lookup(p);
+    if (a)
+        return a->owner;
+    return rcy__large_header(p)->owner; /* p must be a live block */
+}
+
+int rcy__mem_is_live(const void *p)
+{
+    rcy_arena *a = rcy__pagemap_lookup(p);
+    if (!a) {
+        rcy_heap *owner = rcy__large_header(p)->owner; /* NULL once freed */
+        return owner && rcy__large_owned(&owner->large, p);
+    }
+    rcy_pool *pool = rcy__pool_of(p);
+    if (pool_is_free(a, pool) || pool->nused == 0 || (const char *)p >= pool->bump)
+        return 0;
+#if RCY_CHECK_LEVEL >= 1
+    return live_bit(pool, block_index(pool, p));
+#else
+    return 1;
+#endif
+}
+
+/* ---- the public API ---- */
+
+static void *enomem(void)
+{
+    errno = ENOMEM;
+    return NULL;
+}
+
+void *rcy_malloc(rcy_heap *h, size_t n)
+{
+    void *p = rcy__mem_alloc(h, n);
+    return p ? p : enomem();
+}
+
+void *rcy_calloc(rcy_heap *h, size_t count, size_t n)
+{
+    size_t total;
+    if (__builtin_mul_overflow(count, n, &total))
+        return enomem();
+    void *p = rcy_malloc(h, total);
+    if (p)
+        memset(p, 0, total);
+    return p;
+}
+
+void rcy_free(rcy_heap *h, void *p)
+{
+    if (p)
+        rcy__mem_free(h, p, "rcy_free");
+}
+
+size_t rcy_usable_size(rcy_heap *h, const void *p)
+{
+    if (!p)
+        return 0;
+    rcy_arena *a = rcy__pagemap_lookup(p);
+    if (a)
+        return RCY_CLASS_SIZE(valid_small_block(h, a, (void *)p, "rcy_usable_size")->cls);
+    if (!rcy__large_owned(&h->large, p))
+        rcy__misuse("rcy_usable_size(%p): pointer not allocated by this heap", p);
+    return rcy__large_header(p)->size;
+}
+
+void *rcy_realloc(rcy_heap *h, void *p, size_t n)
+{
+    if (!p)
+        return rcy_malloc(h, n);
+    if (n == 0) {
+        rcy_free(h, p);
+        return rcy_malloc(h, 0);
+    }
+    size_t old = rcy_usable_size(h, p); /* validates p */
+    int small = old <= RCY_SMALL_MAX && rcy__pagemap_lookup(p) != NULL;
+    if (small && n <= RCY_SMALL_MAX && rcy__size_class(n) == rcy__size_class(old))
+        return p;
+    if (!small && n > RCY_SMALL_MAX) {
+        void *q = rcy__large_realloc(&h->large, p, n);
+        return q ? q : enomem();
+    }
+    void *q = rcy_malloc(h, n);
+    if (!q)
+        return NULL;
+    memcpy(q, p, old < n ? old : n);
+    rcy_free(h, p);
+    return q;
+}
+
+size_t rcy_purge(rcy_heap *h)
+{
+    return rcy__pools_purge(&h->pools);
+}

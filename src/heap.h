@@ -1,0 +1,28 @@
+/* heap: what a heap is made of, one part per layer, lowest first. Each
+ * layer's functions take the part they own; only the public entry points
+ * see the whole. */
+#ifndef RCY_HEAP_H
+#define RCY_HEAP_H
+
+#include "gc.h"
+#include "large.h"
+#include "object.h"
+#include "pool.h"
+
+struct rcy_heap {
+    rcy_pools pools;
+    rcy_larges large;
+    rcy_objects objects;
+    rcy_gc gc;
+};
+
+/* Raw memory for the layers above the allocator: same as rcy_malloc and
+   rcy_free without the errno and NULL conventions of the public API. */
+void *rcy__mem_alloc(rcy_heap *h, size_t n);
+void rcy__mem_free(rcy_heap *h, void *p, const char *api);
+/* The heap that owns block p (a pointer returned by rcy__mem_alloc). */
+rcy_heap *rcy__mem_owner(const void *p);
+/* In checked builds: 1 if p is a block handed out and not freed. */
+int rcy__mem_is_live(const void *p);
+
+#endif

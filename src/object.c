@@ -1,0 +1,293 @@
+/* object: creation, reference counts at zero, and death.
+ *
+ * Death of an object, in order (DESIGN.md's contract):
+ *   1. finalize, once (FINALIZED flag), with the count held at 1 so the
+ *      object is intact; if the count is above 1 afterwards, it was
+ *      resurrected and lives on;
+ *   2. weak references to it are cleared and their callbacks run;
+ *   3. it leaves its generation list;
+ *   4. every reference it holds is dropped through traverse (slot = NULL,
+ *      decref the old value): type authors write no clear function;
+ *   5. destroy; 6. its memory goes back to the pool.
+ *
+ * Cascades are iterative, like CPython's trashcan but simpler: while one
+ * death is in progress (`draining`), any other collectable object whose
+ * count reaches zero is pushed on the pending list, threaded through its
+ * collector links, and the outermost death pops and kills them one at a
+ * time. C stack use is bounded whatever the shape of the graph. Objects
+ * without traverse hold no references, so they die at once. */
+#include <errno.h>
+#include <string.h>
+
+#include "heap.h"
+#include "weakref.h"
+
+void rcy__objects_init(rcy_objects *O)
+{
+    memset(O, 0, sizeof *O);
+    rcy__list_init(&O->young);
+    O->young_limit = SIZE_MAX;
+}
+
+static rcy_heap *heap_of_object(const void *o)
+{
+    return rcy__mem_owner(rcy__object_block(o));
+}
+
+/* ---- tracking (generation 0 belongs to this layer) ---- */
+
+static void track(rcy_heap *h, void *o)
+{
+    RCY_HEAD(o)->gcword |= RCY_GC_TRACKED;
+    rcy__list_append(&h->objects.young, rcy__links(o));
+}
+
+static void untrack(void *o)
+{
+    rcy_objhead *hd = RCY_HEAD(o);
+    rcy__list_remove(rcy__links(o));
+    hd->gcword &= ~(RCY_GC_TRACKED | RCY_GC_COLLECTING | RCY_GC_UNREACHABLE | RCY_GC_REFS_MASK);
+}
+
+void rcy_gc_track(void *o)
+{
+    if (rcy__collectable(rcy__type(o)) && !(RCY_HEAD(o)->gcword & RCY_GC_TRACKED) &&
+        RCY_HEAD(o)->refcnt != 0)
+        track(heap_of_object(o), o);
+}
+
+void rcy_gc_untrack(void *o)
+{
+    if (RCY_HEAD(o)->gcword & RCY_GC_TRACKED)
+        untrack(o);
+}
+
+int rcy_gc_is_tracked(const void *o)
+{
+    return (RCY_HEAD(o)->gcword & RCY_GC_TRACKED) != 0;
+}
+
+int rcy_gc_is_finalized(const void *o)
+{
+    return (RCY_HEAD(o)->type_and_flags & RCY_TF_FINALIZED) != 0;
+}
+
+/* ---- creation ---- */
+
+size_t rcy_header_size(const rcy_type *t)
+{
+    return sizeof(rcy_objhead) + (rcy__collectable(t) ? sizeof(rcy_gclink) : 0);
+}
+
+void *rcy_new_sized(rcy_heap *h, const rcy_type *t, size_t n)
+{
+    if (!t || ((uintptr_t)t & RCY_TF_FLAGS))
+        rcy__misuse("rcy_new(%p): not a valid rcy_type pointer", (const void *)t);
+    size_t hdr = rcy_header_size(t);
+    int collectable = rcy__collectable(t);
+    rcy_objects *O = &h->objects;
+    if (collectable && O->young_count + 1 > O->young_limit)
+        O->young_full(h); /* like CPython, collect before the new object exists */
+    char *block = n <= SIZE_MAX - hdr ? rcy__mem_alloc(h, hdr + n) : NULL;
+    if (!block) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    rcy_objhead *hd = (rcy_objhead *)(block + hdr) - 1;
+    hd->refcnt = 1;
+    hd->gcword = 0;
+    hd->type_and_flags = (uintptr_t)t;
+    void *o = hd + 1;
+    memset(o, 0, n);
+    O->live_objects++;
+    if (collectable) {
+        O->young_count++;
+        track(h, o);
+    }
+    return o;
+}
+
+void *rcy_new(rcy_heap *h, const rcy_type *t)
+{
+    return rcy_new_sized(h, t, t ? t->size : 0);
+}
+
+/* ---- traversal and clearing ---- */
+
+void rcy__traverse(void *o, rcy_visit_fn visit, void *arg)
+{
+    const rcy_type *t = rcy__type(o);
+    if (t->traverse)
+        t->traverse(o, visit, arg);
+}
+
+static void clear_slot(void **slot, void *arg)
+{
+    (void)arg;
+    void *child = *slot;
+    if (child) {
+        *slot = NULL;
+        rcy_decref(child);
+    }
+}
+
+void rcy__clear_refs(void *o)
+{
+    rcy__traverse(o, clear_slot, NULL);
+}
+
+/* ---- death ---- */
+
+/* Runs the finalizer if it is due. Returns 1 if the object was resurrected. */
+static int finalize_resurrects(rcy_heap *h, void *o)
+{
+    rcy_objhead *hd = RCY_HEAD(o);
+    const rcy_type *t = rcy__type(o);
+    if (!t->finalize || (hd->type_and_flags & RCY_TF_FINALIZED))
+        return 0;
+    hd->type_and_flags |= RCY_TF_FINALIZED;
+    hd->refcnt = 1; /* alive while its finalizer runs */
+    t->finalize(o);
+    if (--hd->refcnt == 0)
+        return 0;
+    if (hd->gcword & RCY_GC_WAS_TRACKED) {
+        hd->gcword &= ~RCY_GC_WAS_TRACKED;
+        track(h, o);
+    }
+    return 1;
+}
+
+static void free_object(rcy_heap *h, void *o)
+{
+    const rcy_type *t = rcy__type(o);
+    rcy_objhead *hd = RCY_HEAD(o);
+    if (rcy__collectable(t)) {
+        if (hd->gcword & (RCY_GC_TRACKED | RCY_GC_WAS_TRACKED)) {
+            if (h->objects.young_count)
+                h->objects.young_count--;
+        }
+        if (hd->gcword & RCY_GC_TRACKED)
+            untrack(o);
+        hd->gcword = 0;
+        rcy__clear_refs(o);
+    }
+    if (t->destroy)
+        t->destroy(o);
+    h->objects.live_objects--;
+    rcy__mem_free(h, rcy__object_block(o), "rcy_decref");
+}
+
+static void die_now(rcy_heap *h, void *o)
+{
+    if (finalize_resurrects(h, o))
+        return;
+    if (RCY_HEAD(o)->type_and_flags & RCY_TF_WEAKREFD)
+        rcy__weak_run(rcy__weak_detach(h, o));
+    free_object(h, o);
+}
+
+static void push_pending(rcy_heap *h, void *o)
+{
+    rcy_objhead *hd = RCY_HEAD(o);
+    if (hd->gcword & RCY_GC_TRACKED) {
+        untrack(o);
+        hd->gcword |= RCY_GC_WAS_TRACKED;
+    }
+    rcy_gclink *l = rcy__links(o);
+    l->next = h->objects.pending;
+    h->objects.pending = l;
+}
+
+void rcy__dealloc_batch_begin(rcy_heap *h)
+{
+    h->objects.draining++;
+}
+
+void rcy__dealloc_batch_end(rcy_heap *h)
+{
+    if (h->objects.draining > 1) {
+        h->objects.draining--;
+        return;
+    }
+    while (h->objects.pending) { /* still draining: deaths below queue up */
+        rcy_gclink *l = h->objects.pending;
+        h->objects.pending = l->next;
+        die_now(h, rcy__link_object(l));
+    }
+    h->objects.draining = 0;
+}
+
+static void object_dies(void *o)
+{
+    rcy_heap *h = heap_of_object(o);
+    if (h->objects.draining && rcy__collectable(rcy__type(o))) {
+        push_pending(h, o);
+        return;
+    }
+    rcy__dealloc_batch_begin(h);
+    die_now(h, o);
+    rcy__dealloc_batch_end(h);
+}
+
+void rcy__decref_slow(void *o)
+{
+    rcy_objhead *hd = RCY_HEAD(o);
+    uint32_t rc = hd->refcnt;
+    if (rc == RCY_IMMORTAL)
+        return;
+    if (rc == 0)
+        rcy__misuse("rcy_decref(%p): object of type '%s' has reference count 0 "
+                    "(already dead, or released more often than acquired)",
+                    o, rcy__type(o)->name ? rcy__type(o)->name : "?");
+    hd->refcnt = rc - 1;
+    if (rc == 1)
+        object_dies(o);
+}
+
+/* ---- checked builds: validate the object before touching its count ---- */
+
+static void check_object(void *o, const char *api)
+{
+    if (!o || ((uintptr_t)o & 15))
+        rcy__misuse("%s(%p): not an object pointer", api, o);
+    const rcy_type *t = rcy__type(o);
+    const char *name = t && t->name ? t->name : "?";
+    if (!rcy__mem_is_live(rcy__object_block(o)))
+        rcy__misuse("%s(%p): object of type '%s' was already freed (use after free)", api, o,
+                    name);
+    if (RCY_HEAD(o)->refcnt == 0)
+        rcy__misuse("%s(%p): object of type '%s' has reference count 0 (dead, or released "
+                    "more often than acquired)",
+                    api, o, name);
+}
+
+void rcy__incref_checked(void *o)
+{
+    check_object(o, "rcy_incref");
+    rcy_objhead *hd = RCY_HEAD(o);
+    if (hd->refcnt != RCY_IMMORTAL)
+        hd->refcnt++;
+}
+
+void rcy__decref_checked(void *o)
+{
+    check_object(o, "rcy_decref");
+    rcy__decref_slow(o);
+}
+
+/* ---- introspection ---- */
+
+size_t rcy_refcount(const void *o)
+{
+    return RCY_HEAD(o)->refcnt;
+}
+
+const rcy_type *rcy_typeof(const void *o)
+{
+    return rcy__type(o);
+}
+
+rcy_heap *rcy_heap_of(const void *o)
+{
+    return heap_of_object(o);
+}

@@ -1,0 +1,363 @@
+/* pool: arenas, pools and the cold paths of small-block allocation.
+ *
+ * The ideas are pymalloc's (CPython's obmalloc.c): size classes 16 bytes
+ * apart, LIFO free lists threaded through free blocks, untouched blocks
+ * handed out lazily so fresh memory is not touched early, and new pools
+ * taken from the fullest arena so nearly empty arenas drain. Unlike
+ * pymalloc, an empty pool inside a live arena gives its pages back: it
+ * joins a small LRU cache of dirty pools, and the oldest beyond the cache's
+ * bound is decommitted with madvise. So one live block pins 16 KiB, not a
+ * whole arena.
+ *
+ * Arenas are bucketed by their number of free pools (1..64); a bitmap of
+ * non-empty buckets finds the fullest arena with room in one instruction.
+ * At most one fully empty arena is kept mapped, as a reserve against
+ * map/unmap thrashing; its pages still obey the dirty-pool cache. */
+#include "pool.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "os.h"
+
+#define ALL_POOLS (~(uint64_t)0)
+
+uint32_t rcy__pool_capacity(unsigned cls)
+{
+    return (uint32_t)((RCY_POOL_SIZE - RCY_POOL_HEADER) / RCY_CLASS_SIZE(cls));
+}
+
+static char *pool_base(rcy_arena *a, unsigned i)
+{
+    return a->base + ((size_t)i << RCY_POOL_SHIFT);
+}
+
+/* ---- doubly linked lists: avail lists and the dirty LRU ---- */
+
+static void avail_push(rcy_pools *P, rcy_pool *pool)
+{
+    rcy_pool *head = P->avail[pool->cls];
+    pool->prev = NULL;
+    pool->next = head;
+    if (head)
+        head->prev = pool;
+    P->avail[pool->cls] = pool;
+    pool->listed = 1;
+}
+
+static void avail_remove(rcy_pools *P, rcy_pool *pool)
+{
+    if (pool->prev)
+        pool->prev->next = pool->next;
+    else
+        P->avail[pool->cls] = pool->next;
+    if (pool->next)
+        pool->next->prev = pool->prev;
+    pool->listed = 0;
+}
+
+static void dirty_push(rcy_pools *P, rcy_pool *pool)
+{
+    pool->prev = NULL;
+    pool->next = P->dirty_newest;
+    if (P->dirty_newest)
+        P->dirty_newest->prev = pool;
+    else
+        P->dirty_oldest = pool;
+    P->dirty_newest = pool;
+    P->ndirty++;
+}
+
+static void dirty_remove(rcy_pools *P, rcy_pool *pool)
+{
+    if (pool->prev)
+        pool->prev->next = pool->next;
+    else
+        P->dirty_newest = pool->next;
+    if (pool->next)
+        pool->next->prev = pool->prev;
+    else
+        P->dirty_oldest = pool->prev;
+    P->ndirty--;
+}
+
+/* ---- arena buckets ---- */
+
+static void bucket_insert(rcy_pools *P, rcy_arena *a)
+{
+    if (a->nfree == 0)
+        return; /* full arenas are on no bucket */
+    unsigned b = a->nfree - 1;
+    a->prev = NULL;
+    a->next = P->bucket[b];
+    if (a->next)
+        a->next->prev = a;
+    P->bucket[b] = a;
+    P->bucket_bits |= (uint64_t)1 << b;
+}
+
+static void bucket_remove(rcy_pools *P, rcy_arena *a)
+{
+    if (a->nfree == 0)
+        return;
+    unsigned b = a->nfree - 1;
+    if (a->prev)
+        a->prev->next = a->next;
+    else
+        P->bucket[b] = a->next;
+    if (a->next)
+        a->next->prev = a->prev;
+    if (!P->bucket[b])
+        P->bucket_bits &= ~((uint64_t)1 << b);
+}
+
+static size_t committed_bytes(const rcy_pools *P)
+{
+    return (P->pools_used + P->ndirty) * RCY_POOL_SIZE;
+}
+
+static void note_peak(rcy_pools *P)
+{
+    size_t c = committed_bytes(P);
+    if (c > P->peak_committed)
+        P->peak_committed = c;
+}
+
+/* ---- arenas ---- */
+
+static rcy_arena *arena_new(rcy_pools *P)
+{
+    rcy_arena *a = calloc(1, sizeof *a);
+    if (!a)
+        return NULL;
+    a->base = rcy__os_map_aligned(RCY_ARENA_SIZE, RCY_ARENA_SIZE);
+    if (!a->base || rcy__pagemap_set(a->base, a) != 0) {
+        if (a->base)
+            rcy__os_unmap(a->base, RCY_ARENA_SIZE);
+        free(a);
+        return NULL;
+    }
+    a->owner = P->owner;
+    a->free_clean = ALL_POOLS;
+    a->nfree = RCY_POOLS_PER_ARENA;
+    a->all_prev = NULL;
+    a->all_next = P->all;
+    if (P->all)
+        P->all->all_prev = a;
+    P->all = a;
+    bucket_insert(P, a);
+    P->empty_arenas++;
+    P->arenas_allocated++;
+    if (++P->arenas_current > P->arenas_highwater)
+        P->arenas_highwater = P->arenas_current;
+    return a;
+}
+
+static void arena_drop_dirty_pools(rcy_pools *P, rcy_arena *a)
+{
+    for (uint64_t m = a->free_dirty; m; m &= m - 1)
+        dirty_remove(P, (rcy_pool *)pool_base(a, (unsigned)__builtin_ctzll(m)));
+}
+
+static void arena_free(rcy_pools *P, rcy_arena *a)
+{
+    P->bytes_released_total += (size_t)__builtin_popcountll(a->free_dirty) * RCY_POOL_SIZE;
+    arena_drop_dirty_pools(P, a);
+    bucket_remove(P, a);
+    if (a->all_prev)
+        a->all_prev->all_next = a->all_next;
+    else
+        P->all = a->all_next;
+    if (a->all_next)
+        a->all_next->all_prev = a->all_prev;
+    rcy__pagemap_clear(a->base);
+    rcy__os_unmap(a->base, RCY_ARENA_SIZE);
+    P->empty_arenas--;
+    P->arenas_released++;
+    P->arenas_current--;
+    free(a);
+}
+
+/* Takes pool i out of arena a's free masks; the caller makes it used. */
+static rcy_pool *arena_take_pool(rcy_pools *P, rcy_arena *a)
+{
+    unsigned i;
+    rcy_pool *pool;
+    if (a->free_dirty) {
+        i = (unsigned)__builtin_ctzll(a->free_dirty);
+        a->free_dirty &= a->free_dirty - 1;
+        pool = (rcy_pool *)pool_base(a, i);
+        dirty_remove(P, pool);
+    } else {
+        i = (unsigned)__builtin_ctzll(a->free_clean);
+        a->free_clean &= a->free_clean - 1;
+        pool = (rcy_pool *)pool_base(a, i);
+    }
+    if (a->nfree == RCY_POOLS_PER_ARENA)
+        P->empty_arenas--;
+    bucket_remove(P, a);
+    a->nfree--;
+    bucket_insert(P, a);
+    pool->index = (uint16_t)i;
+    pool->arena = a;
+    return pool;
+}
+
+/* ---- pools ---- */
+
+static void pool_init(rcy_pool *pool, unsigned cls)
+{
+    pool->cls = (uint16_t)cls;
+    pool->nused = 0;
+    pool->freelist = NULL;
+    pool->bump = rcy__pool_first_block(pool);
+    pool->limit = pool->bump + (size_t)rcy__pool_capacity(cls) * RCY_CLASS_SIZE(cls);
+#if RCY_CHECK_LEVEL >= 1
+    memset(pool->live, 0, sizeof pool->live);
+#endif
+}
+
+static rcy_pool *pool_new(rcy_pools *P, unsigned cls)
+{
+    if (!P->bucket_bits && !arena_new(P))
+        return NULL;
+    rcy_arena *a = P->bucket[__builtin_ctzll(P->bucket_bits)]; /* the fullest with room */
+    rcy_pool *pool = arena_take_pool(P, a);
+    pool_init(pool, cls);
+    P->pools_used++;
+    note_peak(P);
+    avail_push(P, pool);
+    return pool;
+}
+
+static void decommit_pool(rcy_pools *P, rcy_pool *pool)
+{
+    rcy_arena *a = pool->arena;
+    uint64_t bit = (uint64_t)1 << pool->index;
+    dirty_remove(P, pool);
+    a->free_dirty &= ~bit;
+    a->free_clean |= bit;
+    rcy__os_decommit(pool, RCY_POOL_SIZE);
+    P->bytes_released_total += RCY_POOL_SIZE;
+}
+
+static void trim_dirty_cache(rcy_pools *P)
+{
+    size_t bound = P->pools_used / 8;
+    if (bound < RCY_DIRTY_MIN)
+        bound = RCY_DIRTY_MIN;
+    while (P->ndirty > bound)
+        decommit_pool(P, P->dirty_oldest);
+}
+
+/* A pool that became empty: into its arena's free pools, the dirty cache,
+   and, if the arena is now wholly empty and another empty one is already
+   kept, back to the OS. */
+static void pool_release(rcy_pools *P, rcy_pool *pool)
+{
+    rcy_arena *a = pool->arena;
+    P->pools_used--;
+    a->free_dirty |= (uint64_t)1 << pool->index;
+    dirty_push(P, pool);
+    bucket_remove(P, a);
+    a->nfree++;
+    bucket_insert(P, a);
+    if (a->nfree == RCY_POOLS_PER_ARENA && ++P->empty_arenas > 1)
+        arena_free(P, a);
+    trim_dirty_cache(P);
+}
+
+void *rcy__pool_alloc_slow(rcy_pools *P, unsigned cls)
+{
+    rcy_pool *pool;
+    while ((pool = P->avail[cls]) != NULL) {
+        if (pool->freelist) { /* reached from the generic paths below */
+            void *b = pool->freelist;
+            pool->freelist = *(void **)b;
+            pool->nused++;
+            return b;
+        }
+        if (pool->bump < pool->limit) {
+            void *b = pool->bump;
+            pool->bump += RCY_CLASS_SIZE(cls);
+            pool->nused++;
+            return b;
+        }
+        avail_remove(P, pool); /* exhausted: it rejoins when a block is freed */
+    }
+    pool = pool_new(P, cls);
+    if (!pool)
+        return NULL;
+    void *b = pool->bump;
+    pool->bump += RCY_CLASS_SIZE(cls);
+    pool->nused = 1;
+    return b;
+}
+
+void rcy__pool_free_slow(rcy_pools *P, rcy_pool *pool)
+{
+    if (pool->nused == 0) {
+        if (pool->listed)
+            avail_remove(P, pool);
+        pool_release(P, pool);
+    } else if (!pool->listed) {
+        avail_push(P, pool);
+    }
+}
+
+/* Decommits each run of adjacent dirty pools of an arena with one call. */
+static size_t purge_arena(rcy_pools *P, rcy_arena *a)
+{
+    size_t released = 0;
+    arena_drop_dirty_pools(P, a);
+    uint64_t m = a->free_dirty;
+    while (m) {
+        unsigned start = (unsigned)__builtin_ctzll(m);
+        uint64_t run = m >> start;
+        unsigned len = run == ALL_POOLS ? 64 - start : (unsigned)__builtin_ctzll(~run);
+        size_t bytes = (size_t)len << RCY_POOL_SHIFT;
+        rcy__os_decommit(pool_base(a, start), bytes);
+        released += bytes;
+        m &= len == 64 ? 0 : ~((((uint64_t)1 << len) - 1) << start);
+    }
+    a->free_clean |= a->free_dirty;
+    a->free_dirty = 0;
+    return released;
+}
+
+size_t rcy__pools_purge(rcy_pools *P)
+{
+    size_t released = 0;
+    rcy_arena *a = P->all;
+    while (a) {
+        rcy_arena *next = a->all_next;
+        if (a->nfree == RCY_POOLS_PER_ARENA) {
+            released += (size_t)__builtin_popcountll(a->free_dirty) * RCY_POOL_SIZE;
+            arena_free(P, a); /* the reserve too: purge means everything */
+        } else if (a->free_dirty) {
+            size_t r = purge_arena(P, a);
+            P->bytes_released_total += r;
+            released += r;
+        }
+        a = next;
+    }
+    return released;
+}
+
+void rcy__pools_init(rcy_pools *P, void *owner)
+{
+    memset(P, 0, sizeof *P);
+    P->owner = owner;
+}
+
+void rcy__pools_fini(rcy_pools *P)
+{
+    while (P->all) {
+        rcy_arena *a = P->all;
+        P->all = a->all_next;
+        rcy__pagemap_clear(a->base);
+        rcy__os_unmap(a->base, RCY_ARENA_SIZE);
+        free(a);
+    }
+    memset(P, 0, sizeof *P);
+}

@@ -1,0 +1,133 @@
+/* pool: small blocks (0..512 bytes) from size-class pools inside arenas.
+ *
+ * Layout: a 1 MiB arena, aligned to 1 MiB, is 64 pools of 16 KiB. A pool
+ * serves one size class (16, 32, ... 512 bytes) and starts with its header;
+ * a block finds its pool by masking its address. The arena's bookkeeping
+ * lives outside the arena (so an empty pool can give all its pages back).
+ *
+ * States of a pool:
+ *   used  - serves a class; on its class's avail list while it has a free
+ *           block (a freed block or an untouched one past `bump`);
+ *   full  - serves a class, no free block, on no list;
+ *   dirty - empty, pages still present, on the heap's dirty LRU list and
+ *           marked in its arena's free_dirty mask;
+ *   clean - empty, pages given back or never touched; marked in free_clean.
+ * Only pool.c changes these states. */
+#ifndef RCY_POOL_H
+#define RCY_POOL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "misuse.h"
+#include "pagemap.h"
+
+#define RCY_POOL_SHIFT 14
+#define RCY_POOL_SIZE ((size_t)1 << RCY_POOL_SHIFT)
+#define RCY_POOLS_PER_ARENA 64
+#define RCY_CLASS_COUNT 32
+#define RCY_CLASS_SIZE(cls) (((size_t)(cls) + 1) << 4)
+#define RCY_MAX_BLOCKS (RCY_POOL_SIZE / 16)
+
+typedef struct rcy_pool {
+    void *freelist;              /* LIFO of freed blocks, linked through their first word */
+    char *bump;                  /* first untouched block */
+    char *limit;                 /* end of the last whole block */
+    struct rcy_pool *next, *prev; /* avail list of the class, or the dirty LRU */
+    struct rcy_arena *arena;
+    uint32_t nused;              /* blocks handed out */
+    uint16_t cls;
+    uint16_t index;              /* position in the arena, 0..63 */
+    uint32_t listed;             /* on its class's avail list */
+    uint32_t reserved;
+#if RCY_CHECK_LEVEL >= 1
+    uint64_t live[RCY_MAX_BLOCKS / 64]; /* exact allocated-block bitmap */
+#endif
+} rcy_pool;
+
+#define RCY_POOL_HEADER ((sizeof(rcy_pool) + 15) & ~(size_t)15)
+
+typedef struct rcy_arena {
+    char *base;
+    uint64_t free_dirty;          /* bit i: pool i empty with pages present */
+    uint64_t free_clean;          /* bit i: pool i empty without pages */
+    struct rcy_arena *next, *prev; /* bucket of arenas with the same free count */
+    struct rcy_arena *all_next, *all_prev;
+    void *owner;                  /* the heap (opaque to this layer) */
+    unsigned nfree;
+} rcy_arena;
+
+typedef struct rcy_pools {
+    rcy_pool *avail[RCY_CLASS_COUNT];
+    rcy_arena *bucket[RCY_POOLS_PER_ARENA]; /* bucket[i]: arenas with i+1 free pools */
+    uint64_t bucket_bits;                   /* bit i: bucket[i] is not empty */
+    rcy_arena *all;
+    rcy_pool *dirty_newest, *dirty_oldest;
+    size_t ndirty;
+    size_t pools_used;
+    size_t empty_arenas;
+    void *owner;
+    /* counters for statistics */
+    size_t arenas_allocated, arenas_released, arenas_current, arenas_highwater;
+    size_t bytes_released_total;
+    size_t peak_committed;
+} rcy_pools;
+
+/* Empty pools keep their pages while there are at most this many of them,
+   or at most one per 8 used pools: enough to absorb churn, small enough
+   that RSS falls soon after the program frees. */
+#define RCY_DIRTY_MIN 64
+
+void rcy__pools_init(rcy_pools *P, void *owner);
+void rcy__pools_fini(rcy_pools *P);
+void *rcy__pool_alloc_slow(rcy_pools *P, unsigned cls);
+void rcy__pool_free_slow(rcy_pools *P, rcy_pool *pool);
+size_t rcy__pools_purge(rcy_pools *P);
+/* Blocks of class cls a pool holds. */
+uint32_t rcy__pool_capacity(unsigned cls);
+
+static inline unsigned rcy__size_class(size_t n)
+{
+    return (unsigned)((n - (n != 0)) >> 4);
+}
+
+static inline rcy_pool *rcy__pool_of(const void *p)
+{
+    return (rcy_pool *)((uintptr_t)p & ~(uintptr_t)(RCY_POOL_SIZE - 1));
+}
+
+static inline char *rcy__pool_first_block(rcy_pool *pool)
+{
+    return (char *)pool + RCY_POOL_HEADER;
+}
+
+/* The hot path: pop the first free block of the class's first pool. */
+static inline void *rcy__pool_alloc(rcy_pools *P, size_t n)
+{
+    unsigned cls = rcy__size_class(n);
+    rcy_pool *pool = P->avail[cls];
+    if (RCY_LIKELY(pool != NULL)) {
+        void *b = pool->freelist;
+        if (RCY_LIKELY(b != NULL)) {
+            pool->freelist = *(void **)b;
+            pool->nused++;
+            return b;
+        }
+    }
+    return rcy__pool_alloc_slow(P, cls);
+}
+
+/* The hot path of free: push the block; the slow path runs when the free
+   list was empty (the pool may need to rejoin its avail list) or the pool
+   became empty. */
+static inline void rcy__pool_free(rcy_pools *P, rcy_pool *pool, void *b)
+{
+    void *head = pool->freelist;
+    *(void **)b = head;
+    pool->freelist = b;
+    uint32_t used = --pool->nused;
+    if (RCY_UNLIKELY(head == NULL || used == 0))
+        rcy__pool_free_slow(P, pool);
+}
+
+#endif

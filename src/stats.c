@@ -1,0 +1,90 @@
+/* stats: memory statistics and the readable report (the counterpart of
+ * sys._debugmallocstats). Nothing is counted on the hot paths: the report
+ * walks the arenas and reads each used pool's header, so statistics cost
+ * nothing until asked for. */
+#include <string.h>
+
+#include "heap.h"
+
+static void add_pool(rcy_mem_stats *s, const rcy_pool *pool)
+{
+    size_t bs = RCY_CLASS_SIZE(pool->cls);
+    size_t cap = rcy__pool_capacity(pool->cls);
+    rcy_class_stats *c = &s->classes[pool->cls];
+    c->pools++;
+    c->blocks_used += pool->nused;
+    c->blocks_free += cap - pool->nused;
+    s->small_bytes_used += pool->nused * bs;
+    s->small_bytes_free += (cap - pool->nused) * bs;
+    s->quantization_bytes += RCY_POOL_SIZE - RCY_POOL_HEADER - cap * bs;
+}
+
+void rcy_mem_get_stats(rcy_heap *h, rcy_mem_stats *s)
+{
+    const rcy_pools *P = &h->pools;
+    memset(s, 0, sizeof *s);
+    for (unsigned c = 0; c < RCY_CLASS_COUNT; c++)
+        s->classes[c].block_size = RCY_CLASS_SIZE(c);
+    for (const rcy_arena *a = P->all; a; a = a->all_next) {
+        uint64_t empty = a->free_dirty | a->free_clean;
+        for (unsigned i = 0; i < RCY_POOLS_PER_ARENA; i++)
+            if (!((empty >> i) & 1))
+                add_pool(s, (const rcy_pool *)(a->base + ((size_t)i << RCY_POOL_SHIFT)));
+        s->pools_empty_dirty += (size_t)__builtin_popcountll(a->free_dirty);
+        s->pools_empty_clean += (size_t)__builtin_popcountll(a->free_clean);
+    }
+    s->arenas_allocated = P->arenas_allocated;
+    s->arenas_released = P->arenas_released;
+    s->arenas_highwater = P->arenas_highwater;
+    s->arenas_current = P->arenas_current;
+    s->pools_total = P->arenas_current * RCY_POOLS_PER_ARENA;
+    s->pools_used = P->pools_used;
+    s->pool_header_bytes = P->pools_used * RCY_POOL_HEADER;
+    s->large_blocks = h->large.count;
+    s->large_bytes = h->large.bytes;
+    s->bytes_mapped = P->arenas_current * RCY_ARENA_SIZE;
+    s->bytes_committed = (P->pools_used + P->ndirty) * RCY_POOL_SIZE;
+    s->bytes_released_total = P->bytes_released_total;
+    s->bytes_in_use = s->small_bytes_used + s->large_bytes;
+    s->peak_bytes_committed = P->peak_committed + h->large.bytes;
+}
+
+static void print_line(FILE *out, const char *what, size_t n)
+{
+    fprintf(out, "# %-34s = %12zu\n", what, n);
+}
+
+void rcy_mem_print_stats(rcy_heap *h, FILE *out)
+{
+    rcy_mem_stats s;
+    rcy_mem_get_stats(h, &s);
+    fprintf(out, "Small block threshold = %d, in %d size classes.\n\n", RCY_SMALL_MAX,
+            RCY_SIZE_CLASSES);
+    fprintf(out, "class   size   num pools   blocks in use  avail blocks\n");
+    fprintf(out, "-----   ----   ---------   -------------  ------------\n");
+    for (unsigned c = 0; c < RCY_SIZE_CLASSES; c++) {
+        const rcy_class_stats *k = &s.classes[c];
+        if (k->pools)
+            fprintf(out, "%5u %6zu %11zu %15zu %13zu\n", c, k->block_size, k->pools,
+                    k->blocks_used, k->blocks_free);
+    }
+    fputc('\n', out);
+    print_line(out, "arenas allocated total", s.arenas_allocated);
+    print_line(out, "arenas released", s.arenas_released);
+    print_line(out, "arenas highwater mark", s.arenas_highwater);
+    print_line(out, "arenas allocated current", s.arenas_current);
+    print_line(out, "pools in use", s.pools_used);
+    print_line(out, "empty pools holding pages", s.pools_empty_dirty);
+    print_line(out, "empty pools given back", s.pools_empty_clean);
+    print_line(out, "bytes in allocated blocks", s.small_bytes_used);
+    print_line(out, "bytes in available blocks", s.small_bytes_free);
+    print_line(out, "bytes lost to pool headers", s.pool_header_bytes);
+    print_line(out, "bytes lost to quantization", s.quantization_bytes);
+    print_line(out, "large blocks", s.large_blocks);
+    print_line(out, "bytes in large blocks", s.large_bytes);
+    print_line(out, "bytes mapped for arenas", s.bytes_mapped);
+    print_line(out, "bytes committed", s.bytes_committed);
+    print_line(out, "peak bytes committed", s.peak_bytes_committed);
+    print_line(out, "bytes given back to the OS (total)", s.bytes_released_total);
+    print_line(out, "total bytes in use", s.bytes_in_use);
+}
