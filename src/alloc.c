@@ -106,7 +106,7 @@ int rcy__mem_is_live(const void *p)
 {
     rcy_arena *a = rcy__pagemap_lookup(p);
     if (!a) {
-        rcy_heap *owner = rcy__large_header(p)->owner; /* NULL once freed */
+        rcy_heap *owner = rcy__large_header(p)->owner; /* NULL once freed, if not reused */
         return owner && rcy__large_owned(&owner->large, p);
     }
     rcy_pool *pool = rcy__pool_of(p);

@@ -1,37 +1,42 @@
-/* large: the system allocator behind a checked header.
+/* large: the system allocator behind a header and a membership set.
  *
- * A block is valid when its header names this heap as owner and its list
- * neighbours point back at it (glibc's unlink check, used as an identity
- * test). Freeing clears the owner, so a second free is recognised as long
- * as the memory has not been handed out again. */
+ * The set (a ptrmap) answers "is this a live large block of this heap?"
+ * exactly, so a foreign pointer, a block of another heap and a second free
+ * are all reported, in every build, without touching the pointer's memory.
+ * Its cost, a hash insert and delete, is small beside malloc's own for
+ * blocks over 512 bytes. */
 #include "large.h"
 
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+/* Larger requests fail at once: no allocator can serve them, and some
+   (sanitizers' among them) abort instead of returning NULL. */
+#define LARGE_MAX ((size_t)PTRDIFF_MAX - sizeof(rcy_large))
+
 void rcy__larges_init(rcy_larges *L, void *owner)
 {
     memset(L, 0, sizeof *L);
-    L->ring.next = L->ring.prev = &L->ring;
-    L->ring.owner = owner;
+    L->owner = owner;
 }
 
-static void link_block(rcy_larges *L, rcy_large *b)
+static void *enter(rcy_larges *L, rcy_large *b, size_t n)
 {
-    b->owner = L->ring.owner;
-    b->prev = &L->ring;
-    b->next = L->ring.next;
-    L->ring.next->prev = b;
-    L->ring.next = b;
+    void **slot = rcy__ptrmap_insert(&L->blocks, b + 1);
+    if (!slot)
+        return NULL;
+    *slot = b;
+    b->size = n;
+    b->owner = L->owner;
     L->count++;
-    L->bytes += b->size;
+    L->bytes += n;
+    return b + 1;
 }
 
-static void unlink_block(rcy_larges *L, rcy_large *b)
+static void leave(rcy_larges *L, rcy_large *b)
 {
-    b->prev->next = b->next;
-    b->next->prev = b->prev;
+    rcy__ptrmap_delete(&L->blocks, b + 1);
     b->owner = NULL;
     L->count--;
     L->bytes -= b->size;
@@ -39,55 +44,49 @@ static void unlink_block(rcy_larges *L, rcy_large *b)
 
 int rcy__large_owned(const rcy_larges *L, const void *p)
 {
-    if (((uintptr_t)p & 15) != 0)
-        return 0;
-    const rcy_large *b = rcy__large_header(p);
-    return b->owner == L->ring.owner && b->owner != NULL && b->next->prev == b &&
-           b->prev->next == b;
+    return rcy__ptrmap_find(&L->blocks, p) != NULL;
 }
 
 void *rcy__large_alloc(rcy_larges *L, size_t n)
 {
-    if (n > SIZE_MAX - sizeof(rcy_large) - 16)
+    if (n > LARGE_MAX)
         return NULL;
     rcy_large *b = malloc(sizeof *b + n);
     if (!b)
         return NULL;
-    b->size = n;
-    link_block(L, b);
-    return b + 1;
+    void *p = enter(L, b, n);
+    if (!p)
+        free(b);
+    return p;
 }
 
 void *rcy__large_realloc(rcy_larges *L, void *p, size_t n)
 {
-    if (n > SIZE_MAX - sizeof(rcy_large) - 16)
+    if (n > LARGE_MAX)
         return NULL;
     rcy_large *old = rcy__large_header(p);
-    unlink_block(L, old);
+    size_t old_size = old->size;
+    leave(L, old);
     rcy_large *b = realloc(old, sizeof *b + n);
     if (!b) {
-        link_block(L, old);
+        enter(L, old, old_size); /* cannot fail: the set just shrank by one */
         return NULL;
     }
-    b->size = n;
-    link_block(L, b);
-    return b + 1;
+    return enter(L, b, n); /* likewise */
 }
 
 void rcy__large_free(rcy_larges *L, void *p)
 {
     rcy_large *b = rcy__large_header(p);
-    unlink_block(L, b);
+    leave(L, b);
     free(b);
 }
 
 void rcy__larges_fini(rcy_larges *L)
 {
-    rcy_large *b = L->ring.next;
-    while (b != &L->ring) {
-        rcy_large *next = b->next;
-        free(b);
-        b = next;
-    }
-    rcy__larges_init(L, L->ring.owner);
+    for (size_t i = 0; L->blocks.slots && i <= L->blocks.mask; i++)
+        if (L->blocks.slots[i].key)
+            free(L->blocks.slots[i].value);
+    rcy__ptrmap_fini(&L->blocks);
+    rcy__larges_init(L, L->owner);
 }

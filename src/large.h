@@ -1,20 +1,23 @@
 /* large: blocks over RCY_SMALL_MAX bytes, from the system allocator.
- * Each carries a 32-byte header in front (list links, size, owner) so a
- * heap can free them all when it is destroyed and can tell its own blocks
- * from foreign pointers. */
+ * Each carries a 16-byte header in front (size, owning heap), and the heap
+ * keeps the set of its live large blocks, so it can free them all when it
+ * is destroyed and can recognise a foreign pointer or a second free
+ * without reading the memory around it. */
 #ifndef RCY_LARGE_H
 #define RCY_LARGE_H
 
 #include <stddef.h>
 
+#include "ptrmap.h"
+
 typedef struct rcy_large {
-    struct rcy_large *next, *prev;
     size_t size;
     void *owner; /* the heap; NULL once freed */
 } rcy_large;
 
 typedef struct rcy_larges {
-    rcy_large ring; /* sentinel of a circular list */
+    rcy_ptrmap blocks; /* live block -> its header */
+    void *owner;
     size_t count, bytes;
 } rcy_larges;
 
@@ -24,13 +27,12 @@ void *rcy__large_alloc(rcy_larges *L, size_t n);
 /* Resizes in place or moves; NULL (old block intact) on failure. */
 void *rcy__large_realloc(rcy_larges *L, void *p, size_t n);
 void rcy__large_free(rcy_larges *L, void *p);
+/* 1 if p is a live large block of L. */
+int rcy__large_owned(const rcy_larges *L, const void *p);
 
 static inline rcy_large *rcy__large_header(const void *p)
 {
     return (rcy_large *)p - 1;
 }
-
-/* 1 if p is a live large block of L. Reads the 32 bytes before p. */
-int rcy__large_owned(const rcy_larges *L, const void *p);
 
 #endif

@@ -10,17 +10,20 @@
  *      decref the old value): type authors write no clear function;
  *   5. destroy; 6. its memory goes back to the pool.
  *
- * Cascades are iterative, like CPython's trashcan but simpler: while one
- * death is in progress (`draining`), any other collectable object whose
- * count reaches zero is pushed on the pending list, threaded through its
- * collector links, and the outermost death pops and kills them one at a
- * time. C stack use is bounded whatever the shape of the graph. Objects
+ * Cascades use bounded C stack, as CPython's trashcan does: deaths nest
+ * (an object dies inside its owner's death, so callbacks see the order
+ * Python gives) up to RCY_DEATH_NESTING deep; past that, a collectable
+ * object whose count reaches zero joins the pending queue, threaded
+ * through its collector links, and the outermost death kills the queued
+ * ones in the order their counts reached zero. C stack use is bounded whatever the shape of the graph. Objects
  * without traverse hold no references, so they die at once. */
 #include <errno.h>
 #include <string.h>
 
 #include "heap.h"
 #include "weakref.h"
+
+#define RCY_DEATH_NESTING 32
 
 void rcy__objects_init(rcy_objects *O)
 {
@@ -147,7 +150,9 @@ static int finalize_resurrects(rcy_heap *h, void *o)
         return 0;
     hd->type_and_flags |= RCY_TF_FINALIZED;
     hd->refcnt = 1; /* alive while its finalizer runs */
+    hd->gcword |= RCY_GC_FINALIZING;
     t->finalize(o);
+    hd->gcword &= ~RCY_GC_FINALIZING;
     if (--hd->refcnt == 0)
         return 0;
     if (hd->gcword & RCY_GC_WAS_TRACKED) {
@@ -194,39 +199,41 @@ static void push_pending(rcy_heap *h, void *o)
         hd->gcword |= RCY_GC_WAS_TRACKED;
     }
     rcy_gclink *l = rcy__links(o);
-    l->next = h->objects.pending;
-    h->objects.pending = l;
+    l->next = NULL;
+    if (h->objects.pending)
+        h->objects.pending_last->next = l;
+    else
+        h->objects.pending = l;
+    h->objects.pending_last = l;
 }
 
-void rcy__dealloc_batch_begin(rcy_heap *h)
+/* The outermost death kills the queued ones, each with a fresh budget of
+   nesting. */
+static void drain_pending(rcy_heap *h)
 {
-    h->objects.draining++;
-}
-
-void rcy__dealloc_batch_end(rcy_heap *h)
-{
-    if (h->objects.draining > 1) {
-        h->objects.draining--;
-        return;
-    }
-    while (h->objects.pending) { /* still draining: deaths below queue up */
-        rcy_gclink *l = h->objects.pending;
-        h->objects.pending = l->next;
+    rcy_objects *O = &h->objects;
+    while (O->pending) {
+        rcy_gclink *l = O->pending;
+        O->pending = l->next;
+        O->depth++;
         die_now(h, rcy__link_object(l));
+        O->depth--;
     }
-    h->objects.draining = 0;
 }
 
 static void object_dies(void *o)
 {
     rcy_heap *h = heap_of_object(o);
-    if (h->objects.draining && rcy__collectable(rcy__type(o))) {
+    rcy_objects *O = &h->objects;
+    if (O->depth >= RCY_DEATH_NESTING && rcy__collectable(rcy__type(o))) {
         push_pending(h, o);
         return;
     }
-    rcy__dealloc_batch_begin(h);
+    O->depth++;
     die_now(h, o);
-    rcy__dealloc_batch_end(h);
+    O->depth--;
+    if (O->depth == 0)
+        drain_pending(h);
 }
 
 void rcy__decref_slow(void *o)
@@ -238,6 +245,10 @@ void rcy__decref_slow(void *o)
     if (rc == 0)
         rcy__misuse("rcy_decref(%p): object of type '%s' has reference count 0 "
                     "(already dead, or released more often than acquired)",
+                    o, rcy__type(o)->name ? rcy__type(o)->name : "?");
+    if (rc == 1 && (hd->gcword & RCY_GC_FINALIZING))
+        rcy__misuse("rcy_decref(%p): object of type '%s' released below zero by its own "
+                    "finalizer",
                     o, rcy__type(o)->name ? rcy__type(o)->name : "?");
     hd->refcnt = rc - 1;
     if (rc == 1)

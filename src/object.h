@@ -14,12 +14,13 @@
  *   tracked       - a generation list (the young list below, or one of the
  *                   collector's), RCY_GC_TRACKED set;
  *   untracked     - none;
- *   dying         - the pending list (links.next), while a dealloc drains;
+ *   dying         - the pending queue (links.next), when deaths nest deeply;
  * An object with count 0 is dying or free; a free object's memory is the
  * pool's. */
 #ifndef RCY_OBJECT_H
 #define RCY_OBJECT_H
 
+#include "ptrmap.h"
 #include "recycle.h"
 
 typedef struct rcy_gclink {
@@ -34,18 +35,18 @@ typedef struct rcy_gclink {
 #define RCY_GC_COLLECTING (1u << 30)     /* in the set being collected */
 #define RCY_GC_UNREACHABLE (1u << 29)    /* tentatively unreachable */
 #define RCY_GC_WAS_TRACKED (1u << 28)    /* dying: re-track if resurrected */
-#define RCY_GC_REFS_MASK ((1u << 28) - 1) /* gc_refs saturate here */
-
-typedef struct rcy_weaktable rcy_weaktable;
+#define RCY_GC_FINALIZING (1u << 27)     /* its finalizer is running */
+#define RCY_GC_REFS_MASK ((1u << 27) - 1) /* gc_refs saturate here */
 
 typedef struct rcy_objects {
     rcy_gclink young;       /* generation 0: sentinel of a circular list */
     size_t young_count;     /* tracked allocations minus deallocations */
     size_t young_limit;     /* the collector is called when young_count passes it */
     void (*young_full)(struct rcy_heap *h);
-    rcy_gclink *pending;    /* dying objects, linked through next */
-    int draining;           /* a dealloc is draining `pending` */
-    rcy_weaktable *weak;    /* target -> weak references; NULL until first use */
+    rcy_gclink *pending;    /* dying objects, oldest first, linked through next */
+    rcy_gclink *pending_last;
+    unsigned depth;         /* deaths in progress, nested */
+    rcy_ptrmap weak;        /* target -> its first weak reference */
     size_t live_objects;    /* objects allocated and not yet freed */
 } rcy_objects;
 
@@ -125,9 +126,5 @@ void rcy__objects_fini(struct rcy_heap *h);
 void rcy__traverse(void *o, rcy_visit_fn visit, void *arg);
 /* Drops every reference o holds (slot = NULL, decref the old value). */
 void rcy__clear_refs(void *o);
-/* Starts and ends a batch of deaths: deaths inside are queued, and the
-   outermost end runs them, so cascades use bounded C stack. */
-void rcy__dealloc_batch_begin(struct rcy_heap *h);
-void rcy__dealloc_batch_end(struct rcy_heap *h);
 
 #endif

@@ -74,7 +74,9 @@ static inline int check_aborts(void (*fn)(void *), void *arg, const char *expect
     int status = 0;
     waitpid(pid, &status, 0);
     if (msg && msgsize) {
-        snprintf(msg, msgsize, "%s", buf);
+        size_t n = len < msgsize - 1 ? len : msgsize - 1;
+        memcpy(msg, buf, n);
+        msg[n] = '\0';
     }
     int aborted = WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT;
     return aborted && (!expect || strstr(buf, expect) != NULL);
