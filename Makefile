@@ -1,0 +1,68 @@
+# Convenience targets around CMake. The build itself is CMakeLists.txt.
+#
+#   make demo      build (Release, build/release) and run the tour, or an example
+#   make test      every test configuration (scripts/test.sh): release + ctest,
+#                  clang ASan/UBSan checked build + ctest, valgrind, install check
+#   make bench     benchmarks (bench/run.sh)
+#   make format    clang-format the C sources in place
+#   make clean     remove build/
+#
+# `make test` and `make bench` first run scripts/install-deps.sh, which installs
+# missing tools with apt-get when run as root and does nothing when all are present.
+
+JOBS ?= 2
+BUILD_RELEASE := build/release
+RELEASE_CONFIG := -DCMAKE_BUILD_TYPE=Release -DCMAKE_C_COMPILER=gcc
+TOUR := $(BUILD_RELEASE)/tour/recycle-tour
+EXAMPLE := $(BUILD_RELEASE)/examples/example_tree
+FORMAT_DIRS := src include tests bench examples tour
+
+.PHONY: all build demo test test-release test-asan test-valgrind test-install \
+        bench format clean deps help
+
+all: build
+
+help:
+	@sed -n '2,12s/^# \{0,1\}//p' Makefile
+
+deps:
+	bash scripts/install-deps.sh
+
+build:
+	cmake -S . -B $(BUILD_RELEASE) $(RELEASE_CONFIG)
+	cmake --build $(BUILD_RELEASE) -j $(JOBS)
+
+# The tour when tour/ is part of the build; otherwise the tree example.
+demo: build
+	@if [ -f tour/CMakeLists.txt ] && [ -x $(TOUR) ]; then \
+	    echo "==> $(TOUR)"; exec $(TOUR); \
+	fi; \
+	if [ -f tour/CMakeLists.txt ]; then \
+	    echo "demo: tour/ exists but $(TOUR) was not built (is add_subdirectory(tour) in CMakeLists.txt?); running the example instead"; \
+	fi; \
+	if [ -x $(EXAMPLE) ]; then \
+	    echo "==> $(EXAMPLE)"; exec $(EXAMPLE); \
+	fi; \
+	echo "demo: neither $(TOUR) nor $(EXAMPLE) was built; nothing to run" >&2; \
+	exit 1
+
+test: deps
+	JOBS=$(JOBS) bash scripts/test.sh
+
+# Single stages of `make test`, for when one is all you need.
+test-release test-asan test-valgrind test-install:
+	JOBS=$(JOBS) bash scripts/test.sh $(patsubst test-%,%,$@)
+
+bench:
+	bash scripts/install-deps.sh --bench
+	@test -f bench/run.sh || { echo "bench: bench/run.sh not found" >&2; exit 1; }
+	bash bench/run.sh
+
+format:
+	@command -v clang-format >/dev/null || { \
+	    echo "format: clang-format not found (scripts/install-deps.sh --format installs it)" >&2; exit 1; }
+	find $(wildcard $(FORMAT_DIRS)) -type f \( -name '*.c' -o -name '*.h' \) -print0 \
+	    | xargs -0 -r clang-format -i
+
+clean:
+	rm -rf build

@@ -1,0 +1,144 @@
+#!/usr/bin/env bash
+# Build and test recycle in every configuration `make test` covers.
+#
+#   scripts/test.sh                 all stages, in order
+#   scripts/test.sh STAGE...        only these stages
+#
+# Stages:
+#   release   gcc, Release build in build/release, all CTest tests
+#   asan      clang, Debug, RCY_CHECK_LEVEL=2, ASan+UBSan build in build/asan, all CTest tests
+#   valgrind  valgrind memcheck on allocator and object tests of build/release
+#             (tests/run_valgrind.sh)
+#   install   install build/release into build/stage, then build tests/install_check
+#             against it with pkg-config and with CMake's find_package, and run both
+#
+# Every stage runs even if an earlier one failed; the exit status is non-zero if
+# any failed. Environment: JOBS (parallel build jobs, default 2), CTEST_ARGS
+# (extra arguments for ctest, e.g. "-j2" or "-R pool").
+set -uo pipefail
+
+cd "$(dirname "$0")/.." || exit 1
+root=$(pwd)
+jobs=${JOBS:-2}
+ctest_args=${CTEST_ARGS:-}
+build_release=build/release
+build_asan=build/asan
+stage_dir=build/stage
+check_dir=build/install-check
+
+note() { printf '\n==> %s\n' "$*"; }
+
+configure_release() {
+    cmake -S . -B "$build_release" -DCMAKE_BUILD_TYPE=Release -DCMAKE_C_COMPILER=gcc
+    cmake --build "$build_release" -j "$jobs"
+}
+
+stage_release() {
+    configure_release
+    # shellcheck disable=SC2086 # CTEST_ARGS is a list of words
+    ctest --test-dir "$build_release" --output-on-failure --no-tests=error $ctest_args
+}
+
+stage_asan() {
+    cmake -S . -B "$build_asan" -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_COMPILER=clang \
+        -DRCY_SANITIZE=ON -DRCY_CHECK_LEVEL=2
+    cmake --build "$build_asan" -j "$jobs"
+    # shellcheck disable=SC2086 # CTEST_ARGS is a list of words
+    ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:strict_string_checks=1:check_initialization_order=1} \
+        UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1} \
+        ctest --test-dir "$build_asan" --output-on-failure --no-tests=error $ctest_args
+}
+
+stage_valgrind() {
+    configure_release
+    bash tests/run_valgrind.sh "$build_release"
+}
+
+# The directory under the install prefix that holds pkgconfig/ and cmake/:
+# lib, lib64 or lib/<multiarch triplet>, depending on GNUInstallDirs.
+find_libdir() {
+    local d
+    for d in "$1"/lib "$1"/lib64 "$1"/lib/*; do
+        if [ -f "$d/pkgconfig/recycle.pc" ]; then
+            echo "$d"
+            return 0
+        fi
+    done
+    echo "install check: no pkgconfig/recycle.pc under $1" >&2
+    return 1
+}
+
+stage_install() {
+    configure_release
+    rm -rf "$stage_dir" "$check_dir"
+    cmake --install "$build_release" --prefix "$stage_dir"
+    local prefix libdir pcflags pclibdir
+    prefix="$root/$stage_dir"
+    libdir=$(find_libdir "$prefix")
+    mkdir -p "$check_dir"
+
+    # 1. pkg-config. The installed recycle.pc names the configure-time prefix,
+    #    so point its prefix at the staging directory.
+    note "install check: pkg-config (libdir ${libdir#"$root/"})"
+    export PKG_CONFIG_PATH="$libdir/pkgconfig${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}"
+    pcflags=$(pkg-config --define-variable=prefix="$prefix" --cflags --libs recycle)
+    pclibdir=$(pkg-config --define-variable=prefix="$prefix" --variable=libdir recycle)
+    echo "pkg-config --cflags --libs recycle: $pcflags"
+    # shellcheck disable=SC2086 # pcflags is a list of words
+    gcc -std=c17 -Wall -Wextra -Werror tests/install_check/main.c $pcflags \
+        -Wl,-rpath,"$pclibdir" -o "$check_dir/main_pkgconfig"
+    if command -v ldd >/dev/null 2>&1 && ! ldd "$check_dir/main_pkgconfig" | grep -q "$prefix"; then
+        echo "install check: main_pkgconfig is not linked against the staged library:" >&2
+        ldd "$check_dir/main_pkgconfig" >&2
+        return 1
+    fi
+    "$check_dir/main_pkgconfig"
+
+    # 2. CMake's find_package(recycle), static and shared targets.
+    note "install check: find_package(recycle)"
+    cmake -S tests/install_check -B "$check_dir/cmake" -DCMAKE_C_COMPILER=gcc \
+        -DCMAKE_PREFIX_PATH="$prefix" -DRCY_EXPECT_PREFIX="$prefix"
+    cmake --build "$check_dir/cmake" -j "$jobs"
+    "$check_dir/cmake/main_static"
+    "$check_dir/cmake/main_shared"
+}
+
+all_stages=(release asan valgrind install)
+if [ "$#" -gt 0 ]; then
+    stages=("$@")
+else
+    stages=("${all_stages[@]}")
+fi
+for s in "${stages[@]}"; do
+    case " ${all_stages[*]} " in
+    *" $s "*) ;;
+    *)
+        echo "test.sh: unknown stage '$s' (stages: ${all_stages[*]})" >&2
+        exit 2
+        ;;
+    esac
+done
+
+passed=0
+failed=0
+summary=()
+for s in "${stages[@]}"; do
+    note "stage $s"
+    start=$SECONDS
+    # A subshell with errexit: the first failing command fails the stage.
+    (set -e; "stage_$s")
+    rc=$?
+    secs=$((SECONDS - start))
+    if [ "$rc" -eq 0 ]; then
+        passed=$((passed + 1))
+        summary+=("$(printf '  %-9s passed  (%ds)' "$s" "$secs")")
+    else
+        failed=$((failed + 1))
+        summary+=("$(printf '  %-9s FAILED  (%ds, exit %d)' "$s" "$secs" "$rc")")
+    fi
+done
+
+note "summary"
+printf '%s\n' "${summary[@]}"
+echo "make-test: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
