@@ -21,19 +21,14 @@ static const uint32_t class_recip[RCY_CLASS_COUNT] = {
     RECIP(17), RECIP(18), RECIP(19), RECIP(20), RECIP(21), RECIP(22), RECIP(23), RECIP(24),
     RECIP(25), RECIP(26), RECIP(27), RECIP(28), RECIP(29), RECIP(30), RECIP(31), RECIP(32)};
 
-static size_t block_index(rcy_pool *pool, const void *p)
+static size_t block_index(const rcy_pool *pool, const void *p)
 {
-    size_t units = (size_t)((const char *)p - rcy__pool_first_block(pool)) >> 4;
+    size_t units = (size_t)((const char *)p - rcy__pool_start(p)) >> 4;
     return (units * class_recip[pool->cls]) >> 16;
 }
 
-static int pool_is_free(const rcy_arena *a, const rcy_pool *pool)
-{
-    return ((a->free_dirty | a->free_clean) >> ((uintptr_t)((const char *)pool - a->base) >> RCY_POOL_SHIFT)) & 1;
-}
-
 #if RCY_CHECK_LEVEL >= 1
-static int live_bit(rcy_pool *pool, size_t i) { return (pool->live[i / 64] >> (i % 64)) & 1; }
+static int live_bit(const rcy_pool *pool, size_t i) { return (pool->live[i / 64] >> (i % 64)) & 1; }
 static void set_live(rcy_pool *pool, size_t i, int on)
 {
     uint64_t bit = (uint64_t)1 << (i % 64);
@@ -46,12 +41,11 @@ static rcy_pool *valid_small_block(rcy_heap *h, rcy_arena *a, void *p, const cha
 {
     if (a->owner != h)
         rcy__misuse("%s(%p): the block belongs to another heap", api, p);
-    rcy_pool *pool = rcy__pool_of(p);
-    char *first = rcy__pool_first_block(pool);
-    if (pool_is_free(a, pool) || pool->nused == 0 || (char *)p < first)
+    rcy_pool *pool = rcy__pool_of(a, p);
+    if (pool->nused == 0)
         rcy__misuse("%s(%p): not an allocated block (double free or bad pointer)", api, p);
     size_t i = block_index(pool, p);
-    if ((char *)p != first + i * RCY_CLASS_SIZE(pool->cls) || (char *)p >= pool->bump)
+    if ((char *)p != rcy__pool_start(p) + i * RCY_CLASS_SIZE(pool->cls) || (char *)p >= pool->bump)
         rcy__misuse("%s(%p): not the start of an allocated block", api, p);
     if (p == pool->freelist)
         rcy__misuse("%s(%p): double free", api, p);
@@ -67,8 +61,10 @@ void *rcy__mem_alloc(rcy_heap *h, size_t n)
     if (n <= RCY_SMALL_MAX) {
         void *b = rcy__pool_alloc(&h->pools, n);
 #if RCY_CHECK_LEVEL >= 1
-        if (b)
-            set_live(rcy__pool_of(b), block_index(rcy__pool_of(b), b), 1);
+        if (b) {
+            rcy_pool *pool = rcy__pool_of(rcy__pagemap_lookup(b), b);
+            set_live(pool, block_index(pool, b), 1);
+        }
 #endif
         return b;
     }
@@ -109,8 +105,8 @@ int rcy__mem_is_live(const void *p)
         rcy_heap *owner = rcy__large_header(p)->owner; /* NULL once freed, if not reused */
         return owner && rcy__large_owned(&owner->large, p);
     }
-    rcy_pool *pool = rcy__pool_of(p);
-    if (pool_is_free(a, pool) || pool->nused == 0 || (const char *)p >= pool->bump)
+    const rcy_pool *pool = rcy__pool_of(a, p);
+    if (pool->nused == 0 || (const char *)p >= pool->bump)
         return 0;
 #if RCY_CHECK_LEVEL >= 1
     return live_bit(pool, block_index(pool, p));

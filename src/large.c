@@ -23,7 +23,7 @@ void rcy__larges_init(rcy_larges *L, void *owner)
 
 static void *enter(rcy_larges *L, rcy_large *b, size_t n)
 {
-    void **slot = rcy__ptrmap_insert(&L->blocks, b + 1);
+    void **slot = rcy__ptrmap_insert(&L->blocks, (uintptr_t)(b + 1));
     if (!slot)
         return NULL;
     *slot = b;
@@ -36,7 +36,7 @@ static void *enter(rcy_larges *L, rcy_large *b, size_t n)
 
 static void leave(rcy_larges *L, rcy_large *b)
 {
-    rcy__ptrmap_delete(&L->blocks, b + 1);
+    rcy__ptrmap_delete(&L->blocks, (uintptr_t)(b + 1));
     b->owner = NULL;
     L->count--;
     L->bytes -= b->size;
@@ -44,7 +44,7 @@ static void leave(rcy_larges *L, rcy_large *b)
 
 int rcy__large_owned(const rcy_larges *L, const void *p)
 {
-    return rcy__ptrmap_find(&L->blocks, p) != NULL;
+    return rcy__ptrmap_find(&L->blocks, (uintptr_t)p) != NULL;
 }
 
 void *rcy__large_alloc(rcy_larges *L, size_t n)

@@ -24,16 +24,14 @@
 
 uint32_t rcy__pool_capacity(unsigned cls)
 {
-    return (uint32_t)((RCY_POOL_SIZE - RCY_POOL_HEADER) / RCY_CLASS_SIZE(cls));
-}
-
-static char *pool_base(rcy_arena *a, unsigned i)
-{
-    return a->base + ((size_t)i << RCY_POOL_SHIFT);
+    return (uint32_t)(RCY_POOL_SIZE / RCY_CLASS_SIZE(cls));
 }
 
 /* ---- doubly linked lists: avail lists and the dirty LRU ---- */
 
+/* A new pool goes first: it has the most free blocks. A pool that regains
+   a block after being exhausted goes last, so it gathers more freed blocks
+   before allocation reaches it again and the slow path runs rarely. */
 static void avail_push(rcy_pools *P, rcy_pool *pool)
 {
     rcy_pool *head = P->avail[pool->cls];
@@ -41,7 +39,22 @@ static void avail_push(rcy_pools *P, rcy_pool *pool)
     pool->next = head;
     if (head)
         head->prev = pool;
+    else
+        P->avail_last[pool->cls] = pool;
     P->avail[pool->cls] = pool;
+    pool->listed = 1;
+}
+
+static void avail_append(rcy_pools *P, rcy_pool *pool)
+{
+    rcy_pool *last = P->avail_last[pool->cls];
+    pool->next = NULL;
+    pool->prev = last;
+    if (last)
+        last->next = pool;
+    else
+        P->avail[pool->cls] = pool;
+    P->avail_last[pool->cls] = pool;
     pool->listed = 1;
 }
 
@@ -53,6 +66,8 @@ static void avail_remove(rcy_pools *P, rcy_pool *pool)
         P->avail[pool->cls] = pool->next;
     if (pool->next)
         pool->next->prev = pool->prev;
+    else
+        P->avail_last[pool->cls] = pool->prev;
     pool->listed = 0;
 }
 
@@ -138,6 +153,10 @@ static rcy_arena *arena_new(rcy_pools *P)
         return NULL;
     }
     a->owner = P->owner;
+    for (unsigned i = 0; i < RCY_POOLS_PER_ARENA; i++) {
+        a->pools[i].arena = a;
+        a->pools[i].index = (uint16_t)i;
+    }
     a->free_clean = ALL_POOLS;
     a->nfree = RCY_POOLS_PER_ARENA;
     a->all_prev = NULL;
@@ -156,7 +175,7 @@ static rcy_arena *arena_new(rcy_pools *P)
 static void arena_drop_dirty_pools(rcy_pools *P, rcy_arena *a)
 {
     for (uint64_t m = a->free_dirty; m; m &= m - 1)
-        dirty_remove(P, (rcy_pool *)pool_base(a, (unsigned)__builtin_ctzll(m)));
+        dirty_remove(P, &a->pools[__builtin_ctzll(m)]);
 }
 
 static void arena_free(rcy_pools *P, rcy_arena *a)
@@ -186,20 +205,18 @@ static rcy_pool *arena_take_pool(rcy_pools *P, rcy_arena *a)
     if (a->free_dirty) {
         i = (unsigned)__builtin_ctzll(a->free_dirty);
         a->free_dirty &= a->free_dirty - 1;
-        pool = (rcy_pool *)pool_base(a, i);
+        pool = &a->pools[i];
         dirty_remove(P, pool);
     } else {
         i = (unsigned)__builtin_ctzll(a->free_clean);
         a->free_clean &= a->free_clean - 1;
-        pool = (rcy_pool *)pool_base(a, i);
+        pool = &a->pools[i];
     }
     if (a->nfree == RCY_POOLS_PER_ARENA)
         P->empty_arenas--;
     bucket_remove(P, a);
     a->nfree--;
     bucket_insert(P, a);
-    pool->index = (uint16_t)i;
-    pool->arena = a;
     return pool;
 }
 
@@ -210,7 +227,7 @@ static void pool_init(rcy_pool *pool, unsigned cls)
     pool->cls = (uint16_t)cls;
     pool->nused = 0;
     pool->freelist = NULL;
-    pool->bump = rcy__pool_first_block(pool);
+    pool->bump = rcy__pool_memory(pool);
     pool->limit = pool->bump + (size_t)rcy__pool_capacity(cls) * RCY_CLASS_SIZE(cls);
 #if RCY_CHECK_LEVEL >= 1
     memset(pool->live, 0, sizeof pool->live);
@@ -237,7 +254,7 @@ static void decommit_pool(rcy_pools *P, rcy_pool *pool)
     dirty_remove(P, pool);
     a->free_dirty &= ~bit;
     a->free_clean |= bit;
-    rcy__os_decommit(pool, RCY_POOL_SIZE);
+    rcy__os_decommit(rcy__pool_memory(pool), RCY_POOL_SIZE);
     P->bytes_released_total += RCY_POOL_SIZE;
 }
 
@@ -301,7 +318,7 @@ void rcy__pool_free_slow(rcy_pools *P, rcy_pool *pool)
             avail_remove(P, pool);
         pool_release(P, pool);
     } else if (!pool->listed) {
-        avail_push(P, pool);
+        avail_append(P, pool);
     }
 }
 
@@ -316,7 +333,7 @@ static size_t purge_arena(rcy_pools *P, rcy_arena *a)
         uint64_t run = m >> start;
         unsigned len = run == ALL_POOLS ? 64 - start : (unsigned)__builtin_ctzll(~run);
         size_t bytes = (size_t)len << RCY_POOL_SHIFT;
-        rcy__os_decommit(pool_base(a, start), bytes);
+        rcy__os_decommit(a->base + ((size_t)start << RCY_POOL_SHIFT), bytes);
         released += bytes;
         m &= len == 64 ? 0 : ~((((uint64_t)1 << len) - 1) << start);
     }

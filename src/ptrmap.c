@@ -3,16 +3,15 @@
  * its load under 3/4 and grows by doubling. */
 #include "ptrmap.h"
 
-#include <stdint.h>
 #include <stdlib.h>
 
-static size_t home_of(const rcy_ptrmap *m, const void *key)
+static size_t home_of(const rcy_ptrmap *m, uintptr_t key)
 {
-    uint64_t k = (uint64_t)(uintptr_t)key >> 4;
+    uint64_t k = (uint64_t)key >> 4;
     return (size_t)((k * 0x9E3779B97F4A7C15ull) >> 20) & m->mask;
 }
 
-static rcy_ptrmap_slot *probe(const rcy_ptrmap *m, const void *key)
+static rcy_ptrmap_slot *probe(const rcy_ptrmap *m, uintptr_t key)
 {
     size_t i = home_of(m, key);
     while (m->slots[i].key && m->slots[i].key != key)
@@ -20,7 +19,7 @@ static rcy_ptrmap_slot *probe(const rcy_ptrmap *m, const void *key)
     return &m->slots[i];
 }
 
-void **rcy__ptrmap_find(const rcy_ptrmap *m, const void *key)
+void **rcy__ptrmap_find(const rcy_ptrmap *m, uintptr_t key)
 {
     if (!m->slots)
         return NULL;
@@ -45,7 +44,7 @@ static int grow(rcy_ptrmap *m)
     return 0;
 }
 
-void **rcy__ptrmap_insert(rcy_ptrmap *m, const void *key)
+void **rcy__ptrmap_insert(rcy_ptrmap *m, uintptr_t key)
 {
     if ((!m->slots || (m->used + 1) * 4 > (m->mask + 1) * 3) && grow(m) != 0)
         return NULL;
@@ -58,7 +57,7 @@ void **rcy__ptrmap_insert(rcy_ptrmap *m, const void *key)
     return &s->value;
 }
 
-void rcy__ptrmap_delete(rcy_ptrmap *m, const void *key)
+void rcy__ptrmap_delete(rcy_ptrmap *m, uintptr_t key)
 {
     if (!m->slots)
         return;
@@ -66,13 +65,13 @@ void rcy__ptrmap_delete(rcy_ptrmap *m, const void *key)
     if (!s->key)
         return;
     size_t hole = (size_t)(s - m->slots);
-    s->key = NULL;
+    s->key = 0;
     m->used--;
     for (size_t i = (hole + 1) & m->mask; m->slots[i].key; i = (i + 1) & m->mask) {
         size_t home = home_of(m, m->slots[i].key);
         if (((i - home) & m->mask) >= ((i - hole) & m->mask)) { /* hole lies on its probe path */
             m->slots[hole] = m->slots[i];
-            m->slots[i].key = NULL;
+            m->slots[i].key = 0;
             hole = i;
         }
     }

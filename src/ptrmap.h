@@ -7,9 +7,11 @@
 #define RCY_PTRMAP_H
 
 #include <stddef.h>
+#include <stdint.h>
 
+/* Keys are addresses, never dereferenced: hence uintptr_t. */
 typedef struct rcy_ptrmap_slot {
-    const void *key; /* NULL: empty */
+    uintptr_t key; /* 0: empty */
     void *value;
 } rcy_ptrmap_slot;
 
@@ -20,11 +22,11 @@ typedef struct rcy_ptrmap {
 } rcy_ptrmap;
 
 /* The value slot of key, or NULL. Valid until the next insert or delete. */
-void **rcy__ptrmap_find(const rcy_ptrmap *m, const void *key);
+void **rcy__ptrmap_find(const rcy_ptrmap *m, uintptr_t key);
 /* The value slot of key, added (value NULL) if missing; NULL when out of
    memory. Valid until the next insert or delete. */
-void **rcy__ptrmap_insert(rcy_ptrmap *m, const void *key);
-void rcy__ptrmap_delete(rcy_ptrmap *m, const void *key);
+void **rcy__ptrmap_insert(rcy_ptrmap *m, uintptr_t key);
+void rcy__ptrmap_delete(rcy_ptrmap *m, uintptr_t key);
 void rcy__ptrmap_fini(rcy_ptrmap *m);
 
 #endif

@@ -16,7 +16,7 @@ static void add_pool(rcy_mem_stats *s, const rcy_pool *pool)
     c->blocks_free += cap - pool->nused;
     s->small_bytes_used += pool->nused * bs;
     s->small_bytes_free += (cap - pool->nused) * bs;
-    s->quantization_bytes += RCY_POOL_SIZE - RCY_POOL_HEADER - cap * bs;
+    s->quantization_bytes += RCY_POOL_SIZE - cap * bs;
 }
 
 void rcy_mem_get_stats(rcy_heap *h, rcy_mem_stats *s)
@@ -29,7 +29,7 @@ void rcy_mem_get_stats(rcy_heap *h, rcy_mem_stats *s)
         uint64_t empty = a->free_dirty | a->free_clean;
         for (unsigned i = 0; i < RCY_POOLS_PER_ARENA; i++)
             if (!((empty >> i) & 1))
-                add_pool(s, (const rcy_pool *)(a->base + ((size_t)i << RCY_POOL_SHIFT)));
+                add_pool(s, &a->pools[i]);
         s->pools_empty_dirty += (size_t)__builtin_popcountll(a->free_dirty);
         s->pools_empty_clean += (size_t)__builtin_popcountll(a->free_clean);
     }
@@ -39,7 +39,7 @@ void rcy_mem_get_stats(rcy_heap *h, rcy_mem_stats *s)
     s->arenas_current = P->arenas_current;
     s->pools_total = P->arenas_current * RCY_POOLS_PER_ARENA;
     s->pools_used = P->pools_used;
-    s->pool_header_bytes = P->pools_used * RCY_POOL_HEADER;
+    s->pool_header_bytes = P->arenas_current * sizeof(rcy_arena);
     s->large_blocks = h->large.count;
     s->large_bytes = h->large.bytes;
     s->bytes_mapped = P->arenas_current * RCY_ARENA_SIZE;
@@ -78,7 +78,7 @@ void rcy_mem_print_stats(rcy_heap *h, FILE *out)
     print_line(out, "empty pools given back", s.pools_empty_clean);
     print_line(out, "bytes in allocated blocks", s.small_bytes_used);
     print_line(out, "bytes in available blocks", s.small_bytes_free);
-    print_line(out, "bytes lost to pool headers", s.pool_header_bytes);
+    print_line(out, "bytes in pool and arena headers", s.pool_header_bytes);
     print_line(out, "bytes lost to quantization", s.quantization_bytes);
     print_line(out, "large blocks", s.large_blocks);
     print_line(out, "bytes in large blocks", s.large_bytes);

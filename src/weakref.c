@@ -40,7 +40,7 @@ int rcy_is_weakref(const void *o)
 
 static void unlink_from_target(rcy_heap *h, rcy_weakref *w)
 {
-    void **first = rcy__ptrmap_find(&h->objects.weak, w->target);
+    void **first = rcy__ptrmap_find(&h->objects.weak, (uintptr_t)w->target);
     if (w->prev)
         w->prev->next = w->next;
     else if (first)
@@ -49,7 +49,7 @@ static void unlink_from_target(rcy_heap *h, rcy_weakref *w)
         w->next->prev = w->prev;
     if (first && !*first) {
         RCY_HEAD(w->target)->type_and_flags &= ~RCY_TF_WEAKREFD;
-        rcy__ptrmap_delete(&h->objects.weak, w->target);
+        rcy__ptrmap_delete(&h->objects.weak, (uintptr_t)w->target);
     }
     w->target = NULL;
     w->next = w->prev = NULL;
@@ -70,7 +70,7 @@ void *rcy_weakref_new(void *target, rcy_weak_callback cb, void *arg)
     rcy_weakref *w = rcy_new(h, &weakref_type);
     if (!w)
         return NULL;
-    void **first = rcy__ptrmap_insert(&h->objects.weak, target);
+    void **first = rcy__ptrmap_insert(&h->objects.weak, (uintptr_t)target);
     if (!first) {
         rcy_decref(w);
         return NULL;
@@ -98,12 +98,12 @@ void *rcy_weakref_get(void *weakref)
 
 rcy_weakref *rcy__weak_detach(rcy_heap *h, void *o)
 {
-    void **first = rcy__ptrmap_find(&h->objects.weak, o);
+    void **first = rcy__ptrmap_find(&h->objects.weak, (uintptr_t)o);
     RCY_HEAD(o)->type_and_flags &= ~RCY_TF_WEAKREFD;
     if (!first)
         return NULL;
     rcy_weakref *w = *first, *batch = NULL, **tail = &batch;
-    rcy__ptrmap_delete(&h->objects.weak, o);
+    rcy__ptrmap_delete(&h->objects.weak, (uintptr_t)o);
     while (w) {
         rcy_weakref *next = w->next;
         w->target = NULL;
