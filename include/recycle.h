@@ -141,7 +141,11 @@ typedef struct rcy_objhead {
 } rcy_objhead;
 #define RCY_IMMORTAL UINT32_MAX
 #define RCY_HEAD(o) ((rcy_objhead *)(o) - 1)
+/* gcword bit: this object's decrements need not be reported to the
+   collector (it is untracked, or one was reported since it was examined) */
+#define RCY_GCWORD_NOTED (1u << 26)
 RCY_API void rcy__decref_slow(void *o);
+RCY_API void rcy__decref_note(void *o);
 RCY_API void rcy__incref_checked(void *o);
 RCY_API void rcy__decref_checked(void *o);
 /* -------------------------------------------------------------------- */
@@ -174,10 +178,15 @@ static inline void rcy_decref(void *o)
     rcy_objhead *hd = RCY_HEAD(o);
     uint32_t rc = hd->refcnt;
     /* one test: rc in 2..IMMORTAL-1 is the common case */
-    if (RCY_LIKELY(rc - 2u < RCY_IMMORTAL - 2u))
+    if (RCY_LIKELY(rc - 2u < RCY_IMMORTAL - 2u)) {
         hd->refcnt = rc - 1u;
-    else
+        /* a drop that leaves the object alive may have orphaned a cycle:
+           the collector hears of the first one since it last looked */
+        if (RCY_UNLIKELY(!(hd->gcword & RCY_GCWORD_NOTED)))
+            rcy__decref_note(o);
+    } else {
         rcy__decref_slow(o);
+    }
 #endif
 }
 
@@ -207,6 +216,15 @@ RCY_API void rcy_gc_get_threshold(rcy_heap *h, size_t out[3]);
 /** t0 == 0 disables automatic collection, as in Python. */
 RCY_API void rcy_gc_set_threshold(rcy_heap *h, size_t t0, size_t t1, size_t t2);
 RCY_API void rcy_gc_get_count(rcy_heap *h, size_t out[3]);
+/** Drop pacing (off by default): automatic collections of generations 0
+ *  and 1 are skipped (they only promote) when no tracked object has lost a
+ *  reference without dying since that generation was last collected: no
+ *  cycle can have become garbage then, unless the code moved the cycle's
+ *  last outside reference into the cycle itself without a decref. Such
+ *  cycles wait for the next full collection. Explicit rcy_gc_collect
+ *  calls always scan. Makes the collector almost free for programs that
+ *  allocate heavily but create few cycles. */
+RCY_API void rcy_gc_set_drop_pacing(rcy_heap *h, int on);
 
 typedef struct { size_t collections, collected, uncollectable; } rcy_gc_genstats;
 RCY_API void rcy_gc_get_stats(rcy_heap *h, rcy_gc_genstats out[3]);

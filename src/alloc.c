@@ -68,7 +68,10 @@ void *rcy__mem_alloc(rcy_heap *h, size_t n)
 #endif
         return b;
     }
-    return rcy__large_alloc(&h->large, n);
+    void *b = rcy__large_alloc(&h->large, n);
+    h->pools.outside_bytes = h->large.bytes;
+    rcy__pools_note_peak(&h->pools);
+    return b;
 }
 
 void rcy__mem_free(rcy_heap *h, void *p, const char *api)
@@ -88,6 +91,22 @@ void rcy__mem_free(rcy_heap *h, void *p, const char *api)
     if (!rcy__large_owned(&h->large, p))
         rcy__misuse("%s(%p): pointer not allocated by this heap, or already freed", api, p);
     rcy__large_free(&h->large, p);
+    h->pools.outside_bytes = h->large.bytes;
+}
+
+void rcy__mem_release(rcy_heap *h, void *p)
+{
+#if RCY_CHECK_LEVEL >= 1
+    rcy__mem_free(h, p, "rcy_decref");
+#else
+    rcy_arena *a = rcy__pagemap_lookup(p);
+    if (a) {
+        rcy__pool_free(&h->pools, rcy__pool_of(a, p), p);
+        return;
+    }
+    rcy__large_free(&h->large, p);
+    h->pools.outside_bytes = h->large.bytes;
+#endif
 }
 
 rcy_heap *rcy__mem_owner(const void *p)
@@ -172,6 +191,8 @@ void *rcy_realloc(rcy_heap *h, void *p, size_t n)
         return p;
     if (!small && n > RCY_SMALL_MAX) {
         void *q = rcy__large_realloc(&h->large, p, n);
+        h->pools.outside_bytes = h->large.bytes;
+        rcy__pools_note_peak(&h->pools);
         return q ? q : enomem();
     }
     void *q = rcy_malloc(h, n);

@@ -22,12 +22,26 @@
  * cleared as soon as it is known reachable, so outside phases 2-4 only
  * garbage carries them.
  *
+ * Drop pacing (rcy_gc_set_drop_pacing, off by default): a cycle becomes
+ * garbage when its last outside reference is dropped while its own
+ * references keep its counts above zero. The object layer counts such
+ * drops (the first per object since the collector last examined it:
+ * rcy__decref_note). If none was noted since generation g was last really
+ * collected, an automatic collection of g (0 or 1) only promotes, an O(1)
+ * list merge, and keeps the counts, callbacks and stats a real one would.
+ * Allocation-heavy programs that make no cycles (trees, lists built and
+ * freed) then pay almost nothing for the collector. What it misses: a
+ * cycle orphaned by moving, not dropping, its last outside reference into
+ * the cycle itself; full collections, which are never skipped, find it.
+ *
  * Automatic collection: allocations of tracked objects raise count[0]
  * (the object layer's young_count); when it passes threshold[0] the object
  * layer calls young_full(), which collects the oldest generation whose
  * count passes its threshold, as in CPython. A full collection also waits
- * until the objects promoted into generation 2 since the last one exceed
- * 25% of it, which keeps the total work linear in the heap size. */
+ * until the number of tracked objects has grown by 25% since the last one
+ * (CPython counts objects promoted into generation 2 instead; counting the
+ * live total needs no scan and ignores objects that died old), which keeps
+ * the total work linear in the heap size. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,9 +63,12 @@ static void set_gc_refs(void *o, uint32_t refs)
     hd->gcword = (hd->gcword & ~RCY_GC_REFS_MASK) | refs;
 }
 
+/* Also forgets a noted drop: the object has been examined (or will be),
+   and its next drop is reported again. */
 static void clear_collecting(void *o)
 {
-    RCY_HEAD(o)->gcword &= ~(RCY_GC_COLLECTING | RCY_GC_UNREACHABLE | RCY_GC_REFS_MASK);
+    RCY_HEAD(o)->gcword &=
+        ~(RCY_GC_COLLECTING | RCY_GC_UNREACHABLE | RCY_GC_NOTED | RCY_GC_REFS_MASK);
 }
 
 #define FOR_EACH(x, list) for (rcy_gclink *x = (list)->next; x != (list); x = x->next)
@@ -260,6 +277,24 @@ static void update_counts(rcy_heap *h, int gen)
     h->objects.young_count = 0;
 }
 
+/* With drop pacing, a collection of generation 0 or 1 with no drop noted
+   since that generation was last really collected is skipped. Full
+   collections always scan: they also find cycles that were orphaned with
+   no drop at all, by moving the last outside reference into the cycle. */
+static int may_skip(rcy_heap *h, int gen)
+{
+    return h->gc.drop_pacing && gen < 2 && h->objects.noted == h->gc.noted_at[gen];
+}
+
+/* A collection proven empty: promotion without scanning. */
+static void skip_collection(rcy_heap *h, int gen, rcy_gclink *set, rcy_gclink *old)
+{
+    for (int i = 0; i < gen; i++)
+        rcy__list_merge(rcy__gc_generation(h, i), set);
+    rcy__list_merge(set, old);
+    h->gc.skipped[gen]++;
+}
+
 static size_t collect(rcy_heap *h, int gen)
 {
     rcy_gc *g = &h->gc;
@@ -268,20 +303,22 @@ static size_t collect(rcy_heap *h, int gen)
     rcy_gclink garbage;
     rcy__list_init(&garbage);
 
+    g->stats[gen].collections++;
+    if (may_skip(h, gen)) {
+        skip_collection(h, gen, set, old);
+        update_counts(h, gen);
+        return 0;
+    }
     update_counts(h, gen);
-    for (int i = 0; i < gen; i++)                        /* 1 */
+    for (int i = 0; i <= gen; i++) /* drops from now on count for the next one */
+        g->noted_at[i] = h->objects.noted;
+    for (int i = 0; i < gen; i++)                          /* 1 */
         rcy__list_merge(rcy__gc_generation(h, i), set);
-    size_t examined = update_refs(set);                    /* 2 */
+    update_refs(set);                                      /* 2 */
     subtract_refs(set);                                    /* 3 */
     size_t n = move_unreachable(set, &garbage);            /* 4 */
-    if (gen == 1)                                          /* 5 */
-        g->long_lived_pending += examined - n;
-    if (set != old)
+    if (set != old)                                        /* 5 */
         rcy__list_merge(set, old);
-    if (gen == 2) {
-        g->long_lived_pending = 0;
-        g->long_lived_total = examined - n;
-    }
     if (g->debug & RCY_DEBUG_COLLECTABLE)
         print_collectable(&garbage);
     handle_weakrefs(h, &garbage);                          /* 6 */
@@ -289,7 +326,8 @@ static size_t collect(rcy_heap *h, int gen)
     handle_resurrected(&garbage, old);                     /* 8 */
     delete_garbage(h, &garbage, old);                      /* 9 */
 
-    g->stats[gen].collections++;
+    if (gen == 2)
+        g->long_lived_total = h->objects.tracked;
     g->stats[gen].collected += n;
     return n;
 }
@@ -348,8 +386,8 @@ static void young_full(rcy_heap *h)
     for (int i = RCY_GENERATIONS - 1; i > 0; i--) {
         if (g->count[i] <= g->threshold[i])
             continue;
-        if (i == 2 && g->long_lived_pending < g->long_lived_total / 4)
-            continue; /* not enough new old objects to be worth a full pass */
+        if (i == 2 && h->objects.tracked < g->long_lived_total + g->long_lived_total / 4)
+            continue; /* the heap has not grown by 25%: not worth a full pass yet */
         gen = i;
         break;
     }
@@ -443,6 +481,12 @@ void rcy_gc_freeze(rcy_heap *h)
 void rcy_gc_unfreeze(rcy_heap *h)
 {
     rcy__list_merge(&h->gc.permanent, rcy__gc_generation(h, RCY_GENERATIONS - 1));
+    h->objects.noted++; /* thawed objects were never examined: look at them next time */
+}
+
+void rcy_gc_set_drop_pacing(rcy_heap *h, int on)
+{
+    h->gc.drop_pacing = on != 0;
 }
 
 size_t rcy_gc_get_freeze_count(rcy_heap *h)

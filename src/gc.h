@@ -19,8 +19,10 @@ typedef struct rcy_gc {
     size_t threshold[RCY_GENERATIONS];
     size_t count[RCY_GENERATIONS];     /* count[0] lives in rcy_objects */
     rcy_gc_genstats stats[RCY_GENERATIONS];
-    size_t long_lived_total;           /* objects in generation 2 after the last full collection */
-    size_t long_lived_pending;         /* objects promoted into generation 2 since */
+    size_t long_lived_total;           /* tracked objects after the last full collection */
+    size_t noted_at[RCY_GENERATIONS];  /* objects.noted when each was last really collected */
+    int drop_pacing;                   /* skip young collections with no drop noted */
+    size_t skipped[RCY_GENERATIONS];   /* collections proven empty without scanning */
     int enabled;
     int collecting;
     unsigned debug;

@@ -20,6 +20,9 @@ struct rcy_heap {
    rcy_free without the errno and NULL conventions of the public API. */
 void *rcy__mem_alloc(rcy_heap *h, size_t n);
 void rcy__mem_free(rcy_heap *h, void *p, const char *api);
+/* Frees a block the caller knows is a live block of h (an object's):
+   validated only in checked builds. */
+void rcy__mem_release(rcy_heap *h, void *p);
 /* The heap that owns block p (a pointer returned by rcy__mem_alloc). */
 rcy_heap *rcy__mem_owner(const void *p);
 /* In checked builds: 1 if p is a block handed out and not freed. */

@@ -39,30 +39,52 @@ static rcy_heap *heap_of_object(const void *o)
 
 /* ---- tracking (generation 0 belongs to this layer) ---- */
 
+/* A newly tracked object reports its next drop. An object tracked again
+   after a while untracked counts as noted: it may have gained references
+   the collector has not seen. */
 static void track(rcy_heap *h, void *o)
 {
-    RCY_HEAD(o)->gcword |= RCY_GC_TRACKED;
+    RCY_HEAD(o)->gcword = (RCY_HEAD(o)->gcword | RCY_GC_TRACKED) & ~RCY_GC_NOTED;
     rcy__list_append(&h->objects.young, rcy__links(o));
+    h->objects.tracked++;
 }
 
-static void untrack(void *o)
+static void untrack(rcy_heap *h, void *o)
 {
     rcy_objhead *hd = RCY_HEAD(o);
     rcy__list_remove(rcy__links(o));
+    h->objects.tracked--;
     hd->gcword &= ~(RCY_GC_TRACKED | RCY_GC_COLLECTING | RCY_GC_UNREACHABLE | RCY_GC_REFS_MASK);
+    hd->gcword |= RCY_GC_NOTED;
 }
 
 void rcy_gc_track(void *o)
 {
     if (rcy__collectable(rcy__type(o)) && !(RCY_HEAD(o)->gcword & RCY_GC_TRACKED) &&
-        RCY_HEAD(o)->refcnt != 0)
-        track(heap_of_object(o), o);
+        RCY_HEAD(o)->refcnt != 0) {
+        rcy_heap *h = heap_of_object(o);
+        track(h, o);
+        h->objects.noted++;
+    }
+}
+
+/* The first drop-to-nonzero of a tracked object since the collector last
+   examined it. A cycle can only become garbage through such a drop (the
+   last outside reference goes while the cycle's own keep it above zero),
+   so a collection with no drop noted since the last one of its
+   generation has nothing to find and the collector skips its work. */
+void rcy__decref_note(void *o)
+{
+    rcy_objhead *hd = RCY_HEAD(o);
+    hd->gcword |= RCY_GC_NOTED;
+    if (hd->gcword & RCY_GC_TRACKED)
+        heap_of_object(o)->objects.noted++;
 }
 
 void rcy_gc_untrack(void *o)
 {
     if (RCY_HEAD(o)->gcword & RCY_GC_TRACKED)
-        untrack(o);
+        untrack(heap_of_object(o), o);
 }
 
 int rcy_gc_is_tracked(const void *o)
@@ -98,7 +120,7 @@ void *rcy_new_sized(rcy_heap *h, const rcy_type *t, size_t n)
     }
     rcy_objhead *hd = (rcy_objhead *)(block + hdr) - 1;
     hd->refcnt = 1;
-    hd->gcword = 0;
+    hd->gcword = RCY_GC_NOTED; /* track() clears it for collectable objects */
     hd->type_and_flags = (uintptr_t)t;
     void *o = hd + 1;
     memset(o, 0, n);
@@ -172,14 +194,14 @@ static void free_object(rcy_heap *h, void *o)
                 h->objects.young_count--;
         }
         if (hd->gcword & RCY_GC_TRACKED)
-            untrack(o);
+            untrack(h, o);
         hd->gcword = 0;
         rcy__clear_refs(o);
     }
     if (t->destroy)
         t->destroy(o);
     h->objects.live_objects--;
-    rcy__mem_free(h, rcy__object_block(o), "rcy_decref");
+    rcy__mem_release(h, rcy__object_block(o));
 }
 
 static void die_now(rcy_heap *h, void *o)
@@ -195,7 +217,7 @@ static void push_pending(rcy_heap *h, void *o)
 {
     rcy_objhead *hd = RCY_HEAD(o);
     if (hd->gcword & RCY_GC_TRACKED) {
-        untrack(o);
+        untrack(h, o);
         hd->gcword |= RCY_GC_WAS_TRACKED;
     }
     rcy_gclink *l = rcy__links(o);
@@ -283,6 +305,9 @@ void rcy__incref_checked(void *o)
 void rcy__decref_checked(void *o)
 {
     check_object(o, "rcy_decref");
+    rcy_objhead *hd = RCY_HEAD(o);
+    if (hd->refcnt >= 2 && hd->refcnt != RCY_IMMORTAL && !(hd->gcword & RCY_GC_NOTED))
+        rcy__decref_note(o);
     rcy__decref_slow(o);
 }
 

@@ -36,7 +36,8 @@ typedef struct rcy_gclink {
 #define RCY_GC_UNREACHABLE (1u << 29)    /* tentatively unreachable */
 #define RCY_GC_WAS_TRACKED (1u << 28)    /* dying: re-track if resurrected */
 #define RCY_GC_FINALIZING (1u << 27)     /* its finalizer is running */
-#define RCY_GC_REFS_MASK ((1u << 27) - 1) /* gc_refs saturate here */
+#define RCY_GC_NOTED RCY_GCWORD_NOTED    /* bit 26: see rcy__decref_note */
+#define RCY_GC_REFS_MASK ((1u << 26) - 1) /* gc_refs saturate here */
 
 typedef struct rcy_objects {
     rcy_gclink young;       /* generation 0: sentinel of a circular list */
@@ -47,6 +48,8 @@ typedef struct rcy_objects {
     rcy_gclink *pending_last;
     unsigned depth;         /* deaths in progress, nested */
     rcy_ptrmap weak;        /* target -> its first weak reference */
+    size_t noted;           /* drops-to-nonzero reported by tracked objects, ever */
+    size_t tracked;         /* objects on generation lists (all generations) */
     size_t live_objects;    /* objects allocated and not yet freed */
 } rcy_objects;
 

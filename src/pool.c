@@ -131,9 +131,9 @@ static size_t committed_bytes(const rcy_pools *P)
     return (P->pools_used + P->ndirty) * RCY_POOL_SIZE;
 }
 
-static void note_peak(rcy_pools *P)
+void rcy__pools_note_peak(rcy_pools *P)
 {
-    size_t c = committed_bytes(P);
+    size_t c = committed_bytes(P) + P->outside_bytes;
     if (c > P->peak_committed)
         P->peak_committed = c;
 }
@@ -242,7 +242,7 @@ static rcy_pool *pool_new(rcy_pools *P, unsigned cls)
     rcy_pool *pool = arena_take_pool(P, a);
     pool_init(pool, cls);
     P->pools_used++;
-    note_peak(P);
+    rcy__pools_note_peak(P);
     avail_push(P, pool);
     return pool;
 }
@@ -260,7 +260,7 @@ static void decommit_pool(rcy_pools *P, rcy_pool *pool)
 
 static void trim_dirty_cache(rcy_pools *P)
 {
-    size_t bound = P->pools_used / 8;
+    size_t bound = P->pools_used / RCY_DIRTY_SHARE;
     if (bound < RCY_DIRTY_MIN)
         bound = RCY_DIRTY_MIN;
     while (P->ndirty > bound)

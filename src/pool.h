@@ -73,19 +73,26 @@ typedef struct rcy_pools {
     /* counters for statistics */
     size_t arenas_allocated, arenas_released, arenas_current, arenas_highwater;
     size_t bytes_released_total;
-    size_t peak_committed;
+    size_t outside_bytes;  /* the heap's bytes outside pools (large blocks), for the peak */
+    size_t peak_committed; /* high-water mark of committed pool bytes + outside_bytes */
 } rcy_pools;
 
-/* Empty pools keep their pages while there are at most this many of them,
-   or at most one per 8 used pools: enough to absorb churn, small enough
-   that RSS falls soon after the program frees. */
+/* Empty pools keep their pages while there are at most RCY_DIRTY_MIN of
+   them, or at most one per RCY_DIRTY_SHARE used pools: enough that a
+   program which frees and rebuilds a structure of a quarter of its live size
+   (binary-trees does) reuses warm pages instead of faulting them in again,
+   small enough that RSS falls as soon as the program frees most of what it
+   holds. */
 #define RCY_DIRTY_MIN 64
+#define RCY_DIRTY_SHARE 4
 
 void rcy__pools_init(rcy_pools *P, void *owner);
 void rcy__pools_fini(rcy_pools *P);
 void *rcy__pool_alloc_slow(rcy_pools *P, unsigned cls);
 void rcy__pool_free_slow(rcy_pools *P, rcy_pool *pool);
 size_t rcy__pools_purge(rcy_pools *P);
+/* Raises peak_committed to the current total if it is higher. */
+void rcy__pools_note_peak(rcy_pools *P);
 /* Blocks of class cls a pool holds. */
 uint32_t rcy__pool_capacity(unsigned cls);
 

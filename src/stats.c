@@ -46,7 +46,7 @@ void rcy_mem_get_stats(rcy_heap *h, rcy_mem_stats *s)
     s->bytes_committed = (P->pools_used + P->ndirty) * RCY_POOL_SIZE;
     s->bytes_released_total = P->bytes_released_total;
     s->bytes_in_use = s->small_bytes_used + s->large_bytes;
-    s->peak_bytes_committed = P->peak_committed + h->large.bytes;
+    s->peak_bytes_committed = P->peak_committed;
 }
 
 static void print_line(FILE *out, const char *what, size_t n)

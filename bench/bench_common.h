@@ -1,0 +1,235 @@
+/* Shared helpers for the benchmarks: clocks, RSS, a fixed-seed RNG, memory
+ * for bookkeeping arrays that does not come from the allocator being
+ * measured, and the allocator switch (one executable per allocator, chosen
+ * at compile time with -DALLOC_GLIBC, -DALLOC_MIMALLOC, -DALLOC_JEMALLOC,
+ * -DALLOC_RECYCLE or -DALLOC_BOEHM).
+ *
+ * Every result is printed as one line on stdout:
+ *   RESULT bench=<name> alloc=<allocator> key=value ...
+ * which bench/run.sh collects and bench/report.py turns into
+ * docs/benchmarks.md. */
+#ifndef BENCH_COMMON_H
+#define BENCH_COMMON_H
+
+#define _GNU_SOURCE 1
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#if defined(ALLOC_RECYCLE)
+#include "recycle.h"
+#define ALLOC_NAME "recycle"
+#elif defined(ALLOC_MIMALLOC)
+#include <mimalloc.h>
+#define ALLOC_NAME "mimalloc"
+#elif defined(ALLOC_JEMALLOC)
+#include <jemalloc/jemalloc.h>
+#define ALLOC_NAME "jemalloc"
+#elif defined(ALLOC_BOEHM)
+#include <gc.h>
+#define ALLOC_NAME "boehm"
+#elif defined(ALLOC_GLIBC)
+#include <gnu/libc-version.h>
+#include <malloc.h>
+#define ALLOC_NAME "glibc"
+#else
+#error "define one of ALLOC_GLIBC, ALLOC_MIMALLOC, ALLOC_JEMALLOC, ALLOC_RECYCLE, ALLOC_BOEHM"
+#endif
+
+/* ---- clocks ---- */
+static inline double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* ---- memory of the process ---- */
+static inline double rss_mib(void) /* resident set now */
+{
+    FILE *f = fopen("/proc/self/statm", "r");
+    long size = 0, res = 0;
+    if (f) {
+        if (fscanf(f, "%ld %ld", &size, &res) != 2)
+            res = 0;
+        fclose(f);
+    }
+    return (double)res * (double)sysconf(_SC_PAGESIZE) / (1024.0 * 1024.0);
+}
+
+static inline double peak_rss_mib(void) /* VmHWM: high-water resident set */
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    double kib = -1;
+    if (f) {
+        while (fgets(line, sizeof line, f))
+            if (strncmp(line, "VmHWM:", 6) == 0) {
+                kib = strtod(line + 6, NULL);
+                break;
+            }
+        fclose(f);
+    }
+    if (kib < 0) {
+        struct rusage ru;
+        getrusage(RUSAGE_SELF, &ru);
+        kib = (double)ru.ru_maxrss;
+    }
+    return kib / 1024.0;
+}
+
+/* Minor page faults of the process so far (first touches of fresh pages). */
+static inline long minor_faults(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return ru.ru_minflt;
+}
+
+/* Reset VmHWM to the current RSS (Linux >= 4.0); 0 on success. */
+static inline int reset_peak_rss(void)
+{
+    FILE *f = fopen("/proc/self/clear_refs", "w");
+    if (!f)
+        return -1;
+    int ok = fputs("5", f) >= 0;
+    return (fclose(f) == 0 && ok) ? 0 : -1;
+}
+
+/* ---- RNG: xorshift64*, fixed seed ---- */
+typedef struct { uint64_t s; } rng_t;
+static inline uint64_t rng_next(rng_t *r)
+{
+    uint64_t x = r->s;
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    r->s = x;
+    return x * 0x2545F4914F6CDD1DULL;
+}
+
+/* ---- bookkeeping memory straight from the kernel ---- */
+static inline void *os_array(size_t bytes)
+{
+    void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) {
+        perror("mmap");
+        exit(2);
+    }
+    memset(p, 0, bytes); /* touch it so that it is part of the baseline RSS */
+    return p;
+}
+static inline void os_array_free(void *p, size_t bytes) { munmap(p, bytes); }
+
+/* ---- quick mode ---- */
+static inline int bench_quick(void)
+{
+    const char *q = getenv("BENCH_QUICK");
+    return q && *q && strcmp(q, "0") != 0;
+}
+
+static inline long arg_long(int argc, char **argv, int i, long dflt)
+{
+    if (argc > i) {
+        char *end;
+        long v = strtol(argv[i], &end, 10);
+        if (*end == '\0')
+            return v;
+    }
+    return dflt;
+}
+
+/* ---- the allocator under test ---- */
+#if defined(ALLOC_RECYCLE)
+static rcy_heap *g_heap;
+static inline void a_init(void)
+{
+    g_heap = rcy_heap_new();
+    if (!g_heap) {
+        fprintf(stderr, "rcy_heap_new failed\n");
+        exit(2);
+    }
+}
+static inline void *a_malloc(size_t n) { return rcy_malloc(g_heap, n); }
+static inline void a_free(void *p) { rcy_free(g_heap, p); }
+static inline void a_release(void) { (void)rcy_purge(g_heap); }
+#define A_RELEASE_NAME "rcy_purge"
+static inline const char *a_version(void) { return RCY_VERSION; }
+#elif defined(ALLOC_MIMALLOC)
+static inline void a_init(void) {}
+static inline void *a_malloc(size_t n) { return mi_malloc(n); }
+static inline void a_free(void *p) { mi_free(p); }
+static inline void a_release(void) { mi_collect(true); }
+#define A_RELEASE_NAME "mi_collect(true)"
+static inline const char *a_version(void)
+{
+    static char buf[32];
+    int v = mi_version();
+    snprintf(buf, sizeof buf, "%d.%d.%d", v / 100, (v / 10) % 10, v % 10);
+    return buf;
+}
+#elif defined(ALLOC_JEMALLOC)
+#define BENCH_STR2(x) #x
+#define BENCH_STR(x) BENCH_STR2(x)
+static inline void a_init(void) {}
+static inline void *a_malloc(size_t n) { return malloc(n); }
+static inline void a_free(void *p) { free(p); }
+static inline void a_release(void)
+{
+#ifdef MALLCTL_ARENAS_ALL
+    if (mallctl("arena." BENCH_STR(MALLCTL_ARENAS_ALL) ".purge", NULL, NULL, NULL, 0) != 0)
+        fprintf(stderr, "jemalloc purge failed\n");
+#endif
+}
+#define A_RELEASE_NAME "arenas.all.purge"
+static inline const char *a_version(void)
+{
+    static char buf[64];
+    const char *v = NULL;
+    size_t len = sizeof v;
+    if (mallctl("version", &v, &len, NULL, 0) != 0 || !v)
+        return "?";
+    snprintf(buf, sizeof buf, "%.5s", v); /* "5.3.0" */
+    return buf;
+}
+#elif defined(ALLOC_BOEHM)
+static inline void a_init(void) { GC_INIT(); }
+static inline void *a_malloc(size_t n) { return GC_MALLOC(n); }
+static inline void a_free(void *p) { (void)p; }
+static inline void a_release(void) { GC_gcollect_and_unmap(); }
+#define A_RELEASE_NAME "GC_gcollect_and_unmap"
+static inline const char *a_version(void)
+{
+    static char buf[32];
+    snprintf(buf, sizeof buf, "%d.%d.%d", GC_VERSION_MAJOR, GC_VERSION_MINOR, GC_VERSION_MICRO);
+    return buf;
+}
+#else /* glibc */
+static inline void a_init(void) {}
+static inline void *a_malloc(size_t n) { return malloc(n); }
+static inline void a_free(void *p) { free(p); }
+static inline void a_release(void) { (void)malloc_trim(0); }
+#define A_RELEASE_NAME "malloc_trim(0)"
+static inline const char *a_version(void) { return gnu_get_libc_version(); }
+#endif
+
+static inline void *a_malloc_or_die(size_t n)
+{
+    void *p = a_malloc(n);
+    if (!p) {
+        fprintf(stderr, "%s: out of memory (%zu bytes)\n", ALLOC_NAME, n);
+        exit(2);
+    }
+    return p;
+}
+
+/* Keep the compiler from proving a loop useless. */
+#define BENCH_BARRIER() __asm__ __volatile__("" ::: "memory")
+
+#endif /* BENCH_COMMON_H */

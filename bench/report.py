@@ -1,0 +1,672 @@
+#!/usr/bin/env python3
+"""Turn the RESULT lines of bench/run.sh into docs/benchmarks.md and SVG charts.
+
+Every number in the report, including the "where recycle loses" section and
+the target verdicts, is computed here from the measurements of the run.
+"""
+import argparse
+import datetime
+import os
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+
+COLORS = {
+    "recycle": "#cc3311", "recycle-gcoff": "#ee7733", "glibc": "#0077bb",
+    "mimalloc": "#009988", "jemalloc": "#33bbee", "boehm": "#777777",
+    "cpython": "#ee3377", "cpython-gcoff": "#aa4499",
+}
+ALLOC_ORDER = ["recycle", "recycle-gcoff", "glibc", "mimalloc", "jemalloc", "boehm",
+               "cpython", "cpython-gcoff"]
+NOISE = 0.03  # relative differences below this are called ties (the machine is noisy)
+
+
+# ---------------------------------------------------------------- data
+class Results:
+    def __init__(self, path):
+        self.rows, self.notes, self.fails = [], [], []
+        with open(path) as f:
+            for line in f:
+                parts = line.split()
+                if not parts:
+                    continue
+                d = dict(p.split("=", 1) for p in parts[1:] if "=" in p)
+                if parts[0] == "RESULT":
+                    self.rows.append(d)
+                elif parts[0] == "NOTE":
+                    self.notes.append(d)
+                elif parts[0] == "FAIL":
+                    self.fails.append(d)
+
+    def select(self, bench, alloc=None, **match):
+        out = []
+        for r in self.rows:
+            if r.get("bench") != bench or (alloc is not None and r.get("alloc") != alloc):
+                continue
+            if all(r.get(k) == str(v) for k, v in match.items()):
+                out.append(r)
+        return out
+
+    def values(self, bench, alloc, field, **match):
+        vals = []
+        for r in self.select(bench, alloc, **match):
+            try:
+                vals.append(float(r[field]))
+            except (KeyError, ValueError):
+                pass
+        return vals
+
+    def med(self, bench, alloc, field, **match):
+        v = self.values(bench, alloc, field, **match)
+        return statistics.median(v) if v else None
+
+    def spread(self, bench, alloc, field, **match):
+        v = self.values(bench, alloc, field, **match)
+        if len(v) < 2 or statistics.median(v) == 0:
+            return None
+        return (max(v) - min(v)) / statistics.median(v)
+
+    def field(self, bench, alloc, name, **match):
+        for r in self.select(bench, alloc, **match):
+            if name in r:
+                return r[name]
+        return None
+
+    def allocs(self, bench, **match):
+        seen = {r["alloc"] for r in self.select(bench, **match)}
+        return [a for a in ALLOC_ORDER if a in seen] + sorted(seen - set(ALLOC_ORDER))
+
+
+# ---------------------------------------------------------------- formatting
+def fmt(v, nd=1):
+    if v is None:
+        return "n/a"
+    if abs(v) >= 1000:
+        return f"{v:,.0f}"
+    return f"{v:.{nd}f}"
+
+
+def ratio(a, b):
+    if a is None or b is None or b == 0:
+        return "n/a"
+    return f"{a / b:.2f}x"
+
+
+def pct(v):
+    return "n/a" if v is None else f"{v * 100:.0f}%"
+
+
+def table(header, rows):
+    out = ["| " + " | ".join(header) + " |",
+           "|" + "|".join("---" if i == 0 else "--:" for i in range(len(header))) + "|"]
+    for r in rows:
+        out.append("| " + " | ".join(str(c) for c in r) + " |")
+    return "\n".join(out)
+
+
+def label(a):
+    return {"recycle": "**recycle**", "recycle-gcoff": "**recycle, collector off**",
+            "cpython": "CPython", "cpython-gcoff": "CPython, gc off",
+            "boehm": "Boehm GC"}.get(a, a)
+
+
+# ---------------------------------------------------------------- machine
+def machine_info(build_dir):
+    cpu = "unknown"
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    mem = None
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemTotal:"):
+                    mem = int(line.split()[1]) / 1024 / 1024
+    except OSError:
+        pass
+    cc = "unknown"
+    cache = os.path.join(build_dir, "CMakeCache.txt")
+    try:
+        with open(cache) as f:
+            m = re.search(r"^CMAKE_C_COMPILER:\w+=(.*)$", f.read(), re.M)
+        if m:
+            out = subprocess.run([m.group(1).strip(), "--version"], capture_output=True,
+                                 text=True, timeout=10).stdout
+            cc = out.splitlines()[0] if out else cc
+    except (OSError, subprocess.SubprocessError):
+        pass
+    return {
+        "cpus": os.cpu_count(), "cpu": cpu, "kernel": platform.release(),
+        "mem": f"{mem:.0f} GiB" if mem else "unknown", "cc": cc,
+        "python": platform.python_version(),
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+    }
+
+
+# ---------------------------------------------------------------- charts
+class Charts:
+    def __init__(self, work, svg_dir):
+        self.work, self.svg_dir = work, svg_dir
+        self.gnuplot = shutil.which("gnuplot")
+        self.made, self.errors = [], []
+        os.makedirs(work, exist_ok=True)
+        os.makedirs(svg_dir, exist_ok=True)
+
+    HEAD = ('set terminal svg size {w},{h} dynamic font "sans,11" background rgb "white"\n'
+            'set output "{out}"\nset datafile missing "?"\nset grid ytics lc rgb "#dddddd"\n'
+            'set border 3\nset tics nomirror\n')
+
+    def _run(self, name, script, w=680, h=340):
+        if not self.gnuplot:
+            return None
+        out = os.path.join(self.svg_dir, name + ".svg")
+        path = os.path.join(self.work, name + ".gp")
+        with open(path, "w") as f:
+            f.write(self.HEAD.format(w=w, h=h, out=out) + script)
+        r = subprocess.run([self.gnuplot, path], capture_output=True, text=True)
+        if r.returncode != 0 or not os.path.exists(out):
+            self.errors.append(f"{name}: {r.stderr.strip()[:200]}")
+            return None
+        self.made.append(name)
+        return f"bench/{name}.svg"
+
+    def _dat(self, name, lines):
+        path = os.path.join(self.work, name)
+        with open(path, "w") as f:
+            f.write("\n".join(lines) + "\n")
+        return path
+
+    def bars(self, name, title, ylabel, items, w=None, h=340, fmtstr="%.1f"):
+        """items: [(label, value, color_key)]; one bar each."""
+        items = [(l, v, c) for l, v, c in items if v is not None]
+        if not items:
+            return None
+        lines = []
+        for l, v, c in items:
+            lines.append(f'"{l}" {v} {int(COLORS.get(c, "#555555")[1:], 16)}')
+        dat = self._dat(name + ".dat", lines)
+        if w is None:
+            w = max(560, 110 * len(items) + 120)
+        script = (f'set title "{title}"\nset ylabel "{ylabel}"\nunset key\nset yrange [0:*]\n'
+                  'set style fill solid 0.85 noborder\nset boxwidth 0.65\nset offsets 0.5,0.5,0,0\n'
+                  'set xtics scale 0\n'
+                  f'plot "{dat}" using 0:2:3:xtic(1) with boxes lc rgb variable, '
+                  f'"" using 0:2:(sprintf("{fmtstr}",$2)) with labels offset 0,0.7\n')
+        return self._run(name, script, w, h)
+
+    def clustered(self, name, title, ylabel, xlabels, series, xlabel=""):
+        """series: [(alloc, [value per xlabel])]"""
+        if not series:
+            return None
+        lines = []
+        for i, x in enumerate(xlabels):
+            lines.append(f'"{x}" ' + " ".join("?" if s[i] is None else str(s[i]) for _, s in series))
+        dat = self._dat(name + ".dat", lines)
+        plots = []
+        for j, (a, _) in enumerate(series):
+            col = j + 2
+            plots.append(f'"{dat}" using {col}{":xtic(1)" if j == 0 else ""} title "{a}" '
+                         f'lc rgb "{COLORS.get(a, "#555555")}"')
+        script = (f'set title "{title}"\nset ylabel "{ylabel}"\nset xlabel "{xlabel}"\n'
+                  'set style data histograms\nset style histogram clustered gap 1\n'
+                  'set style fill solid 0.85 noborder\nset yrange [0:*]\nset key outside right top\n'
+                  'set xtics scale 0\n'
+                  "plot " + ", ".join(plots) + "\n")
+        return self._run(name, script)
+
+    def lines(self, name, title, ylabel, xlabels, series, logx=False, xs=None, xlabel="",
+              w=680, h=340):
+        if not series:
+            return None
+        lines = []
+        for i, x in enumerate(xlabels):
+            xv = xs[i] if xs else i
+            lines.append(f'{xv} "{x}" ' + " ".join("?" if s[i] is None else str(s[i]) for _, s in series))
+        dat = self._dat(name + ".dat", lines)
+        plots = []
+        for j, (a, _) in enumerate(series):
+            plots.append(f'"{dat}" using 1:{j + 3}{"" if xs else ":xtic(2)"} title "{label(a).strip("*")}" '
+                         f'with linespoints lw 2 pt 7 lc rgb "{COLORS.get(a, "#555555")}"')
+        script = (f'set title "{title}"\nset ylabel "{ylabel}"\nset xlabel "{xlabel}"\n'
+                  'set yrange [0:*]\nset key outside right\n'
+                  + ("set logscale x\nset xtics (" + ", ".join(f'"{x}" {v}' for x, v in zip(xlabels, xs)) + ")\n"
+                     + f"set xrange [{xs[0] / 2}:{xs[-1] * 2}]\n"
+                     if logx else "set offsets 0.2,0.2,0,0\n")
+                  + "plot " + ", ".join(plots) + "\n")
+        return self._run(name, script, w, h)
+
+
+# ---------------------------------------------------------------- report
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--results", required=True)
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--svg-dir", required=True)
+    ap.add_argument("--work", required=True)
+    ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--seconds", type=int, default=0)
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--bt-depth", type=int, default=21)
+    ap.add_argument("--py-bt-depth", type=int, default=17)
+    args = ap.parse_args()
+
+    R = Results(args.results)
+    M = machine_info(os.path.dirname(args.results))
+    C = Charts(args.work, args.svg_dir)
+    md = []
+    targets = []   # (target, measured, verdict)
+    losses = []    # (text, rel) where recycle is worse than a competitor
+    ties = []
+
+    def compare(what, unit, rv, competitors, lower_better=True, abs_floor=0.0, nd=1):
+        """Record where recycle (value rv) is beaten: one entry per metric."""
+        if rv is None:
+            return
+        beaten, worst = [], 0.0
+        for name, cv in competitors:
+            if cv is None:
+                continue
+            diff = (rv - cv) if lower_better else (cv - rv)
+            if diff <= 0 or abs(diff) <= abs_floor:
+                continue
+            rel = diff / abs(cv) if cv else float("inf")
+            if rel > NOISE:
+                how = f"{rv / cv:.2f}x" if cv else "more"
+                beaten.append((rel, f"{label(name)} {fmt(cv, nd)} ({how})"))
+                worst = max(worst, rel)
+            else:
+                ties.append(f"{what} vs {label(name)}")
+        if beaten:
+            beaten.sort(key=lambda x: -x[0])
+            losses.append((worst, f"{what}: recycle {fmt(rv, nd)} {unit}; "
+                                  + ", ".join(b for _, b in beaten)))
+
+    def target(name, measured, ok):
+        verdict = "n/a" if ok is None else ("met" if ok else "**missed**")
+        targets.append((name, measured, verdict))
+
+    quick_note = ""
+    if args.quick:
+        quick_note = ("\n> **Quick run (BENCH_QUICK=1)**: every benchmark was shrunk about 10-50x. "
+                      "These numbers show that the harness works; they are not the published "
+                      "figures. Run `make bench` for those.\n")
+
+    # ---------------- header
+    md.append("# Benchmarks\n")
+    md.append("Generated by `make bench` (bench/run.sh, which calls bench/report.py) from the "
+              "measurements of one run; do not edit by hand. What each benchmark does: "
+              "[bench/README.md](../bench/README.md).\n" + quick_note)
+    md.append(table(["", ""], [
+        ["Command", "`make bench`" + (" with `BENCH_QUICK=1`" if args.quick else "")],
+        ["Date", M["date"]],
+        ["CPU", f'{M["cpu"]}, {M["cpus"]} logical CPUs (`nproc`)'],
+        ["Memory", M["mem"]],
+        ["Kernel", M["kernel"]],
+        ["Compiler", M["cc"] + ", CMake Release (-O3), RCY_CHECK_LEVEL=0"],
+        ["Competitors", ", ".join(filter(None, [
+            "glibc " + (R.field("churn", "glibc", "version") or "?"),
+            ("mimalloc " + R.field("churn", "mimalloc", "version")) if R.field("churn", "mimalloc", "version") else None,
+            ("jemalloc " + R.field("churn", "jemalloc", "version")) if R.field("churn", "jemalloc", "version") else None,
+            ("Boehm GC " + R.field("bt", "boehm", "version")) if R.field("bt", "boehm", "version") else None,
+            ("CPython " + R.field("bt", "cpython", "version")) if R.field("bt", "cpython", "version") else None]))],
+        ["Method", f"{args.reps} repetition{'s' if args.reps != 1 else ''}; in each, every variant runs once as a fresh process, "
+                   "in an order that rotates between repetitions; tables give the median"],
+        ["Run time", f"{args.seconds // 60} min {args.seconds % 60} s of measurements"],
+    ]))
+    md.append("")
+    missing = [n.get("alloc") for n in R.notes if n.get("kind") == "missing"]
+    if missing:
+        md.append("Not measured (library or interpreter not installed): " + ", ".join(missing) + ".\n")
+    if any(n.get("kind") == "build" for n in R.notes):
+        md.append("**The recycle variants did not build in this run; only the competitors were measured.**\n")
+    if R.fails:
+        md.append("Failed measurements (left out of the medians): " +
+                  ", ".join(f'{f.get("label")} (repetition {f.get("rep")}, exit {f.get("rc")})' for f in R.fails) + ".\n")
+    body = []
+
+    # ---------------- 1. allocator
+    body.append("## 1. The allocator\n")
+    body.append("### Churn: 100,000 live blocks, each step frees a random one and allocates a new one\n")
+    ops = R.field("churn", None, "ops")
+    body.append(f"Sizes 16..512 B, uniform, fixed-seed xorshift; {fmt(float(ops) / 1e6 if ops else None, 1)}M "
+                "steps. ns/op is one free + one malloc, net of the same loop without the allocator "
+                "(RNG, indexing). Peak RSS is net of the process before the first allocation.\n")
+    rows, bars = [], []
+    gl = R.med("churn", "glibc", "ns_op")
+    mi = R.med("churn", "mimalloc", "ns_op")
+    for a in R.allocs("churn"):
+        v = R.med("churn", a, "ns_op")
+        rows.append([label(a), fmt(v, 2), ratio(v, gl), ratio(v, mi), pct(R.spread("churn", a, "ns_op")),
+                     fmt(R.med("churn", a, "peak_rss_mib"), 1), fmt(R.med("churn", a, "live_mib"), 1),
+                     fmt(R.med("churn", a, "faults"), 0)])
+        bars.append((a, v, a))
+    body.append(table(["allocator", "ns/op", "vs glibc", "vs mimalloc", "spread", "peak RSS MiB", "live MiB",
+                       "page faults in the loop"], rows))
+    svg = C.bars("churn", "churn: free + malloc, ns per op (lower is better)", "ns/op", bars, fmtstr="%.1f")
+    if svg:
+        body.append(f"\n![churn]({svg})\n")
+    rc = R.med("churn", "recycle", "ns_op")
+    comps = [(a, R.med("churn", a, "ns_op")) for a in R.allocs("churn") if a != "recycle"]
+    compare("churn ns/op", "ns", rc, comps, nd=2)
+    rr = R.med("churn", "recycle", "peak_rss_mib")
+    compare("churn peak RSS", "MiB", rr, [(a, R.med("churn", a, "peak_rss_mib")) for a in R.allocs("churn") if a != "recycle"], abs_floor=0.5)
+    target("churn faster than mimalloc (issue: ~37 ns/op)", f"recycle {fmt(rc, 2)} ns, mimalloc {fmt(mi, 2)} ns",
+           None if rc is None or mi is None else rc < mi)
+    mr = R.med("churn", "mimalloc", "peak_rss_mib")
+    target("churn peak RSS no higher than mimalloc's", f"recycle {fmt(rr)} MiB, mimalloc {fmt(mr)} MiB",
+           None if rr is None or mr is None else rr <= mr * (1 + NOISE))
+
+    body.append("\n### Bursts: allocate 1M blocks, then free them all\n")
+    rounds = R.field("bursts", None, "rounds")
+    body.append(f"{rounds or '?'} timed rounds per size after one untimed warm-up round; ns per malloc + free.\n")
+    sizes = ["16", "64", "256"]
+    rows, series = [], []
+    for a in R.allocs("bursts"):
+        vals = [R.med("bursts", a, "ns_pair", size=s) for s in sizes]
+        rows.append([label(a)] + [fmt(v, 2) for v in vals])
+        series.append((a, vals))
+    rows.append(["recycle vs mimalloc"] + [ratio(R.med("bursts", "recycle", "ns_pair", size=s),
+                                                  R.med("bursts", "mimalloc", "ns_pair", size=s)) for s in sizes])
+    body.append(table(["allocator"] + [f"{s} B" for s in sizes], rows))
+    if R.values("bursts", None, "faults_per_round"):
+        body.append("\nPage faults per round (a round touches "
+                    + ", ".join(f"{int(s) * 1000000 / 2**20:.0f} MiB" for s in sizes)
+                    + "): memory handed back to the OS between rounds is faulted in again.\n")
+        rows = [[label(a)] + [fmt(R.med("bursts", a, "faults_per_round", size=s), 0) for s in sizes]
+                for a in R.allocs("bursts")]
+        body.append(table(["allocator"] + [f"{s} B" for s in sizes], rows))
+    svg = C.clustered("bursts", "bursts: ns per malloc + free (lower is better)", "ns", [f"{s} B" for s in sizes], series)
+    if svg:
+        body.append(f"\n![bursts]({svg})\n")
+    for s in sizes:
+        compare(f"bursts of {s} B blocks", "ns", R.med("bursts", "recycle", "ns_pair", size=s),
+                [(a, R.med("bursts", a, "ns_pair", size=s)) for a in R.allocs("bursts") if a != "recycle"], nd=2)
+
+    blocks = R.field("release", None, "blocks", keep=0)
+    gib = float(blocks) * 64 / 2**30 if blocks else None
+    amount = "?" if gib is None else (f"{gib:.0f} GiB" if gib >= 1 else f"{gib * 1024:.0f} MiB")
+    body.append(f"\n### Release: {amount} of 64-byte blocks, freed in random order\n")
+    body.append("RSS in MiB, net of the process before the first allocation (the pointer array "
+                "lives in mmap'd memory and is part of that baseline). Columns: after allocating and "
+                "touching every block; right after the frees; after sleeping 1 s; after one more "
+                "malloc + free (allocators that purge lazily do it inside their calls); after the "
+                "allocator's explicit release call, and how long that call took.\n")
+    stage_names = ["allocated", "freed", "+1 s", "+1 call", "released"]
+    stage_fields = ["rss_full_mib", "rss_freed_mib", "rss_1s_mib", "rss_tick_mib", "rss_released_mib"]
+    for keep in (0, 1024):
+        title = "everything freed" if keep == 0 else "1 block in 1,024 kept alive (random ones)"
+        body.append(f"\n**{title}**\n")
+        rows, series = [], []
+        for a in R.allocs("release", keep=keep):
+            vals = [R.med("release", a, f, keep=keep) for f in stage_fields]
+            call = R.field("release", a, "release_call", keep=keep) or "?"
+            rows.append([label(a)] + [fmt(v, 1) for v in vals] +
+                        [f"`{call}`", fmt(R.med("release", a, "release_ms", keep=keep), 1)])
+            series.append((a, vals))
+        live = R.med("release", "recycle", "live_mib", keep=keep) or R.med("release", "glibc", "live_mib", keep=keep)
+        body.append(table(["allocator"] + stage_names + ["release call", "call ms"], rows))
+        if keep:
+            body.append(f"\nStill live: {fmt(live, 1)} MiB.")
+        short = "all freed" if keep == 0 else "1 in 1,024 kept"
+        svg = C.lines(f"release_keep{keep}", f"RSS after freeing 64 B blocks ({short})", "MiB",
+                      stage_names, series)
+        if svg:
+            body.append(f"\n![release keep {keep}]({svg})\n")
+        others = [a for a in R.allocs("release", keep=keep) if a != "recycle"]
+        for f, what in (("rss_1s_mib", "RSS 1 s after the frees"), ("rss_released_mib", "RSS after the release call"),
+                        ("release_ms", "release call duration")):
+            unit = "ms" if f == "release_ms" else "MiB"
+            compare(f"{what} ({title})", unit, R.med("release", "recycle", f, keep=keep),
+                    [(a, R.med("release", a, f, keep=keep)) for a in others], abs_floor=1.0)
+    full = R.med("release", "recycle", "rss_full_mib", keep=0)
+    r1 = R.med("release", "recycle", "rss_1s_mib", keep=0)
+    target("RSS back near start within 1 s without a call (criterion used: <= 10% of the allocated RSS)",
+           f"{fmt(r1)} of {fmt(full)} MiB", None if r1 is None or not full else r1 <= 0.10 * full)
+    pm = R.med("release", "recycle", "release_ms", keep=0)
+    target(f"rcy_purge of 1 GiB under 50 ms{' (quick run: the heap was smaller)' if args.quick else ''}",
+           f"{fmt(pm, 1)} ms", None if pm is None else pm < 50)
+    fk = R.med("release", "recycle", "rss_full_mib", keep=1024)
+    rk = R.med("release", "recycle", "rss_released_mib", keep=1024)
+    rk1 = R.med("release", "recycle", "rss_1s_mib", keep=1024)
+    target("with 1 block in 1,024 kept, most pages given back (criterion: RSS after rcy_purge < 50% of allocated)",
+           f"{fmt(rk)} of {fmt(fk)} MiB after rcy_purge ({fmt(rk1)} MiB after 1 s without a call)",
+           None if rk is None or not fk else rk < 0.5 * fk)
+
+    # ---------------- 2. objects
+    body.append("\n## 2. Objects\n")
+    body.append("### New + release, incref + decref\n")
+    body.append("recycle: `rcy_new` + `rcy_decref` of an object with a 32-byte payload, of a type "
+                "without traverse (16-byte header: 48 B) and with traverse (32-byte header: 64 B). "
+                "The malloc variants allocate and free the same total size (48 B / 64 B). "
+                "Incref + decref: recycle's inline functions on a live object; the malloc variants "
+                "a hand-written count in a malloc'd struct. Each process reports the best of 3 "
+                "loops; the table gives the median over processes.\n")
+    rows = []
+    for a in R.allocs("newfree"):
+        rows.append([label(a), fmt(R.med("newfree", a, "ns_pair", kind="plain"), 2),
+                     fmt(R.med("newfree", a, "ns_pair", kind="tracked"), 2),
+                     fmt(R.med("refpair", a, "ns_pair"), 3)])
+    body.append(table(["allocator", "new + release, 48 B (ns)", "tracked new + release, 64 B (ns)",
+                       "incref + decref (ns)"], rows))
+    for kind in ("plain", "tracked"):
+        compare(f"object new + release ({kind}) vs raw malloc + free", "ns",
+                R.med("newfree", "recycle", "ns_pair", kind=kind),
+                [(a, R.med("newfree", a, "ns_pair", kind=kind)) for a in R.allocs("newfree") if a != "recycle"],
+                abs_floor=0.3, nd=2)
+    hand = [R.med("refpair", a, "ns_pair") for a in R.allocs("refpair") if a != "recycle"]
+    hand = [v for v in hand if v is not None]
+    compare("incref + decref", "ns", R.med("refpair", "recycle", "ns_pair"),
+            [("a hand-written count", min(hand) if hand else None)], abs_floor=0.1, nd=3)
+
+    d = args.bt_depth
+    body.append(f"\n### binary-trees, depth {d}\n")
+    body.append(f"A stretch tree of depth {d + 1}, a long-lived tree of depth {d}, then for "
+                f"d = 4, 6, ..., {d}: 2^({d}-d+4) trees of depth d, each built, node-counted and "
+                "freed. recycle: nodes are objects of a type with traverse, a tree is freed by one "
+                "`rcy_decref` of its root; collector at default thresholds, and once more with "
+                "`rcy_gc_disable`. The malloc variants are the same C program with malloc/free "
+                "(recursive free); Boehm GC allocates with `GC_MALLOC` and never frees. "
+                "Whole-program seconds and peak RSS of the process.\n")
+    bt_allocs = [a for a in R.allocs("bt", depth=d) if not a.startswith("cpython")]
+    glt, mit = R.med("bt", "glibc", "seconds", depth=d), R.med("bt", "mimalloc", "seconds", depth=d)
+    glr, mir = R.med("bt", "glibc", "peak_rss_mib", depth=d), R.med("bt", "mimalloc", "peak_rss_mib", depth=d)
+    rows, tb, rb = [], [], []
+    for a in bt_allocs:
+        s = R.med("bt", a, "seconds", depth=d)
+        m = R.med("bt", a, "peak_rss_mib", depth=d)
+        col = ""
+        if a.startswith("recycle"):
+            g = [R.med("bt", a, f"gc{i}", depth=d) for i in range(3)]
+            col = "/".join(fmt(x, 0) for x in g)
+        elif a == "boehm":
+            col = fmt(R.med("bt", a, "gc_count", depth=d), 0)
+        rows.append([label(a), fmt(s, 2), ratio(s, glt), ratio(s, mit), pct(R.spread("bt", a, "seconds", depth=d)),
+                     fmt(m, 0), ratio(m, glr), ratio(m, mir), col])
+        tb.append((a.replace("recycle-gcoff", "recycle, gc off"), s, a))
+        rb.append((a.replace("recycle-gcoff", "recycle, gc off"), m, a))
+    body.append(table(["variant", "seconds", "vs glibc", "vs mimalloc", "spread", "peak RSS MiB",
+                       "RSS vs glibc", "RSS vs mimalloc", "collections (gen 0/1/2)"], rows))
+    body.append(f"\nFor reference, ANCHORS.md (earlier runs on this project's machines, depth 21): "
+                "glibc 16.1 s / 258 MiB, mimalloc 4.3 s / 162 MiB, jemalloc 7.5 s / 140 MiB, "
+                "Boehm 18.9 s / 316 MiB.\n")
+    svg = C.bars("bt_time", f"binary-trees depth {d}: seconds (lower is better)", "s", tb, fmtstr="%.2f")
+    if svg:
+        body.append(f"![binary-trees time]({svg})\n")
+    svg = C.bars("bt_rss", f"binary-trees depth {d}: peak RSS (lower is better)", "MiB", rb, fmtstr="%.0f")
+    if svg:
+        body.append(f"![binary-trees peak RSS]({svg})\n")
+    rs = R.med("bt", "recycle", "seconds", depth=d)
+    rsoff = R.med("bt", "recycle-gcoff", "seconds", depth=d)
+    rm = R.med("bt", "recycle", "peak_rss_mib", depth=d)
+    others = [a for a in bt_allocs if not a.startswith("recycle")]
+    compare(f"binary-trees {d} time", "s", rs, [(a, R.med("bt", a, "seconds", depth=d)) for a in others], nd=2)
+    compare(f"binary-trees {d} peak RSS", "MiB", rm, [(a, R.med("bt", a, "peak_rss_mib", depth=d)) for a in others], abs_floor=2, nd=0)
+    target(f"binary-trees {d}: no slower than mimalloc malloc/free (anchor 4.3 s)",
+           f"recycle {fmt(rs, 2)} s, mimalloc {fmt(mit, 2)} s",
+           None if rs is None or mit is None else rs <= mit * (1 + NOISE))
+    target(f"binary-trees {d}: peak RSS no higher than glibc's (anchor 258 MiB)",
+           f"recycle {fmt(rm, 0)} MiB, glibc {fmt(glr, 0)} MiB",
+           None if rm is None or glr is None else rm <= glr)
+    ovh = (rs / rsoff - 1) if rs and rsoff else None
+    target(f"binary-trees {d}: collector on at most 10% slower than off",
+           f"on {fmt(rs, 2)} s, off {fmt(rsoff, 2)} s: {'n/a' if ovh is None else f'{ovh * 100:+.1f}%'}",
+           None if ovh is None else ovh <= 0.10)
+
+    # ---------------- 3. collector
+    body.append("\n## 3. The cycle collector, against CPython's\n")
+    body.append("Same shapes on both sides. recycle: objects of a type with two references and "
+                "traverse (16 B payload); CPython "
+                f"{R.field('gc_live', 'cpython', 'version') or M['python']}: instances of a class "
+                "with `__slots__ = ('next', 'other')`, timed with `time.perf_counter` around "
+                "`gc.collect()`. Collectors disabled while the graphs are built.\n")
+    body.append("### Full collection of a live graph\n")
+    body.append("A chain from one root, each node also pointing at a random earlier node; "
+                "median of 5 full collections after a first one, ns per live object. Rows "
+                "growing 10x at a time show whether the cost per object stays flat. The "
+                "back edges make the graph cyclic, so after the root is dropped one more full "
+                "collection finds and frees all of it: the garbage columns.\n")
+    sizes = sorted({int(r["objects"]) for r in R.select("gc_live")})
+    rows = []
+    rec_s, py_s = [], []
+    for n in sizes:
+        rv = R.med("gc_live", "recycle", "ns_obj", objects=n)
+        pv = R.med("gc_live", "cpython", "ns_obj", objects=n)
+        rms = R.med("gc_live", "recycle", "collect_ms", objects=n)
+        pms = R.med("gc_live", "cpython", "collect_ms", objects=n)
+        rows.append([f"{n:,}", fmt(rv, 2), fmt(pv, 2), ratio(rv, pv), fmt(rms, 1), fmt(pms, 1),
+                     fmt(R.med("gc_live", "recycle", "garbage_ns_obj", objects=n), 1),
+                     fmt(R.med("gc_live", "cpython", "garbage_ns_obj", objects=n), 1),
+                     fmt(R.med("gc_live", "recycle", "peak_rss_mib", objects=n), 0),
+                     fmt(R.med("gc_live", "cpython", "peak_rss_mib", objects=n), 0)])
+        rec_s.append(rv)
+        py_s.append(pv)
+        compare(f"full collection of {n:,} live objects", "ns/object", rv, [("cpython", pv)], nd=2)
+        compare(f"collection of a {n:,}-object cyclic graph turned garbage", "ns/object",
+                R.med("gc_live", "recycle", "garbage_ns_obj", objects=n),
+                [("cpython", R.med("gc_live", "cpython", "garbage_ns_obj", objects=n))], nd=1)
+    body.append(table(["live objects", "recycle ns/object", "CPython ns/object", "recycle/CPython",
+                       "recycle ms", "CPython ms", "garbage: recycle ns/object",
+                       "garbage: CPython ns/object", "recycle peak RSS MiB", "CPython peak RSS MiB"], rows))
+    if sizes:
+        svg = C.lines("gc_scaling", "full collection: ns per live object as the heap grows", "ns / object",
+                      [f"{n:,}" for n in sizes], [("recycle", rec_s), ("cpython", py_s)],
+                      logx=True, xs=sizes, xlabel="live tracked objects")
+        if svg:
+            body.append(f"\n![collection cost per object]({svg})\n")
+    big = [n for n in sizes][-2:]
+    vals = [R.med("gc_live", "recycle", "ns_obj", objects=n) for n in big]
+    target("full collection <= 25 ns per live object (" + ", ".join(f"{n:,}" for n in big) + " objects)",
+           ", ".join(f"{fmt(v, 2)} ns" for v in vals),
+           None if not vals or None in vals else max(vals) <= 25)
+    if len(sizes) >= 2:
+        lo = R.med("gc_live", "recycle", "ns_obj", objects=sizes[0])
+        hi = R.med("gc_live", "recycle", "ns_obj", objects=sizes[-1])
+        target(f"flat cost per object, {sizes[0]:,} to {sizes[-1]:,} objects (criterion: largest <= 1.5x smallest)",
+               f"{fmt(lo, 2)} -> {fmt(hi, 2)} ns ({ratio(hi, lo)})",
+               None if lo is None or hi is None else hi <= 1.5 * lo)
+
+    ncyc = R.field("gc_cycles", None, "objects")
+    body.append(f"\n### Cyclic garbage: {int(ncyc):,} objects in unreachable 2-cycles\n" if ncyc else
+                "\n### Cyclic garbage\n")
+    body.append("One full collection finds and frees them all; ns per garbage object (finding + freeing).\n")
+    rows = []
+    for a in R.allocs("gc_cycles"):
+        rows.append([label(a), fmt(R.med("gc_cycles", a, "ns_obj"), 2), fmt(R.med("gc_cycles", a, "collect_ms"), 1)])
+    body.append(table(["", "ns/object", "collection ms"], rows))
+    cr = R.med("gc_cycles", "recycle", "ns_obj")
+    compare("collection of 2-cycle garbage", "ns/object", cr, [("cpython", R.med("gc_cycles", "cpython", "ns_obj"))], nd=2)
+    target("full collection <= 50 ns per garbage object", f"{fmt(cr, 2)} ns", None if cr is None else cr <= 50)
+
+    body.append("\n### Pauses at default thresholds\n")
+    ya = R.field("gc_young", None, "allocs")
+    yb = R.field("gc_young", None, "base")
+    body.append(f"{int(ya):,} allocations of tracked objects on top of {int(yb):,} long-lived ones; "
+                "a ring of the last 1,000 stays alive (each pointing at another ring member), "
+                "every 16th is a self-cycle that becomes garbage when it leaves the ring. Every "
+                "collection is timed from its start callback to its stop callback.\n" if ya and yb else "")
+    rows = []
+    for a in R.allocs("gc_young"):
+        g = lambda f: R.med("gc_young", a, f)  # noqa: E731
+        tot, gcs = g("total_s"), g("gc_s")
+        rows.append([label(a), fmt(g("gen0_n"), 0), fmt(g("gen0_median_us"), 1), fmt(g("gen0_p99_us"), 1),
+                     fmt(g("gen0_max_us"), 1), fmt(g("gen1_n"), 0), fmt(g("gen1_median_us"), 1),
+                     fmt(g("gen2_n"), 0), fmt(g("gen2_max_us") / 1000 if g("gen2_max_us") else None, 2),
+                     fmt(tot, 2), pct(gcs / tot if tot and gcs is not None else None)])
+    body.append(table(["", "gen-0 collections", "median us", "p99 us", "max us", "gen-1 collections",
+                       "gen-1 median us", "gen-2 collections", "gen-2 max ms", "loop s", "time in collector"], rows))
+    yr = {f: R.med("gc_young", "recycle", f) for f in ("gen0_median_us", "gen0_p99_us", "gen0_max_us")}
+    compare("young-collection median pause", "us", yr["gen0_median_us"], [("cpython", R.med("gc_young", "cpython", "gen0_median_us"))])
+    compare("young-collection max pause", "us", yr["gen0_max_us"], [("cpython", R.med("gc_young", "cpython", "gen0_max_us"))])
+    compare("allocation loop with the collector on", "s", R.med("gc_young", "recycle", "total_s"),
+            [("cpython", R.med("gc_young", "cpython", "total_s"))], nd=2)
+    for f, nm in (("gen0_median_us", "median"), ("gen0_p99_us", "99th percentile"), ("gen0_max_us", "maximum")):
+        target(f"young-collection pause < 50 us ({nm})", f"{fmt(yr[f], 1)} us",
+               None if yr[f] is None else yr[f] < 50)
+
+    pd = args.py_bt_depth
+    body.append(f"\n### binary-trees depth {pd}, collector on and off\n")
+    body.append(f"The depth CPython finishes in seconds (CPython is slow: depth {d} would take "
+                "minutes per run). CPython's tree nodes are instances of a class with "
+                "`__slots__ = ('left', 'right')`; `gc.disable()` for the off run.\n")
+    rows = []
+    for a in ("recycle", "recycle-gcoff", "cpython", "cpython-gcoff"):
+        s = R.med("bt", a, "seconds", depth=pd)
+        if s is None:
+            continue
+        g = [R.med("bt", a, f"gc{i}", depth=pd) for i in range(3)]
+        rows.append([label(a), fmt(s, 3), fmt(R.med("bt", a, "peak_rss_mib", depth=pd), 0),
+                     "/".join(fmt(x, 0) for x in g)])
+    body.append(table(["variant", "seconds", "peak RSS MiB", "collections (gen 0/1/2)"], rows))
+    ron, roff = R.med("bt", "recycle", "seconds", depth=pd), R.med("bt", "recycle-gcoff", "seconds", depth=pd)
+    pon, poff = R.med("bt", "cpython", "seconds", depth=pd), R.med("bt", "cpython-gcoff", "seconds", depth=pd)
+    ro = (ron / roff - 1) if ron and roff else None
+    po = (pon / poff - 1) if pon and poff else None
+    body.append(f"\nCollector overhead (on / off - 1): recycle {'n/a' if ro is None else f'{ro * 100:+.1f}%'}, "
+                f"CPython {'n/a' if po is None else f'{po * 100:+.1f}%'}. recycle with the collector on is "
+                f"{ratio(pon, ron)} faster than CPython with it on.\n")
+    if ro is not None and po is not None and ro > po + NOISE:
+        losses.append((ro - po, f"collector overhead on binary-trees {pd}: recycle {ro * 100:+.1f}%; "
+                                f"CPython {po * 100:+.1f}%"))
+
+    # ---------------- summary sections (placed before the body)
+    md.append("## Targets\n")
+    md.append("From the issues; each verdict is computed from this run's medians.\n")
+    md.append(table(["target", "measured", "verdict"], targets))
+    md.append("\n## Where recycle loses\n")
+    if losses:
+        md.append(f"Every measurement of this run where a competitor beat recycle by more than "
+                  f"{NOISE * 100:.0f}%, worst first, with the competitors that did and by how much "
+                  "(their value, and recycle's as a multiple of it); then the targets missed.\n")
+        for _, text in sorted(losses, key=lambda x: -x[0]):
+            md.append(f"- {text}")
+    else:
+        md.append(f"No competitor beat recycle by more than {NOISE * 100:.0f}% in any comparison of this run.")
+    missed = [t for t in targets if t[2] == "**missed**"]
+    if missed:
+        md.append("\nTargets missed: " + "; ".join(f"{t[0]} ({t[1]})" for t in missed) + ".")
+    if ties:
+        md.append(f"\nNarrow losses, within {NOISE * 100:.0f}% (noise on this machine): " + "; ".join(ties) + ".")
+    md.append("")
+    md.extend(body)
+    md.append("\n## Reproducing\n")
+    md.append("```sh\nmake bench                     # installs the competitors (Debian packages), runs "
+              "bench/run.sh\nBENCH_QUICK=1 bash bench/run.sh   # a smaller run to try the harness\n```\n")
+    md.append("Raw results: `build/bench/results.txt` (one `RESULT` line per measurement); log: "
+              "`build/bench/run.log`.")
+    if C.errors:
+        md.append("\nCharts that failed: " + "; ".join(C.errors))
+    elif not C.gnuplot:
+        md.append("\n(gnuplot was not installed: no charts.)")
+    with open(args.out, "w") as f:
+        f.write("\n".join(md) + "\n")
+
+
+if __name__ == "__main__":
+    main()

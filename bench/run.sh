@@ -1,0 +1,156 @@
+#!/usr/bin/env bash
+# Build the benchmarks (Release, build/bench), run every one of them with the
+# competitors interleaved, and write docs/benchmarks.md plus docs/bench/*.svg.
+#
+#   bash bench/run.sh                 full run (about 10-15 minutes)
+#   BENCH_QUICK=1 bash bench/run.sh   every benchmark shrunk ~10-50x
+#   BENCH_REPS=5 bash bench/run.sh    repetitions (default 3; medians reported)
+#
+# Each repetition runs each allocator once, in an order that rotates from one
+# repetition to the next. Every measurement is a fresh process (peak RSS is
+# per process). Raw results: build/bench/results.txt.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+BUILD=build/bench
+BIN=$BUILD/bench
+RESULTS=$BUILD/results.txt
+LOG=$BUILD/run.log
+QUICK=${BENCH_QUICK:-0}
+if [ "$QUICK" = "0" ]; then QUICK=""; fi
+REPS=${BENCH_REPS:-3}
+TIMEOUT=${BENCH_TIMEOUT:-900}
+export BENCH_QUICK=${QUICK:-0}
+
+mkdir -p "$BUILD"
+: >"$RESULTS"
+: >"$LOG"
+START_EPOCH=$(date +%s)
+
+note() { printf '%s\n' "$*" | tee -a "$LOG" >&2; }
+
+# ---- build ----
+note "== configure + build ($BUILD, Release)"
+cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DRCY_BUILD_BENCH=ON \
+    -DRCY_BUILD_TESTS=OFF -DRCY_BUILD_EXAMPLES=OFF -DRCY_BUILD_FUZZ=OFF \
+    -DRCY_SANITIZE=OFF -DRCY_CHECK_LEVEL=0 >>"$LOG" 2>&1
+JOBS=$(nproc 2>/dev/null || echo 2)
+if ! cmake --build "$BUILD" --target bench_all -j "$JOBS" >>"$LOG" 2>&1; then
+    note "!! the recycle variants failed to build; measuring the competitors only (see $LOG)"
+    echo "NOTE kind=build msg=recycle_failed_to_build" >>"$RESULTS"
+    # never measure executables left over from an earlier build
+    rm -f "$BIN"/bench_*_recycle "$BIN"/bench_gc_recycle
+    cmake --build "$BUILD" --target bench_competitors -j "$JOBS" >>"$LOG" 2>&1
+fi
+
+have() { [ -x "$BIN/$1" ]; }
+ALLOCS=()
+for a in recycle glibc mimalloc jemalloc; do
+    if have "bench_alloc_$a"; then ALLOCS+=("$a"); else echo "NOTE kind=missing alloc=$a" >>"$RESULTS"; fi
+done
+BOEHM=""
+if have bench_objects_boehm; then BOEHM=1; else echo "NOTE kind=missing alloc=boehm" >>"$RESULTS"; fi
+RECYCLE=""
+if have bench_gc_recycle && have bench_alloc_recycle; then RECYCLE=1; fi
+PY=""
+if command -v python3 >/dev/null 2>&1; then PY=python3; else echo "NOTE kind=missing alloc=cpython" >>"$RESULTS"; fi
+
+# rotate N ITEMS...: print ITEMS rotated left by N
+rotate() {
+    local n=$1; shift
+    local items=("$@") k=${#items[@]} i
+    if [ "$k" -eq 0 ]; then return 0; fi
+    for ((i = 0; i < k; i++)); do printf '%s\n' "${items[(i + n) % k]}"; done
+}
+
+# run_one REP LABEL CMD...: run one measurement; keep its RESULT lines
+run_one() {
+    local rep=$1 label=$2; shift 2
+    local out rc=0
+    note "-- rep $rep: $label"
+    out=$(timeout "$TIMEOUT" "$@" 2>>"$LOG") || rc=$?
+    printf '%s\n' "$out" >>"$LOG"
+    if [ "$rc" -ne 0 ]; then
+        note "!! $label failed (exit $rc)"
+        echo "FAIL label=$label rep=$rep rc=$rc" >>"$RESULTS"
+    fi
+    printf '%s\n' "$out" | grep '^RESULT ' | sed "s/\$/ rep=$rep/" >>"$RESULTS" || true
+}
+
+# ---- sizes ----
+if [ -n "$QUICK" ]; then
+    BT_DEPTH=16; PY_BT_DEPTH=14
+    GC_SIZES="10000 100000 1000000"; GC_CYCLES=100000
+    YOUNG_ALLOCS=1000000; YOUNG_BASE=100000
+else
+    BT_DEPTH=21; PY_BT_DEPTH=17
+    GC_SIZES="100000 1000000 10000000"; GC_CYCLES=1000000
+    YOUNG_ALLOCS=10000000; YOUNG_BASE=1000000
+fi
+
+for ((rep = 1; rep <= REPS; rep++)); do
+    note "== repetition $rep of $REPS"
+    # 1. raw allocator
+    for a in $(rotate "$rep" "${ALLOCS[@]}"); do run_one "$rep" "churn/$a" "$BIN/bench_alloc_$a" churn; done
+    for a in $(rotate "$rep" "${ALLOCS[@]}"); do run_one "$rep" "bursts/$a" "$BIN/bench_alloc_$a" bursts; done
+    for keep in 0 1024; do
+        for a in $(rotate "$rep" "${ALLOCS[@]}"); do
+            run_one "$rep" "release$keep/$a" "$BIN/bench_alloc_$a" release "$keep"
+        done
+    done
+    # 2. objects
+    for a in $(rotate "$rep" "${ALLOCS[@]}"); do
+        run_one "$rep" "newfree/$a" "$BIN/bench_objects_$a" newfree
+        run_one "$rep" "refpair/$a" "$BIN/bench_objects_$a" refpair
+    done
+    BT=()
+    for a in "${ALLOCS[@]}"; do
+        BT+=("$a")
+        if [ "$a" = recycle ]; then BT+=("recycle-gcoff"); fi
+    done
+    if [ -n "$BOEHM" ]; then BT+=("boehm"); fi
+    for v in $(rotate "$rep" "${BT[@]}"); do
+        if [ "$v" = recycle-gcoff ]; then
+            run_one "$rep" "bt/$v" "$BIN/bench_objects_recycle" bt "$BT_DEPTH" gcoff
+        else
+            run_one "$rep" "bt/$v" "$BIN/bench_objects_$v" bt "$BT_DEPTH"
+        fi
+    done
+    # 3. collector, recycle against CPython
+    GCV=()
+    if [ -n "$RECYCLE" ]; then GCV+=(recycle); fi
+    if [ -n "$PY" ]; then GCV+=(cpython); fi
+    for n in $GC_SIZES; do
+        for v in $(rotate "$rep" "${GCV[@]}"); do
+            if [ "$v" = recycle ]; then run_one "$rep" "gc_live$n/$v" "$BIN/bench_gc_recycle" live "$n"
+            else run_one "$rep" "gc_live$n/$v" "$PY" bench/py/gc_bench.py live "$n"; fi
+        done
+    done
+    for v in $(rotate "$rep" "${GCV[@]}"); do
+        if [ "$v" = recycle ]; then run_one "$rep" "gc_cycles/$v" "$BIN/bench_gc_recycle" cycles "$GC_CYCLES"
+        else run_one "$rep" "gc_cycles/$v" "$PY" bench/py/gc_bench.py cycles "$GC_CYCLES"; fi
+    done
+    for v in $(rotate "$rep" "${GCV[@]}"); do
+        if [ "$v" = recycle ]; then run_one "$rep" "gc_young/$v" "$BIN/bench_gc_recycle" young "$YOUNG_ALLOCS" "$YOUNG_BASE"
+        else run_one "$rep" "gc_young/$v" "$PY" bench/py/gc_bench.py young "$YOUNG_ALLOCS" "$YOUNG_BASE"; fi
+    done
+    # binary-trees at the depth CPython can do, collector on and off
+    SMALL=()
+    if [ -n "$RECYCLE" ]; then SMALL+=(recycle recycle-gcoff); fi
+    if [ -n "$PY" ]; then SMALL+=(cpython cpython-gcoff); fi
+    for v in $(rotate "$rep" "${SMALL[@]}"); do
+        case "$v" in
+            recycle) run_one "$rep" "bt$PY_BT_DEPTH/$v" "$BIN/bench_objects_recycle" bt "$PY_BT_DEPTH" ;;
+            recycle-gcoff) run_one "$rep" "bt$PY_BT_DEPTH/$v" "$BIN/bench_objects_recycle" bt "$PY_BT_DEPTH" gcoff ;;
+            cpython) run_one "$rep" "bt$PY_BT_DEPTH/$v" "$PY" bench/py/gc_bench.py bt "$PY_BT_DEPTH" on ;;
+            cpython-gcoff) run_one "$rep" "bt$PY_BT_DEPTH/$v" "$PY" bench/py/gc_bench.py bt "$PY_BT_DEPTH" off ;;
+        esac
+    done
+done
+
+END_EPOCH=$(date +%s)
+note "== measurements took $((END_EPOCH - START_EPOCH)) s; writing docs/benchmarks.md"
+python3 bench/report.py --results "$RESULTS" --out docs/benchmarks.md --svg-dir docs/bench \
+    --work "$BUILD/plot" --reps "$REPS" --seconds "$((END_EPOCH - START_EPOCH))" \
+    ${QUICK:+--quick} --bt-depth "$BT_DEPTH" --py-bt-depth "$PY_BT_DEPTH"
+note "== done: docs/benchmarks.md"

@@ -1,0 +1,1250 @@
+/* Scenario tests for the cycle collector, in the spirit of CPython's
+ * test_gc: cycles of every shape are found, the return value counts them,
+ * finalizers run once and before anything is cleared, resurrection keeps
+ * references intact, collections never re-enter, automatic collection
+ * follows thresholds and counts, and the gc-module surface (enable,
+ * thresholds, stats, freeze, tracking, object lists, referrers, debug
+ * flags, garbage list, callbacks) behaves as in Python.
+ *
+ * Written against the public header only. RCY_TEST_QUICK=1 shrinks the
+ * big structures (used under valgrind). */
+#define _POSIX_C_SOURCE 200809L
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "recycle.h"
+
+static int quick;
+
+/* ---------------------------------------------------------------- */
+/* Types                                                            */
+/* ---------------------------------------------------------------- */
+
+#define NSLOTS 4
+typedef struct node {
+    void *s[NSLOTS];
+    int id;
+} node;
+
+static size_t destroyed, finalized;
+static size_t fin_saw_null;       /* a finalizer found a slot it set cleared */
+static size_t fin_saw_destroyed;  /* a finalizer ran after a destroy (same collection) */
+static size_t destroy_saw_nonnull;
+
+static void node_traverse(void *self, rcy_visit_fn visit, void *arg)
+{
+    node *n = self;
+    for (int i = 0; i < NSLOTS; i++)
+        visit(&n->s[i], arg);
+}
+static void node_destroy(void *self)
+{
+    node *n = self;
+    for (int i = 0; i < NSLOTS; i++)
+        if (n->s[i])
+            destroy_saw_nonnull++;
+    destroyed++;
+}
+static const rcy_type node_type = {"node", sizeof(node), node_traverse, NULL, node_destroy};
+
+/* Finalizable: every slot we set (marked by id bits) must still be set. */
+static size_t destroyed_at_collect_start;
+static void fin_finalize(void *self)
+{
+    node *n = self;
+    finalized++;
+    for (int i = 0; i < NSLOTS; i++)
+        if ((n->id >> (8 + i)) & 1 && !n->s[i])
+            fin_saw_null++;
+    if (destroyed != destroyed_at_collect_start)
+        fin_saw_destroyed++;
+}
+static const rcy_type fin_type = {"fin", sizeof(node), node_traverse, fin_finalize,
+                                  node_destroy};
+
+/* Resurrecting: stores itself in a global the first time. */
+static void *lazarus;
+static void res_finalize(void *self)
+{
+    fin_finalize(self);
+    if (!lazarus) {
+        rcy_incref(self);
+        lazarus = self;
+    }
+}
+static const rcy_type res_type = {"res", sizeof(node), node_traverse, res_finalize,
+                                  node_destroy};
+
+/* A leaf without references: never tracked. */
+static size_t leaves_destroyed;
+static void leaf_destroy(void *self)
+{
+    (void)self;
+    leaves_destroyed++;
+}
+static const rcy_type leaf_type = {"leaf", 16, NULL, NULL, leaf_destroy};
+
+static node *mk(rcy_heap *h, const rcy_type *t)
+{
+    node *n = rcy_new(h, t);
+    if (!n)
+        abort();
+    return n;
+}
+
+/* a->s[i] = b, taking a new reference; records the slot in a's id bits */
+static void set_slot(node *a, int i, node *b)
+{
+    rcy_xincref(b);
+    void *old = a->s[i];
+    a->s[i] = b;
+    a->id |= 1 << (8 + i);
+    rcy_xdecref(old);
+}
+
+static void reset_counts(void)
+{
+    destroyed = finalized = fin_saw_null = fin_saw_destroyed = destroy_saw_nonnull = 0;
+    leaves_destroyed = 0;
+    destroyed_at_collect_start = 0;
+}
+
+/* A fresh heap with a quiet collector (no automatic collections). */
+static rcy_heap *quiet_heap(void)
+{
+    rcy_heap *h = rcy_heap_new();
+    if (!h)
+        abort();
+    rcy_gc_disable(h);
+    return h;
+}
+
+/* ---------------------------------------------------------------- */
+/* Basic shapes                                                     */
+/* ---------------------------------------------------------------- */
+
+static void test_self_and_mutual(void)
+{
+    rcy_heap *h = quiet_heap();
+    reset_counts();
+    node *a = mk(h, &node_type);
+    set_slot(a, 0, a);
+    rcy_decref(a);
+    CHECK_EQ(destroyed, 0);
+    CHECK_EQ(rcy_gc_collect(h, -1), 1);
+    CHECK_EQ(destroyed, 1);
+    CHECK_EQ(destroy_saw_nonnull, 0);
+
+    reset_counts();
+    a = mk(h, &node_type);
+    node *b = mk(h, &node_type);
+    set_slot(a, 0, b);
+    set_slot(b, 0, a);
+    rcy_decref(a);
+    rcy_decref(b);
+    CHECK_EQ(destroyed, 0);
+    CHECK_EQ(rcy_gc_collect(h, -1), 2);
+    CHECK_EQ(destroyed, 2);
+    CHECK_EQ(rcy_gc_collect(h, -1), 0);
+
+    /* every slot pointing into the cycle, with duplicates */
+    reset_counts();
+    a = mk(h, &node_type);
+    b = mk(h, &node_type);
+    for (int i = 0; i < NSLOTS; i++) {
+        set_slot(a, i, i % 2 ? a : b);
+        set_slot(b, i, i % 2 ? b : a);
+    }
+    rcy_decref(a);
+    rcy_decref(b);
+    CHECK_EQ(rcy_gc_collect(h, -1), 2);
+    CHECK_EQ(destroyed, 2);
+    CHECK_EQ(destroy_saw_nonnull, 0);
+    rcy_heap_destroy(h);
+}
+
+static void test_return_value_and_mixed(void)
+{
+    rcy_heap *h = quiet_heap();
+    reset_counts();
+    /* cycles of 1, 2 and 5 objects, a tail hanging off one, an untracked
+       leaf held by one, and live structures that must stay */
+    node *a = mk(h, &node_type);
+    set_slot(a, 0, a);
+    node *r[5];
+    for (int i = 0; i < 5; i++)
+        r[i] = mk(h, &node_type);
+    for (int i = 0; i < 5; i++)
+        set_slot(r[i], 0, r[(i + 1) % 5]);
+    node *p = mk(h, &node_type), *q = mk(h, &node_type);
+    set_slot(p, 0, q);
+    set_slot(q, 0, p);
+    node *tail = mk(h, &node_type);
+    set_slot(r[2], 1, tail);
+    void *lf = rcy_new(h, &leaf_type);
+    set_slot(p, 1, lf);
+    rcy_decref(lf);
+    node *live1 = mk(h, &node_type), *live2 = mk(h, &node_type);
+    set_slot(live1, 0, live2);
+    set_slot(live2, 0, live1);
+    node *holder = mk(h, &node_type);
+    node *kept = mk(h, &node_type);
+    set_slot(kept, 0, kept);
+    set_slot(holder, 0, kept); /* holder is live: kept survives */
+    rcy_decref(kept);
+    rcy_decref(tail);
+    rcy_decref(a);
+    for (int i = 0; i < 5; i++)
+        rcy_decref(r[i]);
+    rcy_decref(p);
+    rcy_decref(q);
+    CHECK_EQ(rcy_gc_collect(h, -1), 1 + 5 + 2 + 1);
+    CHECK_EQ(destroyed, 9);
+    CHECK_EQ(leaves_destroyed, 1);
+    CHECK_EQ(rcy_refcount(live1), 2);
+    CHECK_EQ(rcy_refcount(kept), 2);
+    CHECK(kept->s[0] == kept);
+    CHECK(live1->s[0] == live2);
+
+    /* dropping the live owner makes the kept cycle garbage */
+    reset_counts();
+    rcy_decref(holder);
+    CHECK_EQ(destroyed, 1);
+    CHECK_EQ(rcy_gc_collect(h, -1), 1);
+    CHECK_EQ(destroyed, 2);
+    rcy_decref(live1);
+    rcy_decref(live2);
+    CHECK_EQ(rcy_gc_collect(h, -1), 2);
+    CHECK_EQ(destroyed, 4);
+
+    /* a clique: everyone points at everyone */
+    reset_counts();
+    node *c[NSLOTS + 1];
+    for (int i = 0; i <= NSLOTS; i++)
+        c[i] = mk(h, &node_type);
+    for (int i = 0; i <= NSLOTS; i++)
+        for (int j = 0, k = 0; j <= NSLOTS; j++)
+            if (j != i)
+                set_slot(c[i], k++, c[j]);
+    for (int i = 0; i <= NSLOTS; i++)
+        rcy_decref(c[i]);
+    CHECK_EQ(rcy_gc_collect(h, -1), NSLOTS + 1);
+    CHECK_EQ(destroyed, NSLOTS + 1);
+    rcy_heap_destroy(h);
+}
+
+/* Long ring collected on a small stack: the collector must not recurse. */
+static rcy_heap *ring_heap;
+static size_t ring_found;
+static void *collect_job(void *arg)
+{
+    (void)arg;
+    ring_found = rcy_gc_collect(ring_heap, -1);
+    return NULL;
+}
+static int run_small_stack(void *(*fn)(void *))
+{
+    pthread_attr_t attr;
+    pthread_t th;
+    if (pthread_attr_init(&attr) != 0 || pthread_attr_setstacksize(&attr, 256 * 1024) != 0)
+        return 0;
+    int ok = pthread_create(&th, &attr, fn, NULL) == 0;
+    pthread_attr_destroy(&attr);
+    return ok && pthread_join(th, NULL) == 0;
+}
+
+static void test_long_ring(void)
+{
+    size_t n = quick ? 100000 : 1000000;
+    rcy_heap *h = quiet_heap();
+    reset_counts();
+    node *first = mk(h, &node_type), *prev = first;
+    for (size_t i = 1; i < n; i++) {
+        node *x = mk(h, &node_type);
+        prev->s[0] = x; /* takes our reference */
+        prev = x;
+    }
+    prev->s[0] = first;
+    ring_heap = h;
+    CHECK(run_small_stack(collect_job));
+    CHECK_EQ(ring_found, n);
+    CHECK_EQ(destroyed, n);
+
+    /* a long chain hanging off a live head is not garbage; a deep
+       structure of two rings tied together is */
+    reset_counts();
+    node *head = mk(h, &node_type);
+    prev = head;
+    for (size_t i = 1; i < n / 4; i++) {
+        node *x = mk(h, &node_type);
+        prev->s[0] = x;
+        prev = x;
+    }
+    prev->s[1] = head; /* back edge: a ring kept by our reference */
+    rcy_incref(head);
+    CHECK(run_small_stack(collect_job));
+    CHECK_EQ(ring_found, 0);
+    CHECK_EQ(destroyed, 0);
+    rcy_decref(head);
+    CHECK(run_small_stack(collect_job));
+    CHECK_EQ(ring_found, n / 4);
+    CHECK_EQ(destroyed, n / 4);
+
+    /* a ring of finalizable objects, each also owning a short tail */
+    reset_counts();
+    size_t m = n / 10;
+    first = mk(h, &fin_type);
+    prev = first;
+    for (size_t i = 1; i < m; i++) {
+        node *x = mk(h, &fin_type);
+        prev->s[0] = x;
+        prev->id |= 1 << 8;
+        prev->s[1] = mk(h, &node_type);
+        prev = x;
+    }
+    prev->s[0] = first;
+    prev->id |= 1 << 8;
+    destroyed_at_collect_start = destroyed;
+    CHECK(run_small_stack(collect_job));
+    CHECK_EQ(ring_found, m + (m - 1));
+    CHECK_EQ(finalized, m);
+    CHECK_EQ(fin_saw_null, 0);
+    CHECK_EQ(fin_saw_destroyed, 0);
+    CHECK_EQ(destroyed, 2 * m - 1);
+    rcy_heap_destroy(h);
+}
+
+/* ---------------------------------------------------------------- */
+/* Generations                                                      */
+/* ---------------------------------------------------------------- */
+
+static void test_generations(void)
+{
+    rcy_heap *h = quiet_heap();
+    reset_counts();
+
+    /* a cycle that survived a young collection is older now */
+    node *a = mk(h, &node_type), *b = mk(h, &node_type);
+    set_slot(a, 0, b);
+    set_slot(b, 0, a);
+    CHECK_EQ(rcy_gc_collect(h, 0), 0);
+    rcy_decref(a);
+    rcy_decref(b);
+    CHECK_EQ(rcy_gc_collect(h, 0), 0);
+    CHECK_EQ(destroyed, 0);
+    CHECK_EQ(rcy_gc_collect(h, 1), 2);
+    CHECK_EQ(destroyed, 2);
+
+    /* an old object keeps a young one alive in a young collection */
+    reset_counts();
+    node *old = mk(h, &node_type);
+    rcy_gc_collect(h, 1); /* old is in generation 2 now */
+    node *young = mk(h, &node_type);
+    set_slot(young, 0, young);
+    set_slot(old, 0, young);
+    rcy_decref(young);
+    CHECK_EQ(rcy_gc_collect(h, 0), 0);
+    CHECK_EQ(destroyed, 0);
+    CHECK(old->s[0] == young && young->s[0] == young);
+
+    /* a cycle across generations needs the older generation collected */
+    node *y2 = mk(h, &node_type);
+    set_slot(y2, 0, old);
+    set_slot(old, 1, y2);
+    rcy_decref(y2);
+    rcy_decref(old);
+    CHECK_EQ(rcy_gc_collect(h, 0), 0);
+    CHECK_EQ(rcy_gc_collect(h, 1), 0);
+    CHECK_EQ(destroyed, 0);
+    CHECK_EQ(rcy_gc_collect(h, 2), 3);
+    CHECK_EQ(destroyed, 3);
+    rcy_heap_destroy(h);
+}
+
+/* ---------------------------------------------------------------- */
+/* Finalizers                                                       */
+/* ---------------------------------------------------------------- */
+
+static void test_finalizers(void)
+{
+    rcy_heap *h = quiet_heap();
+    reset_counts();
+    /* a ring of 3 finalizable and 2 plain objects; each finalizer checks
+       its references are intact and nothing was destroyed yet */
+    node *r[5];
+    for (int i = 0; i < 5; i++)
+        r[i] = mk(h, i % 2 ? &node_type : &fin_type);
+    for (int i = 0; i < 5; i++) {
+        set_slot(r[i], 0, r[(i + 1) % 5]);
+        set_slot(r[i], 1, r[(i + 4) % 5]);
+    }
+    for (int i = 0; i < 5; i++)
+        rcy_decref(r[i]);
+    destroyed_at_collect_start = destroyed;
+    CHECK_EQ(rcy_gc_collect(h, -1), 5);
+    CHECK_EQ(finalized, 3);
+    CHECK_EQ(fin_saw_null, 0);
+    CHECK_EQ(fin_saw_destroyed, 0);
+    CHECK_EQ(destroyed, 5);
+    CHECK_EQ(rcy_gc_collect(h, -1), 0);
+    CHECK_EQ(finalized, 3);
+    rcy_heap_destroy(h);
+}
+
+static void test_resurrection(void)
+{
+    rcy_heap *h = quiet_heap();
+    reset_counts();
+    lazarus = NULL;
+    /* a <-> b, a -> c -> leaf; a resurrects itself */
+    node *a = mk(h, &res_type), *b = mk(h, &fin_type), *c = mk(h, &node_type);
+    void *lf = rcy_new(h, &leaf_type);
+    set_slot(a, 0, b);
+    set_slot(b, 0, a);
+    set_slot(a, 1, c);
+    set_slot(c, 0, lf);
+    rcy_decref(lf);
+    rcy_decref(c);
+    rcy_decref(b);
+    rcy_decref(a);
+    destroyed_at_collect_start = destroyed;
+    rcy_gc_collect(h, -1);
+    CHECK(lazarus == a);
+    CHECK_EQ(finalized, 2);
+    CHECK_EQ(fin_saw_null, 0);
+    CHECK_EQ(destroyed, 0);
+    CHECK_EQ(leaves_destroyed, 0);
+    /* everything a reaches is intact */
+    CHECK(a->s[0] == b);
+    CHECK(a->s[1] == c);
+    CHECK(b->s[0] == a);
+    CHECK(c->s[0] == lf);
+    CHECK_EQ(rcy_refcount(a), 2); /* b and lazarus */
+    CHECK_EQ(rcy_refcount(b), 1);
+    CHECK_EQ(rcy_refcount(c), 1);
+    CHECK_EQ(rcy_refcount(lf), 1);
+    CHECK(rcy_gc_is_finalized(a));
+    CHECK(rcy_gc_is_finalized(b));
+    CHECK(rcy_gc_is_tracked(a));
+
+    /* a collection while it is held changes nothing */
+    CHECK_EQ(rcy_gc_collect(h, -1), 0);
+    CHECK_EQ(destroyed, 0);
+
+    /* dropped again: freed without a second finalization */
+    rcy_decref(lazarus);
+    CHECK_EQ(destroyed, 0); /* still a cycle */
+    CHECK_EQ(rcy_gc_collect(h, -1), 3);
+    CHECK_EQ(finalized, 2);
+    CHECK_EQ(destroyed, 3);
+    CHECK_EQ(leaves_destroyed, 1);
+    CHECK(lazarus == a); /* (dangling now; not touched) */
+    lazarus = NULL;
+    rcy_heap_destroy(h);
+}
+
+/* A finalizer that brings back another garbage object (its first
+ * referent) rather than itself. */
+static void *rescued;
+static void rescuer_finalize(void *self)
+{
+    node *n = self;
+    fin_finalize(self);
+    if (n->s[0] && !rescued) {
+        rcy_incref(n->s[0]);
+        rescued = n->s[0];
+    }
+}
+static const rcy_type rescuer_type = {"rescuer", sizeof(node), node_traverse,
+                                      rescuer_finalize, node_destroy};
+
+static void test_resurrect_other(void)
+{
+    rcy_heap *h = quiet_heap();
+    reset_counts();
+    rescued = NULL;
+    /* r <-> c, r -> b -> d; r's finalizer rescues b: b and d survive
+       intact, r and c are freed */
+    node *r = mk(h, &rescuer_type), *c = mk(h, &node_type);
+    node *b = mk(h, &fin_type), *d = mk(h, &node_type);
+    set_slot(r, 0, b);
+    set_slot(r, 1, c);
+    set_slot(c, 0, r);
+    set_slot(b, 0, d);
+    set_slot(d, 0, d);
+    rcy_decref(r);
+    rcy_decref(c);
+    rcy_decref(b);
+    rcy_decref(d);
+    destroyed_at_collect_start = destroyed;
+    rcy_gc_collect(h, -1);
+    CHECK(rescued == b);
+    CHECK_EQ(finalized, 2); /* r and b */
+    CHECK_EQ(fin_saw_null, 0);
+    CHECK_EQ(destroyed, 2);
+    CHECK(b->s[0] == d);
+    CHECK(d->s[0] == d);
+    CHECK_EQ(rcy_refcount(b), 1);
+    CHECK_EQ(rcy_refcount(d), 2);
+    CHECK(rcy_gc_is_finalized(b));
+    rcy_decref(b);
+    CHECK_EQ(destroyed, 3);
+    CHECK_EQ(rcy_gc_collect(h, -1), 1); /* d's self-cycle */
+    CHECK_EQ(destroyed, 4);
+    CHECK_EQ(finalized, 2);
+
+    /* rescuing a member of the cycle brings back the whole cycle */
+    reset_counts();
+    rescued = NULL;
+    r = mk(h, &rescuer_type);
+    c = mk(h, &fin_type);
+    set_slot(r, 0, c);
+    set_slot(c, 0, r);
+    rcy_decref(r);
+    rcy_decref(c);
+    rcy_gc_collect(h, -1);
+    CHECK(rescued == c);
+    CHECK_EQ(destroyed, 0);
+    CHECK(r->s[0] == c && c->s[0] == r);
+    rcy_decref(rescued);
+    rescued = NULL;
+    rcy_gc_collect(h, -1);
+    CHECK_EQ(destroyed, 2);
+    CHECK_EQ(finalized, 2);
+    rcy_heap_destroy(h);
+}
+
+/* A finalizer that calls the collector, and one that allocates. */
+static rcy_heap *fin_heap;
+static size_t nested_result = 12345;
+static void collecting_finalize(void *self)
+{
+    finalized++;
+    (void)self;
+    nested_result = rcy_gc_collect(fin_heap, -1);
+}
+static const rcy_type collecting_type = {"collecting", sizeof(node), node_traverse,
+                                         collecting_finalize, node_destroy};
+
+static node *made_in_finalizer;
+static void allocating_finalize(void *self)
+{
+    finalized++;
+    (void)self;
+    /* enough tracked allocations to pass a tiny threshold several times,
+       and a new cycle that outlives the collection */
+    for (int i = 0; i < 50; i++) {
+        node *x = mk(fin_heap, &node_type);
+        set_slot(x, 0, x);
+        rcy_decref(x); /* garbage for a later collection */
+    }
+    node *keep = mk(fin_heap, &node_type);
+    set_slot(keep, 0, keep);
+    made_in_finalizer = keep;
+}
+static const rcy_type allocating_type = {"allocating", sizeof(node), node_traverse,
+                                         allocating_finalize, node_destroy};
+
+static void count_cb(const char *phase, const rcy_gc_info *info, void *arg)
+{
+    (void)info;
+    if (strcmp(phase, "start") == 0)
+        ((int *)arg)[0]++;
+    else
+        ((int *)arg)[1]++;
+}
+
+static void test_finalizer_actions(void)
+{
+    rcy_heap *h = quiet_heap();
+    fin_heap = h;
+    reset_counts();
+    node *a = mk(h, &collecting_type);
+    set_slot(a, 0, a);
+    rcy_decref(a);
+    CHECK_EQ(rcy_gc_collect(h, -1), 1);
+    CHECK_EQ(finalized, 1);
+    CHECK_EQ(nested_result, 0);
+    CHECK_EQ(destroyed, 1);
+
+    /* allocation inside a finalizer, with automatic collection on and a
+       tiny threshold: no collection may start inside the running one */
+    reset_counts();
+    int phases[2] = {0, 0};
+    rcy_gc_enable(h);
+    rcy_gc_set_threshold(h, 1, 1, 1);
+    CHECK_EQ(rcy_gc_callback_add(h, count_cb, phases), 0);
+    rcy_gc_disable(h); /* no automatic collection while setting up */
+    a = mk(h, &allocating_type);
+    node *b = mk(h, &node_type);
+    set_slot(a, 0, b);
+    set_slot(b, 0, a);
+    rcy_decref(a);
+    rcy_decref(b);
+    rcy_gc_enable(h);
+    phases[0] = phases[1] = 0;
+    rcy_gc_collect(h, -1);
+    CHECK_EQ(finalized, 1);
+    CHECK(made_in_finalizer != NULL);
+    CHECK(phases[0] >= 1);
+    CHECK_EQ(phases[0], phases[1]);
+    rcy_gc_disable(h);
+    /* the finalizer's garbage and a, b are all collectable now */
+    rcy_gc_collect(h, -1);
+    CHECK_EQ(destroyed, 52);
+    CHECK(made_in_finalizer->s[0] == made_in_finalizer);
+    rcy_decref(made_in_finalizer);
+    made_in_finalizer = NULL;
+    rcy_gc_collect(h, -1);
+    CHECK_EQ(destroyed, 53);
+    CHECK_EQ(rcy_gc_callback_remove(h, count_cb, phases), 0);
+    rcy_heap_destroy(h);
+}
+
+/* A finalizer that breaks the cycle itself (like __del__ clearing its
+ * attributes): objects then die by refcount during the collection. */
+static void breaking_finalize(void *self)
+{
+    node *n = self;
+    finalized++;
+    for (int i = 0; i < NSLOTS; i++) {
+        void *old = n->s[i];
+        n->s[i] = NULL;
+        rcy_xdecref(old);
+    }
+}
+static const rcy_type breaking_type = {"breaking", sizeof(node), node_traverse,
+                                       breaking_finalize, node_destroy};
+
+static void test_breaking_finalizers(void)
+{
+    rcy_heap *h = quiet_heap();
+    reset_counts();
+    enum { N = 10 };
+    node *r[N];
+    for (int i = 0; i < N; i++)
+        r[i] = mk(h, i % 3 ? &breaking_type : &fin_type);
+    for (int i = 0; i < N; i++) {
+        set_slot(r[i], 0, r[(i + 1) % N]);
+        set_slot(r[i], 1, r[(i + 3) % N]);
+    }
+    for (int i = 0; i < N; i++)
+        rcy_decref(r[i]);
+    rcy_gc_collect(h, -1);
+    CHECK_EQ(destroyed, N);
+    CHECK(finalized <= N);
+    CHECK_EQ(rcy_gc_collect(h, -1), 0);
+    CHECK_EQ(destroyed, N);
+    rcy_heap_destroy(h);
+}
+
+/* ---------------------------------------------------------------- */
+/* Automatic collection, thresholds, counts, callbacks, stats        */
+/* ---------------------------------------------------------------- */
+
+typedef struct cb_log {
+    int starts, stops, bad;
+    int per_gen[3];
+    size_t collected;
+    int last_start_gen;
+} cb_log;
+
+static void log_cb(const char *phase, const rcy_gc_info *info, void *arg)
+{
+    cb_log *lg = arg;
+    if (!info || info->generation < 0 || info->generation > 2) {
+        lg->bad++;
+        return;
+    }
+    if (strcmp(phase, "start") == 0) {
+        if (lg->starts != lg->stops)
+            lg->bad++; /* nested */
+        lg->starts++;
+        lg->last_start_gen = info->generation;
+    } else if (strcmp(phase, "stop") == 0) {
+        lg->stops++;
+        if (info->generation != lg->last_start_gen)
+            lg->bad++;
+        lg->per_gen[info->generation]++;
+        lg->collected += info->collected;
+        if (info->duration_s < 0)
+            lg->bad++;
+    } else {
+        lg->bad++;
+    }
+}
+
+static void test_automatic(void)
+{
+    rcy_heap *h = rcy_heap_new();
+    reset_counts();
+    CHECK(rcy_gc_isenabled(h));
+    size_t th[3];
+    rcy_gc_get_threshold(h, th);
+    CHECK(th[0] > 0);
+    rcy_gc_set_threshold(h, 123, 4, 5);
+    rcy_gc_get_threshold(h, th);
+    CHECK_EQ(th[0], 123);
+    CHECK_EQ(th[1], 4);
+    CHECK_EQ(th[2], 5);
+    rcy_gc_set_threshold(h, 10, 10, 10);
+
+    rcy_gc_collect(h, -1);
+    size_t cnt[3];
+    rcy_gc_get_count(h, cnt);
+    CHECK_EQ(cnt[0], 0);
+    CHECK_EQ(cnt[1], 0);
+    CHECK_EQ(cnt[2], 0);
+
+    /* count[1] and count[2] count collections of the younger generation */
+    rcy_gc_disable(h);
+    rcy_gc_collect(h, 0);
+    rcy_gc_collect(h, 0);
+    rcy_gc_get_count(h, cnt);
+    CHECK_EQ(cnt[0], 0);
+    CHECK_EQ(cnt[1], 2);
+    CHECK_EQ(cnt[2], 0);
+    rcy_gc_collect(h, 1);
+    rcy_gc_get_count(h, cnt);
+    CHECK_EQ(cnt[1], 0);
+    CHECK_EQ(cnt[2], 1);
+    rcy_gc_collect(h, 2);
+    rcy_gc_get_count(h, cnt);
+    CHECK(cnt[0] == 0 && cnt[1] == 0 && cnt[2] == 0);
+    rcy_gc_enable(h);
+
+    cb_log lg;
+    memset(&lg, 0, sizeof lg);
+    CHECK_EQ(rcy_gc_callback_add(h, log_cb, &lg), 0);
+
+    /* counts: tracked allocations minus deallocations */
+    node *keep[5];
+    for (int i = 0; i < 5; i++)
+        keep[i] = mk(h, &node_type);
+    rcy_gc_get_count(h, cnt);
+    CHECK_EQ(cnt[0], 5);
+    void *lf = rcy_new(h, &leaf_type); /* untracked: not counted */
+    rcy_gc_get_count(h, cnt);
+    CHECK_EQ(cnt[0], 5);
+    rcy_decref(lf);
+    rcy_decref(keep[4]);
+    rcy_decref(keep[3]);
+    rcy_gc_get_count(h, cnt);
+    CHECK_EQ(cnt[0], 3);
+    CHECK_EQ(lg.starts, 0);
+
+    /* passing the threshold starts a young collection */
+    for (int i = 0; i < 9; i++) {
+        node *x = mk(h, &node_type);
+        set_slot(x, 0, x);
+        rcy_decref(x);
+    }
+    CHECK(lg.starts >= 1);
+    CHECK_EQ(lg.starts, lg.stops);
+    CHECK(lg.per_gen[0] >= 1);
+    rcy_gc_get_count(h, cnt);
+    CHECK(cnt[0] <= 11);
+
+    /* many cycles: young and middle collections happen, every cycle is
+       eventually found, callbacks account for all of them */
+    int cycles = 2000;
+    for (int i = 0; i < cycles; i++) {
+        node *x = mk(h, &node_type);
+        set_slot(x, 0, x);
+        rcy_decref(x);
+        rcy_gc_get_count(h, cnt);
+        if (cnt[0] > 11)
+            lg.bad++;
+    }
+    rcy_gc_collect(h, -1);
+    CHECK_EQ(lg.bad, 0);
+    CHECK_EQ(lg.starts, lg.stops);
+    CHECK(lg.per_gen[0] >= 100);
+    CHECK(lg.per_gen[1] >= 1);
+    CHECK(lg.per_gen[2] >= 1);
+    CHECK_EQ(lg.collected, (size_t)cycles + 9);
+    CHECK_EQ(destroyed, (size_t)cycles + 9 + 2);
+
+    rcy_gc_genstats st[3];
+    rcy_gc_get_stats(h, st);
+    CHECK_EQ(st[0].collections, (size_t)lg.per_gen[0] + 2); /* + the ones before */
+    CHECK_EQ(st[1].collections, (size_t)lg.per_gen[1] + 1);
+    CHECK_EQ(st[2].collections, (size_t)lg.per_gen[2] + 2);
+    CHECK_EQ(st[0].collected + st[1].collected + st[2].collected, (size_t)cycles + 9);
+
+    /* disabled: no automatic collection, explicit ones still work */
+    rcy_gc_disable(h);
+    CHECK(!rcy_gc_isenabled(h));
+    int starts = lg.starts;
+    for (int i = 0; i < 1000; i++) {
+        node *x = mk(h, &node_type);
+        set_slot(x, 0, x);
+        rcy_decref(x);
+    }
+    CHECK_EQ(lg.starts, starts);
+    rcy_gc_get_count(h, cnt);
+    CHECK_EQ(cnt[0], 1000);
+    CHECK_EQ(rcy_gc_collect(h, -1), 1000);
+    CHECK_EQ(lg.starts, starts + 1);
+    rcy_gc_enable(h);
+    CHECK(rcy_gc_isenabled(h));
+
+    /* threshold 0 disables automatic collection too */
+    rcy_gc_set_threshold(h, 0, 10, 10);
+    starts = lg.starts;
+    for (int i = 0; i < 500; i++) {
+        node *x = mk(h, &node_type);
+        set_slot(x, 0, x);
+        rcy_decref(x);
+    }
+    CHECK_EQ(lg.starts, starts);
+    CHECK_EQ(rcy_gc_collect(h, -1), 500);
+
+    /* per-generation stats of explicit collections */
+    rcy_gc_get_stats(h, st);
+    rcy_gc_genstats st2[3];
+    node *x = mk(h, &node_type);
+    set_slot(x, 0, x);
+    rcy_decref(x);
+    CHECK_EQ(rcy_gc_collect(h, 0), 1);
+    rcy_gc_collect(h, 1);
+    rcy_gc_collect(h, 2);
+    rcy_gc_collect(h, 2);
+    rcy_gc_get_stats(h, st2);
+    CHECK_EQ(st2[0].collections, st[0].collections + 1);
+    CHECK_EQ(st2[1].collections, st[1].collections + 1);
+    CHECK_EQ(st2[2].collections, st[2].collections + 2);
+    CHECK_EQ(st2[0].collected, st[0].collected + 1);
+
+    for (int i = 0; i < 3; i++)
+        rcy_decref(keep[i]);
+    CHECK_EQ(rcy_gc_callback_remove(h, log_cb, &lg), 0);
+    rcy_heap_destroy(h);
+}
+
+static void noop_cb(const char *phase, const rcy_gc_info *info, void *arg)
+{
+    (void)phase;
+    (void)info;
+    (*(int *)arg)++;
+}
+
+static size_t cb_nested_result = 999;
+static void collecting_cb(const char *phase, const rcy_gc_info *info, void *arg)
+{
+    (void)info;
+    if (strcmp(phase, "start") == 0)
+        cb_nested_result = rcy_gc_collect((rcy_heap *)arg, -1);
+}
+
+static void test_callbacks_add_remove(void)
+{
+    rcy_heap *h = quiet_heap();
+    int x = 0, y = 0;
+    CHECK_EQ(rcy_gc_callback_add(h, noop_cb, &x), 0);
+    CHECK_EQ(rcy_gc_callback_add(h, noop_cb, &y), 0);
+    rcy_gc_collect(h, 0);
+    CHECK_EQ(x, 2);
+    CHECK_EQ(y, 2);
+    CHECK_EQ(rcy_gc_callback_remove(h, noop_cb, &x), 0);
+    CHECK(rcy_gc_callback_remove(h, noop_cb, &x) != 0);
+    CHECK(rcy_gc_callback_remove(h, count_cb, &y) != 0);
+    rcy_gc_collect(h, 0);
+    CHECK_EQ(x, 2);
+    CHECK_EQ(y, 4);
+    CHECK_EQ(rcy_gc_callback_remove(h, noop_cb, &y), 0);
+    rcy_gc_collect(h, -1);
+    CHECK_EQ(y, 4);
+
+    /* a callback that asks for a collection gets 0: no re-entry */
+    CHECK_EQ(rcy_gc_callback_add(h, collecting_cb, h), 0);
+    reset_counts();
+    node *a = mk(h, &node_type);
+    set_slot(a, 0, a);
+    rcy_decref(a);
+    CHECK_EQ(rcy_gc_collect(h, -1), 1);
+    CHECK_EQ(cb_nested_result, 0);
+    CHECK_EQ(destroyed, 1);
+    CHECK_EQ(rcy_gc_callback_remove(h, collecting_cb, h), 0);
+    rcy_heap_destroy(h);
+}
+
+/* ---------------------------------------------------------------- */
+/* Freeze, tracking, object lists, referrers                        */
+/* ---------------------------------------------------------------- */
+
+static void count_obj(void *o, void *arg)
+{
+    (void)o;
+    (*(size_t *)arg)++;
+}
+
+typedef struct find_ctx {
+    const void *want[4];
+    int seen[4];
+    size_t other, nulls;
+} find_ctx;
+static void find_obj(void *o, void *arg)
+{
+    find_ctx *f = arg;
+    if (!o) {
+        f->nulls++;
+        return;
+    }
+    for (int i = 0; i < 4; i++) {
+        if (f->want[i] == o) {
+            f->seen[i]++;
+            return;
+        }
+    }
+    f->other++;
+}
+
+static size_t objects_in(rcy_heap *h, int gen)
+{
+    size_t n = 0;
+    rcy_gc_get_objects(h, gen, count_obj, &n);
+    return n;
+}
+
+static void test_freeze(void)
+{
+    rcy_heap *h = quiet_heap();
+    reset_counts();
+    CHECK_EQ(rcy_gc_get_freeze_count(h), 0);
+    node *a = mk(h, &node_type), *b = mk(h, &node_type);
+    set_slot(a, 0, b);
+    set_slot(b, 0, a);
+    rcy_gc_freeze(h);
+    CHECK_EQ(rcy_gc_get_freeze_count(h), 2);
+    CHECK_EQ(objects_in(h, -1), 0);
+    rcy_decref(a);
+    rcy_decref(b);
+    CHECK_EQ(rcy_gc_collect(h, -1), 0);
+    CHECK_EQ(destroyed, 0);
+    node *c = mk(h, &node_type); /* new objects are not frozen */
+    set_slot(c, 0, c);
+    rcy_decref(c);
+    CHECK_EQ(rcy_gc_collect(h, -1), 1);
+    CHECK_EQ(destroyed, 1);
+    rcy_gc_unfreeze(h);
+    CHECK_EQ(rcy_gc_get_freeze_count(h), 0);
+    CHECK_EQ(objects_in(h, 2), 2);
+    CHECK_EQ(rcy_gc_collect(h, -1), 2);
+    CHECK_EQ(destroyed, 3);
+
+    /* an object frozen and then freed by refcount leaves the count */
+    node *d = mk(h, &node_type);
+    rcy_gc_freeze(h);
+    CHECK_EQ(rcy_gc_get_freeze_count(h), 1);
+    rcy_decref(d);
+    CHECK_EQ(rcy_gc_get_freeze_count(h), 0);
+    rcy_heap_destroy(h);
+}
+
+static void test_tracking(void)
+{
+    rcy_heap *h = quiet_heap();
+    reset_counts();
+    node *a = mk(h, &node_type);
+    void *lf = rcy_new(h, &leaf_type);
+    CHECK(rcy_gc_is_tracked(a));
+    CHECK(!rcy_gc_is_tracked(lf));
+    rcy_gc_track(lf); /* no traverse: stays untracked */
+    CHECK(!rcy_gc_is_tracked(lf));
+    rcy_gc_untrack(a);
+    CHECK(!rcy_gc_is_tracked(a));
+    rcy_gc_untrack(a); /* twice is fine */
+    CHECK(!rcy_gc_is_tracked(a));
+    CHECK_EQ(objects_in(h, -1), 0);
+    rcy_gc_track(a);
+    CHECK(rcy_gc_is_tracked(a));
+    rcy_gc_track(a);
+    CHECK_EQ(objects_in(h, -1), 1);
+
+    /* an untracked cycle is invisible to the collector */
+    set_slot(a, 0, a);
+    rcy_gc_untrack(a);
+    rcy_decref(a);
+    CHECK_EQ(rcy_gc_collect(h, -1), 0);
+    CHECK_EQ(destroyed, 0);
+    rcy_gc_track(a);
+    CHECK_EQ(rcy_gc_collect(h, -1), 1);
+    CHECK_EQ(destroyed, 1);
+
+    /* an untracked object dies normally by refcount */
+    node *b = mk(h, &node_type);
+    rcy_gc_untrack(b);
+    rcy_decref(b);
+    CHECK_EQ(destroyed, 2);
+    rcy_decref(lf);
+    rcy_heap_destroy(h);
+}
+
+static void test_get_objects(void)
+{
+    rcy_heap *h = quiet_heap();
+    node *a = mk(h, &node_type), *b = mk(h, &node_type), *c = mk(h, &node_type);
+    void *lf = rcy_new(h, &leaf_type);
+    find_ctx f;
+    memset(&f, 0, sizeof f);
+    f.want[0] = a, f.want[1] = b, f.want[2] = c, f.want[3] = lf;
+    rcy_gc_get_objects(h, 0, find_obj, &f);
+    CHECK(f.seen[0] == 1 && f.seen[1] == 1 && f.seen[2] == 1);
+    CHECK_EQ(f.seen[3], 0);
+    CHECK_EQ(f.other + f.nulls, 0);
+    CHECK_EQ(objects_in(h, 1), 0);
+    CHECK_EQ(objects_in(h, 2), 0);
+
+    rcy_gc_collect(h, 0);
+    CHECK_EQ(objects_in(h, 0), 0);
+    CHECK_EQ(objects_in(h, 1), 3);
+    CHECK_EQ(objects_in(h, 2), 0);
+    node *d = mk(h, &node_type);
+    CHECK_EQ(objects_in(h, 0), 1);
+    rcy_gc_collect(h, 1);
+    CHECK_EQ(objects_in(h, 0), 0);
+    CHECK_EQ(objects_in(h, 1), 0);
+    CHECK_EQ(objects_in(h, 2), 4);
+    CHECK_EQ(objects_in(h, -1), 4);
+    rcy_decref(d);
+    CHECK_EQ(objects_in(h, 2), 3);
+    rcy_gc_collect(h, -1);
+    CHECK_EQ(objects_in(h, 2), 3);
+
+    /* referrers and referents: a -> b, a -> c, c -> b, c -> leaf */
+    set_slot(a, 0, b);
+    set_slot(a, 1, c);
+    set_slot(c, 0, b);
+    set_slot(c, 2, lf);
+    memset(&f, 0, sizeof f);
+    f.want[0] = a, f.want[1] = b, f.want[2] = c, f.want[3] = lf;
+    rcy_gc_get_referrers(h, b, find_obj, &f);
+    CHECK_EQ(f.seen[0], 1);
+    CHECK_EQ(f.seen[1], 0);
+    CHECK_EQ(f.seen[2], 1);
+    CHECK_EQ(f.other + f.nulls, 0);
+
+    memset(f.seen, 0, sizeof f.seen);
+    rcy_gc_get_referrers(h, lf, find_obj, &f);
+    CHECK(f.seen[0] == 0 && f.seen[1] == 0 && f.seen[2] == 1);
+
+    memset(f.seen, 0, sizeof f.seen);
+    rcy_gc_get_referents(a, find_obj, &f);
+    CHECK(f.seen[0] == 0 && f.seen[1] == 1 && f.seen[2] == 1 && f.seen[3] == 0);
+    CHECK_EQ(f.other + f.nulls, 0);
+
+    memset(f.seen, 0, sizeof f.seen);
+    rcy_gc_get_referents(c, find_obj, &f);
+    CHECK(f.seen[0] == 0 && f.seen[1] == 1 && f.seen[2] == 0 && f.seen[3] == 1);
+    CHECK_EQ(f.other + f.nulls, 0);
+
+    memset(f.seen, 0, sizeof f.seen);
+    rcy_gc_get_referents(lf, find_obj, &f); /* no traverse: nothing */
+    CHECK(f.seen[0] + f.seen[1] + f.seen[2] + f.seen[3] == 0);
+    CHECK_EQ(f.other + f.nulls, 0);
+
+    memset(f.seen, 0, sizeof f.seen);
+    rcy_gc_get_referrers(h, a, find_obj, &f); /* nobody */
+    CHECK(f.seen[0] + f.seen[1] + f.seen[2] + f.seen[3] == 0);
+    CHECK_EQ(f.other + f.nulls, 0);
+
+    rcy_decref(lf);
+    rcy_decref(a);
+    rcy_decref(b);
+    rcy_decref(c);
+    CHECK_EQ(objects_in(h, -1), 0);
+    rcy_heap_destroy(h);
+}
+
+/* ---------------------------------------------------------------- */
+/* Debug flags and the garbage list                                 */
+/* ---------------------------------------------------------------- */
+
+static void test_saveall(void)
+{
+    rcy_heap *h = quiet_heap();
+    reset_counts();
+    CHECK_EQ(rcy_gc_get_debug(h), 0);
+    rcy_gc_set_debug(h, RCY_DEBUG_SAVEALL);
+    CHECK_EQ(rcy_gc_get_debug(h), RCY_DEBUG_SAVEALL);
+    node *a = mk(h, &node_type), *b = mk(h, &node_type);
+    set_slot(a, 0, b);
+    set_slot(b, 0, a);
+    rcy_decref(a);
+    rcy_decref(b);
+    CHECK_EQ(rcy_gc_collect(h, -1), 2);
+    CHECK_EQ(destroyed, 0);
+    CHECK_EQ(rcy_gc_garbage_count(h), 2);
+    find_ctx f;
+    memset(&f, 0, sizeof f);
+    f.want[0] = a, f.want[1] = b;
+    rcy_gc_garbage(h, find_obj, &f);
+    CHECK(f.seen[0] == 1 && f.seen[1] == 1);
+    CHECK_EQ(f.other + f.nulls, 0);
+    CHECK(a->s[0] == b && b->s[0] == a); /* saved intact */
+
+    /* collecting again does not save them twice */
+    rcy_gc_collect(h, -1);
+    CHECK_EQ(rcy_gc_garbage_count(h), 2);
+
+    rcy_gc_set_debug(h, 0);
+    rcy_gc_garbage_clear(h);
+    CHECK_EQ(rcy_gc_garbage_count(h), 0);
+    rcy_gc_collect(h, -1); /* if clearing left the cycle, this frees it */
+    CHECK_EQ(destroyed, 2);
+
+    /* SAVEALL garbage left at heap destruction */
+    rcy_gc_set_debug(h, RCY_DEBUG_SAVEALL);
+    a = mk(h, &node_type);
+    set_slot(a, 0, a);
+    rcy_decref(a);
+    rcy_gc_collect(h, -1);
+    CHECK_EQ(rcy_gc_garbage_count(h), 1);
+    rcy_heap_destroy(h);
+}
+
+static void stats_child(void *arg)
+{
+    (void)arg;
+    rcy_heap *h = quiet_heap();
+    rcy_gc_set_debug(h, RCY_DEBUG_STATS);
+    node *a = mk(h, &node_type);
+    set_slot(a, 0, a);
+    rcy_decref(a);
+    rcy_gc_collect(h, -1);
+    fflush(stderr);
+    abort(); /* hands the captured stderr back through check_aborts */
+}
+static void collectable_child(void *arg)
+{
+    (void)arg;
+    rcy_heap *h = quiet_heap();
+    rcy_gc_set_debug(h, RCY_DEBUG_COLLECTABLE);
+    node *a = mk(h, &node_type);
+    set_slot(a, 0, a);
+    rcy_decref(a);
+    rcy_gc_collect(h, -1);
+    fflush(stderr);
+    abort();
+}
+static void quiet_child(void *arg)
+{
+    (void)arg;
+    rcy_heap *h = quiet_heap();
+    node *a = mk(h, &node_type);
+    set_slot(a, 0, a);
+    rcy_decref(a);
+    rcy_gc_collect(h, -1);
+    fflush(stderr);
+    abort();
+}
+
+static void test_debug_stats(void)
+{
+    char msg[4096];
+    CHECK(check_aborts(stats_child, NULL, NULL, msg, sizeof msg));
+    CHECK(strlen(msg) > 0);
+    CHECK(check_aborts(collectable_child, NULL, NULL, msg, sizeof msg));
+    CHECK(strlen(msg) > 0);
+    CHECK(check_aborts(quiet_child, NULL, NULL, msg, sizeof msg));
+    CHECK_EQ(strlen(msg), 0); /* no flags: silent */
+    if (strlen(msg))
+        fprintf(stderr, "  (unexpected output: %s)\n", msg);
+}
+
+/* ---------------------------------------------------------------- */
+/* Heaps                                                            */
+/* ---------------------------------------------------------------- */
+
+static void test_heaps_independent(void)
+{
+    rcy_heap *h1 = quiet_heap(), *h2 = rcy_heap_new();
+    reset_counts();
+    rcy_gc_set_threshold(h2, 77, 7, 7);
+    size_t th[3];
+    rcy_gc_get_threshold(h1, th);
+    CHECK(th[0] != 77);
+    CHECK(!rcy_gc_isenabled(h1));
+    CHECK(rcy_gc_isenabled(h2));
+
+    node *a = mk(h1, &node_type), *b = mk(h2, &node_type);
+    set_slot(a, 0, a);
+    set_slot(b, 0, b);
+    rcy_decref(a);
+    rcy_decref(b);
+    size_t c1[3], c2[3];
+    rcy_gc_get_count(h1, c1);
+    rcy_gc_get_count(h2, c2);
+    CHECK_EQ(c1[0], 1);
+    CHECK_EQ(c2[0], 1);
+    CHECK_EQ(rcy_gc_collect(h1, -1), 1);
+    CHECK_EQ(destroyed, 1);
+    CHECK_EQ(objects_in(h2, -1), 1);
+    rcy_gc_genstats st[3];
+    rcy_gc_get_stats(h2, st);
+    CHECK_EQ(st[0].collections + st[1].collections + st[2].collections, 0);
+    rcy_gc_freeze(h1);
+    CHECK_EQ(rcy_gc_get_freeze_count(h2), 0);
+    CHECK_EQ(rcy_gc_collect(h2, -1), 1);
+    CHECK_EQ(destroyed, 2);
+    rcy_heap_destroy(h1);
+    rcy_heap_destroy(h2);
+}
+
+static void test_heap_destroy_with_live(void)
+{
+    rcy_heap *h = quiet_heap();
+    reset_counts();
+    /* live objects, live cycles, frozen objects, weak references,
+       finalizable garbage never collected: all just go away */
+    node *live = mk(h, &fin_type);
+    set_slot(live, 0, mk(h, &node_type));
+    rcy_decref(live->s[0]);
+    node *a = mk(h, &fin_type), *b = mk(h, &node_type);
+    set_slot(a, 0, b);
+    set_slot(b, 0, a);
+    rcy_decref(a);
+    rcy_decref(b);
+    node *fz = mk(h, &node_type);
+    set_slot(fz, 0, fz);
+    rcy_gc_freeze(h);
+    void *wr = rcy_weakref_new(live, NULL, NULL);
+    set_slot(live, 1, wr);
+    rcy_decref(wr);
+    for (int i = 0; i < 1000; i++)
+        rcy_decref(rcy_new(h, &leaf_type));
+    void *big = rcy_new_sized(h, &leaf_type, 100000);
+    (void)big;
+    rcy_heap_destroy(h);
+    CHECK_EQ(finalized, 0); /* nothing runs at heap destruction */
+    CHECK_EQ(destroyed, 0);
+}
+
+int main(void)
+{
+    const char *q = getenv("RCY_TEST_QUICK");
+    quick = q && *q && strcmp(q, "0") != 0;
+    test_self_and_mutual();
+    test_return_value_and_mixed();
+    test_long_ring();
+    test_generations();
+    test_finalizers();
+    test_resurrection();
+    test_resurrect_other();
+    test_finalizer_actions();
+    test_breaking_finalizers();
+    test_automatic();
+    test_callbacks_add_remove();
+    test_freeze();
+    test_tracking();
+    test_get_objects();
+    test_saveall();
+    test_debug_stats();
+    test_heaps_independent();
+    test_heap_destroy_with_live();
+    return check_summary("test_gc");
+}
