@@ -11,7 +11,7 @@ set -uo pipefail
 
 cd "$(dirname "$0")/.." || exit 1
 build=${1:-build/release}
-tests=(test_pool test_alloc test_object)
+tests=(test_pool test_alloc test_release test_object test_weakref test_gc test_gc_model)
 timeout_s=${RCY_VALGRIND_TIMEOUT:-1200}
 
 if ! command -v valgrind >/dev/null 2>&1; then
@@ -34,7 +34,7 @@ for t in "${tests[@]}"; do
     fi
     echo "valgrind: $t"
     ran=$((ran + 1))
-    RCY_TEST_QUICK=1 "${wrap[@]}" valgrind -q --error-exitcode=99 --leak-check=full \
+    RCY_TEST_QUICK=1 RCY_NO_RSS_CHECKS=1 "${wrap[@]}" valgrind -q --error-exitcode=99 --leak-check=full --child-silent-after-fork=yes \
         --show-leak-kinds=definite,possible "$exe"
     rc=$?
     if [ "$rc" -ne 0 ]; then

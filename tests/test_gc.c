@@ -1224,6 +1224,92 @@ static void test_heap_destroy_with_live(void)
     CHECK_EQ(destroyed, 0);
 }
 
+/* ---------------------------------------------------------------- */
+/* Drop pacing                                                      */
+/* ---------------------------------------------------------------- */
+
+static size_t young_runs;
+static void count_young(const char *phase, const rcy_gc_info *info, void *arg)
+{
+    (void)arg;
+    if (!strcmp(phase, "stop") && info->generation == 0)
+        young_runs++;
+}
+
+/* Allocates n tracked objects that die at once: counts stay put. n
+   objects that stay alive push count[0] past the threshold instead. */
+static void allocate_live(rcy_heap *h, node **keep, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        keep[i] = mk(h, &node_type);
+}
+
+static void test_drop_pacing(void)
+{
+    enum { T0 = 20, N = 25 };
+    node *keep[N];
+    rcy_heap *h = rcy_heap_new();
+    rcy_gc_set_threshold(h, T0, 1000, 1000);
+    rcy_gc_set_drop_pacing(h, 1);
+    rcy_gc_callback_add(h, count_young, NULL);
+    reset_counts();
+
+    /* a cycle orphaned by a drop: the next automatic young collection,
+       which scans, frees it */
+    node *a = mk(h, &node_type), *b = mk(h, &node_type);
+    set_slot(a, 0, b);
+    set_slot(b, 0, a);
+    rcy_decref(b); /* b stays alive through a: a drop is noted */
+    rcy_decref(a);
+    young_runs = 0;
+    allocate_live(h, keep, N);
+    CHECK(young_runs >= 1);
+    CHECK_EQ(destroyed, 2);
+    rcy_gc_genstats st[3];
+    rcy_gc_get_stats(h, st);
+    CHECK_EQ(st[0].collected, 2);
+
+    /* nothing dropped since: young collections are skipped, yet they
+       count as collections and run the callbacks */
+    size_t collections_before = st[0].collections;
+    for (size_t i = 0; i < N; i++)
+        rcy_decref(keep[i]); /* deaths, not drops */
+    young_runs = 0;
+    allocate_live(h, keep, N);
+    CHECK(young_runs >= 1);
+    rcy_gc_get_stats(h, st);
+    CHECK(st[0].collections > collections_before);
+    size_t count[3];
+    rcy_gc_get_count(h, count);
+    CHECK(count[0] < T0 + 1);
+
+    /* a cycle orphaned by moving our reference into it (no drop): young
+       collections skip it, a full one finds it, an explicit one too */
+    reset_counts();
+    node *r = mk(h, &node_type);
+    r->s[0] = r; /* our reference now lives in the cycle */
+    for (size_t i = 0; i < N; i++)
+        rcy_decref(keep[i]);
+    allocate_live(h, keep, N);
+    CHECK_EQ(destroyed, N); /* only the dropped objects died */
+    CHECK_EQ(rcy_gc_collect(h, -1), 1);
+    CHECK_EQ(destroyed, N + 1);
+
+    /* with pacing off, the same moved-in cycle goes at the next young
+       collection */
+    rcy_gc_set_drop_pacing(h, 0);
+    reset_counts();
+    r = mk(h, &node_type);
+    r->s[0] = r;
+    for (size_t i = 0; i < N; i++)
+        rcy_decref(keep[i]);
+    allocate_live(h, keep, N);
+    CHECK_EQ(destroyed, N + 1);
+    for (size_t i = 0; i < N; i++)
+        rcy_decref(keep[i]);
+    rcy_heap_destroy(h);
+}
+
 int main(void)
 {
     const char *q = getenv("RCY_TEST_QUICK");
@@ -1246,5 +1332,6 @@ int main(void)
     test_debug_stats();
     test_heaps_independent();
     test_heap_destroy_with_live();
+    test_drop_pacing();
     return check_summary("test_gc");
 }
