@@ -6,7 +6,7 @@
 #
 # Stages:
 #   release   gcc, Release build in build/release, all CTest tests
-#   asan      clang, Debug, RCY_CHECK_LEVEL=2, ASan+UBSan build in build/asan, all CTest tests
+#   asan      clang, Debug, RCY_CHECK_LEVEL=3 (misuse checks, asserts, heap validation), ASan+UBSan build in build/asan, all CTest tests
 #   valgrind  valgrind memcheck on allocator and object tests of build/release
 #             (tests/run_valgrind.sh)
 #   install   install build/release into build/stage, then build tests/install_check
@@ -41,7 +41,7 @@ stage_release() {
 
 stage_asan() {
     cmake -S . -B "$build_asan" -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_COMPILER=clang \
-        -DRCY_SANITIZE=ON -DRCY_CHECK_LEVEL=2
+        -DRCY_SANITIZE=ON -DRCY_CHECK_LEVEL=3
     cmake --build "$build_asan" -j "$jobs"
     # shellcheck disable=SC2086 # CTEST_ARGS is a list of words
     ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:strict_string_checks=1:check_initialization_order=1} \

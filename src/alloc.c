@@ -56,18 +56,16 @@ static rcy_pool *valid_small_block(rcy_heap *h, rcy_arena *a, void *p, const cha
     return pool;
 }
 
-void *rcy__mem_alloc(rcy_heap *h, size_t n)
-{
-    if (n <= RCY_SMALL_MAX) {
-        void *b = rcy__pool_alloc(&h->pools, n);
 #if RCY_CHECK_LEVEL >= 1
-        if (b) {
-            rcy_pool *pool = rcy__pool_of(rcy__pagemap_lookup(b), b);
-            set_live(pool, block_index(pool, b), 1);
-        }
+void rcy__mem_mark_live(void *b)
+{
+    rcy_pool *pool = rcy__pool_of(rcy__pagemap_lookup(b), b);
+    set_live(pool, block_index(pool, b), 1);
+}
 #endif
-        return b;
-    }
+
+void *rcy__mem_alloc_large(rcy_heap *h, size_t n)
+{
     void *b = rcy__large_alloc(&h->large, n);
     h->pools.outside_bytes = h->large.bytes;
     rcy__pools_note_peak(&h->pools);

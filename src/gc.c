@@ -92,6 +92,26 @@ static const char *type_name(const void *o)
     return name ? name : "?";
 }
 
+/* ---- validation ---- */
+
+/* Level 3: a list is well linked and its objects carry exactly the
+   collector bits `bits` (among COLLECTING and UNREACHABLE). Called at the
+   phase boundaries of collect(). */
+static void validate_list(const rcy_gclink *list, uint32_t bits)
+{
+#if RCY_CHECK_LEVEL >= 3
+    for (const rcy_gclink *x = list->next; x != list; x = x->next) {
+        const void *o = rcy__link_object(x);
+        RCY_ASSERT(x->next->prev == x && x->prev->next == x);
+        RCY_ASSERT((RCY_HEAD(o)->gcword & (RCY_GC_COLLECTING | RCY_GC_UNREACHABLE)) == bits);
+        RCY_ASSERT(RCY_HEAD(o)->gcword & RCY_GC_TRACKED);
+        RCY_ASSERT(RCY_HEAD(o)->refcnt > 0);
+    }
+#else
+    (void)list, (void)bits;
+#endif
+}
+
 /* ---- phases 2-4: who is unreachable ---- */
 
 /* Phase 2. Returns the size of the set. */
@@ -114,6 +134,7 @@ static void visit_subtract(void **slot, void *arg)
     void *child = *slot;
     if (child && (RCY_HEAD(child)->gcword & RCY_GC_COLLECTING)) {
         uint32_t refs = gc_refs(child);
+        RCY_ASSERT(refs > 0); /* more references from inside than its count */
         if (refs != 0 && refs != RCY_GC_REFS_MASK) /* saturated counts stay put */
             set_gc_refs(child, refs - 1);
     }
@@ -314,9 +335,12 @@ static size_t collect(rcy_heap *h, int gen)
         g->noted_at[i] = h->objects.noted;
     for (int i = 0; i < gen; i++)                          /* 1 */
         rcy__list_merge(rcy__gc_generation(h, i), set);
+    validate_list(set, 0);
     update_refs(set);                                      /* 2 */
     subtract_refs(set);                                    /* 3 */
     size_t n = move_unreachable(set, &garbage);            /* 4 */
+    validate_list(set, 0);
+    validate_list(&garbage, RCY_GC_COLLECTING | RCY_GC_UNREACHABLE);
     if (set != old)                                        /* 5 */
         rcy__list_merge(set, old);
     if (g->debug & RCY_DEBUG_COLLECTABLE)
@@ -324,7 +348,9 @@ static size_t collect(rcy_heap *h, int gen)
     handle_weakrefs(h, &garbage);                          /* 6 */
     finalize_garbage(&garbage);                            /* 7 */
     handle_resurrected(&garbage, old);                     /* 8 */
+    validate_list(&garbage, RCY_GC_COLLECTING | RCY_GC_UNREACHABLE);
     delete_garbage(h, &garbage, old);                      /* 9 */
+    validate_list(old, 0);
 
     if (gen == 2)
         g->long_lived_total = h->objects.tracked;

@@ -16,9 +16,26 @@ struct rcy_heap {
     rcy_gc gc;
 };
 
+void *rcy__mem_alloc_large(rcy_heap *h, size_t n);
+#if RCY_CHECK_LEVEL >= 1
+void rcy__mem_mark_live(void *b); /* for the exact double-free check */
+#endif
+
 /* Raw memory for the layers above the allocator: same as rcy_malloc and
-   rcy_free without the errno and NULL conventions of the public API. */
-void *rcy__mem_alloc(rcy_heap *h, size_t n);
+   rcy_free without the errno and NULL conventions of the public API.
+   Inline, so that object creation gets the pool's fast path. */
+static inline void *rcy__mem_alloc(rcy_heap *h, size_t n)
+{
+    if (RCY_UNLIKELY(n > RCY_SMALL_MAX))
+        return rcy__mem_alloc_large(h, n);
+    void *b = rcy__pool_alloc(&h->pools, n);
+#if RCY_CHECK_LEVEL >= 1
+    if (b)
+        rcy__mem_mark_live(b);
+#endif
+    return b;
+}
+
 void rcy__mem_free(rcy_heap *h, void *p, const char *api);
 /* Frees a block the caller knows is a live block of h (an object's):
    validated only in checked builds. */

@@ -202,6 +202,7 @@ static rcy_pool *arena_take_pool(rcy_pools *P, rcy_arena *a)
 {
     unsigned i;
     rcy_pool *pool;
+    RCY_ASSERT(a->nfree > 0 && (a->free_dirty | a->free_clean) != 0);
     if (a->free_dirty) {
         i = (unsigned)__builtin_ctzll(a->free_dirty);
         a->free_dirty &= a->free_dirty - 1;
@@ -219,6 +220,58 @@ static rcy_pool *arena_take_pool(rcy_pools *P, rcy_arena *a)
     bucket_insert(P, a);
     return pool;
 }
+
+/* ---- validation (check level 3) ---- */
+
+#if RCY_CHECK_LEVEL >= 3
+static size_t list_length_checked(rcy_pool *head, int listed, unsigned cls, int by_class)
+{
+    size_t n = 0;
+    for (rcy_pool *p = head, *prev = NULL; p; prev = p, p = p->next, n++) {
+        RCY_ASSERT(p->prev == prev);
+        RCY_ASSERT(p->listed == (uint32_t)listed);
+        RCY_ASSERT(!by_class || p->cls == cls);
+    }
+    return n;
+}
+
+/* Every invariant of pool.h's states, over the whole heap. */
+static void validate_pools(rcy_pools *P)
+{
+    size_t used = 0, dirty = 0, empty_arenas = 0;
+    for (rcy_arena *a = P->all; a; a = a->all_next) {
+        RCY_ASSERT((a->free_dirty & a->free_clean) == 0);
+        RCY_ASSERT((unsigned)__builtin_popcountll(a->free_dirty | a->free_clean) == a->nfree);
+        used += RCY_POOLS_PER_ARENA - a->nfree;
+        dirty += (size_t)__builtin_popcountll(a->free_dirty);
+        empty_arenas += a->nfree == RCY_POOLS_PER_ARENA;
+        for (unsigned i = 0; i < RCY_POOLS_PER_ARENA; i++) {
+            rcy_pool *p = &a->pools[i];
+            int empty = (int)(((a->free_dirty | a->free_clean) >> i) & 1);
+            RCY_ASSERT(p->arena == a && p->index == i);
+            RCY_ASSERT(empty ? p->nused == 0 && !p->listed
+                             : p->nused <= rcy__pool_capacity(p->cls));
+        }
+    }
+    RCY_ASSERT(used == P->pools_used && dirty == P->ndirty);
+    RCY_ASSERT(empty_arenas == P->empty_arenas && empty_arenas <= 1);
+    RCY_ASSERT(list_length_checked(P->dirty_newest, 0, 0, 0) == P->ndirty);
+    for (unsigned c = 0; c < RCY_CLASS_COUNT; c++)
+        list_length_checked(P->avail[c], 1, c, 1);
+}
+
+static void maybe_validate(rcy_pools *P)
+{
+    static _Thread_local unsigned tick; /* debug-only pacing, not heap state */
+    if (++tick % RCY_VALIDATE_EVERY == 0)
+        validate_pools(P);
+}
+#else
+static void maybe_validate(rcy_pools *P)
+{
+    (void)P;
+}
+#endif
 
 /* ---- pools ---- */
 
@@ -244,6 +297,7 @@ static rcy_pool *pool_new(rcy_pools *P, unsigned cls)
     P->pools_used++;
     rcy__pools_note_peak(P);
     avail_push(P, pool);
+    maybe_validate(P);
     return pool;
 }
 
@@ -282,6 +336,7 @@ static void pool_release(rcy_pools *P, rcy_pool *pool)
     if (a->nfree == RCY_POOLS_PER_ARENA && ++P->empty_arenas > 1)
         arena_free(P, a);
     trim_dirty_cache(P);
+    maybe_validate(P);
 }
 
 void *rcy__pool_alloc_slow(rcy_pools *P, unsigned cls)
@@ -313,6 +368,7 @@ void *rcy__pool_alloc_slow(rcy_pools *P, unsigned cls)
 
 void rcy__pool_free_slow(rcy_pools *P, rcy_pool *pool)
 {
+    RCY_ASSERT(pool->nused < rcy__pool_capacity(pool->cls));
     if (pool->nused == 0) {
         if (pool->listed)
             avail_remove(P, pool);
@@ -345,6 +401,9 @@ static size_t purge_arena(rcy_pools *P, rcy_arena *a)
 size_t rcy__pools_purge(rcy_pools *P)
 {
     size_t released = 0;
+#if RCY_CHECK_LEVEL >= 3
+    validate_pools(P);
+#endif
     rcy_arena *a = P->all;
     while (a) {
         rcy_arena *next = a->all_next;
