@@ -68,7 +68,7 @@ RCY_API void rcy_free(rcy_heap *h, void *p);
 /** Bytes usable at p (>= the size asked for). */
 RCY_API size_t rcy_usable_size(rcy_heap *h, const void *p);
 /** Hand every free page back to the OS now; returns the bytes released.
- *  (Free pages are also returned on their own: see docs/allocator.md.) */
+ *  (Free pages are also returned on their own: see docs/design.md, "Giving memory back".) */
 RCY_API size_t rcy_purge(rcy_heap *h);
 
 /* ------------------------------------------------------------------ */
