@@ -4,7 +4,8 @@
  *                                        recycle rcy_new + rcy_decref of a 32-byte
  *                                        payload (untracked type, and a type with
  *                                        traverse); malloc variants malloc + free
- *                                        of the same total size (48 B / 64 B)
+ *                                        of the same total size (48 B / 64 B);
+ *                                        and for all, raw malloc + free of 48 B
  *   bench_objects_<alloc> refpair        incref + decref of a live object
  *                                        (malloc variants: a hand-written count)
  *   bench_objects_<alloc> bt [depth] [gcoff]
@@ -120,8 +121,8 @@ static void binary_trees(int max_depth, int gc_off)
 #if defined(ALLOC_RECYCLE)
     rcy_gc_genstats st[3];
     rcy_gc_get_stats(g_heap, st);
-    snprintf(extra, sizeof extra, " gc0=%zu gc1=%zu gc2=%zu", st[0].collections,
-             st[1].collections, st[2].collections);
+    snprintf(extra, sizeof extra, " gc0=%zu gc1=%zu gc2=%zu header_bytes=%zu", st[0].collections,
+             st[1].collections, st[2].collections, rcy_header_size(&node_type));
     const char *variant = gc_off ? "recycle-gcoff" : "recycle";
 #elif defined(ALLOC_BOEHM)
     snprintf(extra, sizeof extra, " gc_count=%lu", (unsigned long)GC_get_gc_no());
@@ -153,18 +154,26 @@ static void newfree(void)
 {
     const long n = bench_quick() ? 2000000L : 30000000L;
     a_init();
-    for (int kind = 0; kind < 2; kind++) { /* 0 plain (untracked), 1 tracked */
+    static const char *const kinds[3] = {"plain", "tracked", "raw"};
+    for (int kind = 0; kind < 3; kind++) { /* plain (untracked), tracked, raw malloc(48) */
         double best = 1e30;
         for (int rep = 0; rep < 3; rep++) {
             double t0 = now_s();
             for (long i = 0; i < n; i++) {
 #if defined(ALLOC_RECYCLE)
+                if (kind == 2) {
+                    char *b = a_malloc(48);
+                    b[16] = (char)i;
+                    BENCH_BARRIER();
+                    a_free(b);
+                    continue;
+                }
                 obj32 *o = rcy_new(g_heap, kind ? &tracked_type : &plain_type);
                 o->pad[0] = (char)i;
                 BENCH_BARRIER();
                 rcy_decref(o);
 #else
-                char *o = a_malloc(kind ? 64 : 48);
+                char *o = a_malloc(kind == 1 ? 64 : 48);
                 o[16] = (char)i;
                 BENCH_BARRIER();
                 a_free(o);
@@ -175,7 +184,7 @@ static void newfree(void)
                 best = t;
         }
         printf("RESULT bench=newfree alloc=%s kind=%s ops=%ld ns_pair=%.2f\n", ALLOC_NAME,
-               kind ? "tracked" : "plain", n, best * 1e9 / (double)n);
+               kinds[kind], n, best * 1e9 / (double)n);
     }
 }
 

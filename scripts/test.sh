@@ -5,8 +5,10 @@
 #   scripts/test.sh STAGE...        only these stages
 #
 # Stages:
-#   release   gcc, Release build in build/release, all CTest tests
-#   asan      clang, Debug, RCY_CHECK_LEVEL=3 (misuse checks, asserts, heap validation), ASan+UBSan build in build/asan, all CTest tests
+#   release   gcc, Release build in build/release, all CTest tests, then the
+#             randomized collector model for 200 seeds (RCY_GC_MODEL_SEEDS)
+#   asan      clang, Debug, RCY_CHECK_LEVEL=3 (misuse checks, asserts, heap validation), ASan+UBSan build in build/asan, all CTest tests, then the libFuzzer
+#             target for RCY_FUZZ_SECONDS (30)
 #   valgrind  valgrind memcheck on allocator and object tests of build/release
 #             (tests/run_valgrind.sh)
 #   install   install build/release into build/stage, then build tests/install_check
@@ -36,17 +38,27 @@ configure_release() {
 stage_release() {
     configure_release
     # shellcheck disable=SC2086 # CTEST_ARGS is a list of words
-    ctest --test-dir "$build_release" --output-on-failure --no-tests=error $ctest_args
+    ctest --test-dir "$build_release" --output-on-failure --no-tests=error $ctest_args &&
+        RCY_GC_MODEL_SEEDS=${RCY_GC_MODEL_SEEDS:-200} "$build_release/tests/test_gc_model"
 }
 
 stage_asan() {
     cmake -S . -B "$build_asan" -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_COMPILER=clang \
-        -DRCY_SANITIZE=ON -DRCY_CHECK_LEVEL=3
+        -DRCY_SANITIZE=ON -DRCY_CHECK_LEVEL=3 -DRCY_BUILD_FUZZ=ON
     cmake --build "$build_asan" -j "$jobs"
+    export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:strict_string_checks=1:check_initialization_order=1}
+    export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
     # shellcheck disable=SC2086 # CTEST_ARGS is a list of words
-    ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:strict_string_checks=1:check_initialization_order=1} \
-        UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1} \
-        ctest --test-dir "$build_asan" --output-on-failure --no-tests=error $ctest_args
+    ctest --test-dir "$build_asan" --output-on-failure --no-tests=error $ctest_args &&
+        fuzz_briefly
+}
+
+# The libFuzzer target for a bounded time from a fixed seed (clang builds).
+fuzz_briefly() {
+    local target="$build_asan/fuzz/fuzz_gc"
+    [ -x "$target" ] || return 0
+    "$target" -seed=1 -max_total_time="${RCY_FUZZ_SECONDS:-30}" -print_final_stats=1 2>&1 | tail -n 12
+    return "${PIPESTATUS[0]}"
 }
 
 stage_valgrind() {

@@ -23,7 +23,7 @@
 #include "heap.h"
 #include "weakref.h"
 
-#define RCY_DEATH_NESTING 32
+#define RCY_DEATH_NESTING 16
 
 void rcy__objects_init(rcy_objects *O)
 {
