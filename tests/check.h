@@ -5,6 +5,7 @@
 #ifndef RCY_TEST_CHECK_H
 #define RCY_TEST_CHECK_H
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,6 +44,35 @@ static inline int check_summary(const char *name)
 {
     printf("%s: %d passed, %d failed\n", name, check_passed, check_failed);
     return check_failed ? 1 : 0;
+}
+
+/* Deterministic randomness for tests: xorshift64, one stream per program. */
+static uint64_t check_rng_state = 0x9e3779b97f4a7c15u;
+static inline uint64_t check_rand(void)
+{
+    uint64_t x = check_rng_state;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    return check_rng_state = x;
+}
+
+/* Fisher-Yates over an array of pointers. */
+static inline void check_shuffle(void **a, size_t n)
+{
+    for (size_t i = n; i > 1; i--) {
+        size_t j = (size_t)(check_rand() % i);
+        void *t = a[i - 1];
+        a[i - 1] = a[j];
+        a[j] = t;
+    }
+}
+
+/* RCY_TEST_QUICK=1 (valgrind runs): tests shrink themselves. */
+static inline int check_quick(void)
+{
+    const char *q = getenv("RCY_TEST_QUICK");
+    return q && *q && strcmp(q, "0") != 0;
 }
 
 /* Runs fn(arg) in a child process with stderr captured. Returns 1 if the

@@ -12,15 +12,6 @@
 static int quick; /* RCY_TEST_QUICK=1: smaller sizes (valgrind) */
 
 
-static uint64_t rng_state = 0x243f6a8885a308d3u;
-static uint64_t rng_next(void)
-{
-    uint64_t x = rng_state;
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    return rng_state = x;
-}
 
 static int aligned16(const void *p) { return ((uintptr_t)p & 15u) == 0; }
 
@@ -322,7 +313,7 @@ static void test_many_heaps(void)
     if (!b)
         return;
     for (size_t i = 0; i < nblk; i++) {
-        uint64_t r = rng_next();
+        uint64_t r = check_rand();
         b[i].heap = (int)(r % NH);
         b[i].n = (r >> 8) % 64 == 0 ? 513 + (size_t)((r >> 16) % 3000) : (size_t)((r >> 16) % 513);
         b[i].p = rcy_malloc(hs[b[i].heap], b[i].n);
@@ -369,7 +360,7 @@ static void test_many_heaps(void)
     for (int i = 0; i < NH; i++)
         order[i] = i;
     for (int i = NH; i > 1; i--) {
-        int j = (int)(rng_next() % (uint64_t)i);
+        int j = (int)(check_rand() % (uint64_t)i);
         int t = order[i - 1];
         order[i - 1] = order[j];
         order[j] = t;
@@ -578,8 +569,7 @@ static void test_misuse(void)
 
 int main(void)
 {
-    const char *q = getenv("RCY_TEST_QUICK");
-    quick = q && *q && strcmp(q, "0") != 0;
+    quick = check_quick();
     test_calloc();
     test_realloc();
     test_huge_requests();

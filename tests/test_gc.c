@@ -1312,8 +1312,7 @@ static void test_drop_pacing(void)
 
 int main(void)
 {
-    const char *q = getenv("RCY_TEST_QUICK");
-    quick = q && *q && strcmp(q, "0") != 0;
+    quick = check_quick();
     test_self_and_mutual();
     test_return_value_and_mixed();
     test_long_ring();

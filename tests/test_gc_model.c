@@ -77,8 +77,7 @@ static int run_seed(unsigned long seed, unsigned long steps, gm_stats *total)
 
 int main(void)
 {
-    const char *q = getenv("RCY_TEST_QUICK");
-    int quick = q && *q && strcmp(q, "0") != 0;
+    int quick = check_quick();
     unsigned long seeds = env_num("RCY_GC_MODEL_SEEDS", 20);
     unsigned long steps = env_num("RCY_GC_MODEL_STEPS", quick ? 1000 : 20000);
     unsigned long first = 1;

@@ -730,8 +730,7 @@ static void test_misuse(void)
 
 int main(void)
 {
-    const char *q = getenv("RCY_TEST_QUICK");
-    quick = q && *q && strcmp(q, "0") != 0;
+    quick = check_quick();
 
     rcy_heap *h = rcy_heap_new();
     CHECK(h != NULL);

@@ -13,25 +13,7 @@
 
 static int quick; /* RCY_TEST_QUICK=1: smaller sizes (valgrind) */
 
-static uint64_t rng_state = 0x9e3779b97f4a7c15u;
-static uint64_t rng_next(void)
-{
-    uint64_t x = rng_state;
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    return rng_state = x;
-}
 
-static void shuffle(void **a, size_t n)
-{
-    for (size_t i = n; i > 1; i--) {
-        size_t j = (size_t)(rng_next() % i);
-        void *t = a[i - 1];
-        a[i - 1] = a[j];
-        a[j] = t;
-    }
-}
 
 /* The class a request of n bytes lands in, and that class's block size. */
 static size_t class_of(size_t n) { return n == 0 ? 0 : (n - 1) >> 4; }
@@ -333,7 +315,7 @@ static void test_many_per_class(void)
         CHECK(s.arenas_current >= 1);
 
         /* free a random two thirds */
-        shuffle(p, k);
+        check_shuffle(p, k);
         size_t nfree = k * 2 / 3;
         for (size_t i = 0; i < nfree; i++)
             rcy_free(h, p[i]);
@@ -385,7 +367,7 @@ static void test_many_per_class(void)
             CHECK_EQ(s.classes[c].pools, want_pools);
 
         /* free everything */
-        shuffle(p, k);
+        check_shuffle(p, k);
         for (size_t i = 0; i < k; i++)
             rcy_free(h, p[i]);
         rcy_mem_get_stats(h, &s);
@@ -516,7 +498,7 @@ static void test_arenas(void)
     CHECK_EQ(s.small_bytes_used - s0.small_bytes_used, total);
     size_t high = s.arenas_highwater;
 
-    shuffle(p, n);
+    check_shuffle(p, n);
     for (size_t i = 0; i < n; i++)
         rcy_free(h, p[i]);
     rcy_mem_get_stats(h, &s);
@@ -606,7 +588,7 @@ static void test_pool_changes_class(void)
         rcy_mem_get_stats(h, &s);
         check_stats_consistent(&s);
         CHECK_EQ(s.classes[class_of(bs)].blocks_used, n);
-        shuffle(p, n);
+        check_shuffle(p, n);
         for (size_t i = 0; i < n; i++)
             rcy_free(h, p[i]);
         rcy_mem_get_stats(h, &s);
@@ -686,8 +668,7 @@ static void test_print_stats(void)
 
 int main(void)
 {
-    const char *q = getenv("RCY_TEST_QUICK");
-    quick = q && *q && strcmp(q, "0") != 0;
+    quick = check_quick();
     test_every_size();
     test_zero_and_null();
     test_lifo_reuse();

@@ -22,26 +22,7 @@
 static int quick;     /* RCY_TEST_QUICK=1: smaller sizes */
 static int rss_check; /* 0: RSS numbers are printed, not asserted */
 
-static uint64_t rng_state = 0x13198a2e03707344u;
-static uint64_t rng_next(void)
-{
-    uint64_t x = rng_state;
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    return rng_state = x;
-}
 
-/* Fisher-Yates */
-static void shuffle(void **a, size_t n)
-{
-    for (size_t i = n; i > 1; i--) {
-        size_t j = (size_t)(rng_next() % i);
-        void *t = a[i - 1];
-        a[i - 1] = a[j];
-        a[j] = t;
-    }
-}
 
 /* Resident bytes, read without stdio (whose buffer would come from malloc). */
 static size_t rss_bytes(void)
@@ -119,7 +100,7 @@ static void test_free_all_returns(size_t total)
         CHECK(grown(rss1, rss0) <= total / 10 * 11 + 8 * MiB);
     }
 
-    shuffle(p, n);
+    check_shuffle(p, n);
     for (size_t i = 0; i < n; i++)
         rcy_free(h, p[i]);
     size_t rss2 = rss_bytes();
@@ -170,7 +151,7 @@ static void test_sparse_survivors(size_t total)
     rcy_mem_stats s1, s2, s3;
     rcy_mem_get_stats(h, &s1);
 
-    shuffle(p, n);
+    check_shuffle(p, n);
     const size_t keep = n / 1024;
     for (size_t i = keep; i < n; i++)
         rcy_free(h, p[i]);
@@ -277,8 +258,7 @@ static void test_purge_small_cache(void)
 
 int main(void)
 {
-    const char *q = getenv("RCY_TEST_QUICK");
-    quick = q && *q && strcmp(q, "0") != 0;
+    quick = check_quick();
     const char *no = getenv("RCY_NO_RSS_CHECKS");
     rss_check = !(no && *no && strcmp(no, "0") != 0);
 #if defined(RCY_SANITIZE) && RCY_SANITIZE

@@ -391,8 +391,7 @@ static void test_stress(rcy_heap *h)
 
 int main(void)
 {
-    const char *q = getenv("RCY_TEST_QUICK");
-    quick = q && *q && strcmp(q, "0") != 0;
+    quick = check_quick();
     rcy_heap *h = rcy_heap_new();
     CHECK(h != NULL);
     if (!h)
