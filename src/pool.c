@@ -366,15 +366,37 @@ void *rcy__pool_alloc_slow(rcy_pools *P, unsigned cls)
     return b;
 }
 
+/* The last pool of a class stays, empty, when its last block is freed: a
+   program that allocates and frees one block at a time would otherwise
+   release and set up a pool on every call. At most one such pool per
+   class; rcy_purge releases them. */
+static int sole_pool_of_class(const rcy_pools *P, const rcy_pool *pool)
+{
+    return pool->listed && P->avail[pool->cls] == pool && pool->next == NULL;
+}
+
 void rcy__pool_free_slow(rcy_pools *P, rcy_pool *pool)
 {
     RCY_ASSERT(pool->nused < rcy__pool_capacity(pool->cls));
     if (pool->nused == 0) {
+        if (sole_pool_of_class(P, pool))
+            return;
         if (pool->listed)
             avail_remove(P, pool);
         pool_release(P, pool);
     } else if (!pool->listed) {
         avail_append(P, pool);
+    }
+}
+
+static void release_kept_pools(rcy_pools *P)
+{
+    for (unsigned c = 0; c < RCY_CLASS_COUNT; c++) {
+        rcy_pool *pool = P->avail[c];
+        if (pool && pool->nused == 0 && sole_pool_of_class(P, pool)) {
+            avail_remove(P, pool);
+            pool_release(P, pool);
+        }
     }
 }
 
@@ -401,6 +423,7 @@ static size_t purge_arena(rcy_pools *P, rcy_arena *a)
 size_t rcy__pools_purge(rcy_pools *P)
 {
     size_t released = 0;
+    release_kept_pools(P);
 #if RCY_CHECK_LEVEL >= 3
     validate_pools(P);
 #endif

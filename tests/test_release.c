@@ -113,11 +113,11 @@ static void test_free_all_returns(size_t total)
     if (rss_check)
         CHECK(rss2 <= rss0 + 8 * MiB);
     CHECK_EQ(s2.bytes_in_use, s0.bytes_in_use);
-    CHECK_EQ(s2.pools_used, s0.pools_used);
+    CHECK(s2.pools_used <= s0.pools_used + 1); /* the class keeps one empty pool */
     CHECK(s2.bytes_released_total > s1.bytes_released_total);
     CHECK(s2.bytes_released_total - s1.bytes_released_total >= total - 8 * MiB);
     CHECK(s2.bytes_committed <= 8 * MiB);
-    CHECK(s2.arenas_current <= 1);
+    CHECK(s2.arenas_current <= 2); /* the reserve, and the kept pool's arena */
     CHECK(s2.pools_empty_dirty * 16384 <= 2 * MiB);
 
     rcy_heap_destroy(h);
@@ -231,8 +231,8 @@ static void test_purge_small_cache(void)
         rcy_free(h, p[i]);
     rcy_mem_stats s1, s2;
     rcy_mem_get_stats(h, &s1);
-    CHECK_EQ(s1.pools_used, 0);
-    CHECK(s1.pools_empty_dirty * 16384 >= total);
+    CHECK(s1.pools_used <= 1); /* the class keeps one empty pool */
+    CHECK((s1.pools_empty_dirty + s1.pools_used) * 16384 >= total);
     size_t rss1 = rss_bytes();
     size_t r = rcy_purge(h);
     size_t rss2 = rss_bytes();
