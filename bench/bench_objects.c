@@ -82,17 +82,20 @@ static void bt_free(node *n)
 }
 #endif
 
-static void binary_trees(int max_depth, int gc_off)
+/* gc_mode: 0 collector on, 1 off, 2 on with drop pacing */
+static void binary_trees(int max_depth, int gc_mode)
 {
     const int min_depth = 4;
     if (max_depth < min_depth + 2)
         max_depth = min_depth + 2;
     a_init();
 #if defined(ALLOC_RECYCLE)
-    if (gc_off)
+    if (gc_mode == 1)
         rcy_gc_disable(g_heap);
+    if (gc_mode == 2)
+        rcy_gc_set_drop_pacing(g_heap, 1);
 #else
-    (void)gc_off;
+    (void)gc_mode;
 #endif
     double t0 = now_s();
     long total = 0;
@@ -123,7 +126,7 @@ static void binary_trees(int max_depth, int gc_off)
     rcy_gc_get_stats(g_heap, st);
     snprintf(extra, sizeof extra, " gc0=%zu gc1=%zu gc2=%zu header_bytes=%zu", st[0].collections,
              st[1].collections, st[2].collections, rcy_header_size(&node_type));
-    const char *variant = gc_off ? "recycle-gcoff" : "recycle";
+    const char *variant = gc_mode == 1 ? "recycle-gcoff" : gc_mode == 2 ? "recycle-pace" : "recycle";
 #elif defined(ALLOC_BOEHM)
     snprintf(extra, sizeof extra, " gc_count=%lu", (unsigned long)GC_get_gc_no());
     const char *variant = ALLOC_NAME;
@@ -260,14 +263,15 @@ int main(int argc, char **argv)
     const char *mode = argc > 1 ? argv[1] : "bt";
     if (!strcmp(mode, "bt")) {
         int depth = (int)arg_long(argc, argv, 2, bench_quick() ? 16 : 21);
-        int gc_off = argc > 3 && !strcmp(argv[3], "gcoff");
-        binary_trees(depth, gc_off);
+        int gc_mode = argc > 3 && !strcmp(argv[3], "gcoff") ? 1
+                      : argc > 3 && !strcmp(argv[3], "pace") ? 2 : 0;
+        binary_trees(depth, gc_mode);
     } else if (!strcmp(mode, "newfree")) {
         newfree();
     } else if (!strcmp(mode, "refpair")) {
         refpair();
     } else {
-        fprintf(stderr, "usage: %s bt [depth] [gcoff] | newfree | refpair\n", argv[0]);
+        fprintf(stderr, "usage: %s bt [depth] [gcoff|pace] | newfree | refpair\n", argv[0]);
         return 2;
     }
     return 0;
