@@ -392,12 +392,15 @@ static size_t collect_with_callbacks(rcy_heap *h, int gen)
     run_callbacks(h, "start", &info);
     if (g->debug & RCY_DEBUG_STATS)
         print_start(h, gen);
+    size_t skipped = g->skipped[gen];
     double t0 = rcy__os_now();
     info.collected = collect(h, gen);
     info.duration_s = rcy__os_now() - t0;
     if (g->debug & RCY_DEBUG_STATS)
-        fprintf(stderr, "gc: done, %zu unreachable, 0 uncollectable, %.4fs elapsed\n",
-                info.collected, info.duration_s);
+        fprintf(stderr, "gc: done, %zu unreachable, 0 uncollectable, %.4fs elapsed%s\n",
+                info.collected, info.duration_s,
+                g->skipped[gen] != skipped ? " (skipped: no reference dropped since the last scan)"
+                                           : "");
     run_callbacks(h, "stop", &info);
     g->collecting = 0;
     update_young_limit(h);

@@ -124,7 +124,6 @@ void *rcy_new_sized(rcy_heap *h, const rcy_type *t, size_t n)
     hd->type_and_flags = (uintptr_t)t;
     void *o = hd + 1;
     memset(o, 0, n);
-    O->live_objects++;
     if (collectable) {
         O->young_count++;
         track(h, o);
@@ -200,7 +199,6 @@ static void free_object(rcy_heap *h, void *o)
     }
     if (t->destroy)
         t->destroy(o);
-    h->objects.live_objects--;
     rcy__mem_release(h, rcy__object_block(o));
 }
 

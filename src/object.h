@@ -50,7 +50,6 @@ typedef struct rcy_objects {
     rcy_ptrmap weak;        /* target -> its first weak reference */
     size_t noted;           /* drops-to-nonzero reported by tracked objects, ever */
     size_t tracked;         /* objects on generation lists (all generations) */
-    size_t live_objects;    /* objects allocated and not yet freed */
 } rcy_objects;
 
 static inline rcy_gclink *rcy__links(const void *o)
