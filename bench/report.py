@@ -617,6 +617,20 @@ def main():
     compare("collection of 2-cycle garbage", "ns/object", cr, [("cpython", R.med("gc_cycles", "cpython", "ns_obj"))], nd=2)
     target("full collection <= 50 ns per garbage object", f"{fmt(cr, 2)} ns", None if cr is None else cr <= 50)
 
+    nun = R.field("gc_untrack", None, "objects")
+    if nun:
+        tr_ms, un_ms = R.med("gc_untrack", "recycle", "tracked_ms"), R.med("gc_untrack", "recycle", "untracked_ms")
+        body.append(f"\n### What untracking saves: {int(nun):,} tracked objects\n")
+        body.append("A chain of records, each holding three boxes that hold only atoms (objects "
+                    "of a type without traverse, like a dict of ints). Full collection with the boxes "
+                    "tracked, then after `rcy_gc_untrack` on each box (CPython untracks such dicts "
+                    "and tuples); median of 5 collections each.\n")
+        body.append(table(["boxes", "full collection ms"],
+                          [["tracked", fmt(tr_ms, 1)], ["untracked", fmt(un_ms, 1)]]))
+        if tr_ms and un_ms:
+            body.append(f"\nUntracking three quarters of the objects saves {(1 - un_ms / tr_ms) * 100:.0f}% "
+                        "of the collection time (the records still visit the boxes' headers).\n")
+
     body.append("\n### Pauses at default thresholds\n")
     ya = R.field("gc_young", None, "allocs")
     yb = R.field("gc_young", None, "base")

@@ -128,6 +128,7 @@ for ((rep = 1; rep <= REPS; rep++)); do
             else run_one "$rep" "gc_live$n/$v" "$PY" bench/py/gc_bench.py live "$n"; fi
         done
     done
+    if [ -n "$RECYCLE" ]; then run_one "$rep" "gc_untrack/recycle" "$BIN/bench_gc_recycle" untrack "$GC_CYCLES"; fi
     for v in $(rotate "$rep" "${GCV[@]}"); do
         if [ "$v" = recycle ]; then run_one "$rep" "gc_cycles/$v" "$BIN/bench_gc_recycle" cycles "$GC_CYCLES"
         else run_one "$rep" "gc_cycles/$v" "$PY" bench/py/gc_bench.py cycles "$GC_CYCLES"; fi
