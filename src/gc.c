@@ -316,7 +316,8 @@ static void skip_collection(rcy_heap *h, int gen, rcy_gclink *set, rcy_gclink *o
     h->gc.skipped[gen]++;
 }
 
-static size_t collect(rcy_heap *h, int gen)
+/* One collection of `gen`; an automatic one may be skipped (drop pacing). */
+static size_t collect(rcy_heap *h, int gen, int automatic)
 {
     rcy_gc *g = &h->gc;
     rcy_gclink *set = rcy__gc_generation(h, gen);
@@ -325,7 +326,7 @@ static size_t collect(rcy_heap *h, int gen)
     rcy__list_init(&garbage);
 
     g->stats[gen].collections++;
-    if (may_skip(h, gen)) {
+    if (automatic && may_skip(h, gen)) {
         skip_collection(h, gen, set, old);
         update_counts(h, gen);
         return 0;
@@ -383,7 +384,7 @@ static void update_young_limit(rcy_heap *h)
 
 /* A collection with everything around it: no re-entry, callbacks, debug
    output, timing. */
-static size_t collect_with_callbacks(rcy_heap *h, int gen)
+static size_t collect_with_callbacks(rcy_heap *h, int gen, int automatic)
 {
     rcy_gc *g = &h->gc;
     g->collecting = 1;
@@ -394,7 +395,7 @@ static size_t collect_with_callbacks(rcy_heap *h, int gen)
         print_start(h, gen);
     size_t skipped = g->skipped[gen];
     double t0 = rcy__os_now();
-    info.collected = collect(h, gen);
+    info.collected = collect(h, gen, automatic);
     info.duration_s = rcy__os_now() - t0;
     if (g->debug & RCY_DEBUG_STATS)
         fprintf(stderr, "gc: done, %zu unreachable, 0 uncollectable, %.4fs elapsed%s\n",
@@ -420,7 +421,7 @@ static void young_full(rcy_heap *h)
         gen = i;
         break;
     }
-    collect_with_callbacks(h, gen);
+    collect_with_callbacks(h, gen, 1);
 }
 
 /* ---- the gc module ---- */
@@ -455,7 +456,7 @@ size_t rcy_gc_collect(rcy_heap *h, int generation)
     }
     if (h->gc.collecting)
         return 0;
-    return collect_with_callbacks(h, generation < 0 ? RCY_GENERATIONS - 1 : generation);
+    return collect_with_callbacks(h, generation < 0 ? RCY_GENERATIONS - 1 : generation, 0);
 }
 
 void rcy_gc_enable(rcy_heap *h)

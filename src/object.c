@@ -15,8 +15,13 @@
  * Python gives) up to RCY_DEATH_NESTING deep; past that, a collectable
  * object whose count reaches zero joins the pending queue, threaded
  * through its collector links, and the outermost death kills the queued
- * ones in the order their counts reached zero. C stack use is bounded whatever the shape of the graph. Objects
- * without traverse hold no references, so they die at once. */
+ * ones in the order their counts reached zero. C stack use is bounded
+ * whatever the shape of the graph. Objects without traverse hold no
+ * references, so they die at once.
+ *
+ * Drop reporting (for the collector's drop pacing): the inline rcy_decref
+ * calls rcy__decref_note on the first decrement that leaves a tracked
+ * object alive since the collector last examined it (the NOTED bit). */
 #include <errno.h>
 #include <string.h>
 
@@ -39,9 +44,8 @@ static rcy_heap *heap_of_object(const void *o)
 
 /* ---- tracking (generation 0 belongs to this layer) ---- */
 
-/* A newly tracked object reports its next drop. An object tracked again
-   after a while untracked counts as noted: it may have gained references
-   the collector has not seen. */
+/* A tracked object reports its next drop (NOTED clear); an untracked one
+   never does. */
 static void track(rcy_heap *h, void *o)
 {
     RCY_HEAD(o)->gcword = (RCY_HEAD(o)->gcword | RCY_GC_TRACKED) & ~RCY_GC_NOTED;
@@ -64,15 +68,15 @@ void rcy_gc_track(void *o)
         RCY_HEAD(o)->refcnt != 0) {
         rcy_heap *h = heap_of_object(o);
         track(h, o);
-        h->objects.noted++;
+        h->objects.noted++; /* it may hold references the collector never saw */
     }
 }
 
 /* The first drop-to-nonzero of a tracked object since the collector last
-   examined it. A cycle can only become garbage through such a drop (the
-   last outside reference goes while the cycle's own keep it above zero),
-   so a collection with no drop noted since the last one of its
-   generation has nothing to find and the collector skips its work. */
+   examined it. A cycle becomes garbage through such a drop (the last
+   outside reference goes while the cycle's own keep it above zero), or
+   when code moves that reference into the cycle without a decref: see
+   gc.c's drop pacing for how the collector uses the count. */
 void rcy__decref_note(void *o)
 {
     rcy_objhead *hd = RCY_HEAD(o);

@@ -1295,6 +1295,13 @@ static void test_drop_pacing(void)
     CHECK_EQ(rcy_gc_collect(h, -1), 1);
     CHECK_EQ(destroyed, N + 1);
 
+    /* an explicit young collection always scans */
+    reset_counts();
+    r = mk(h, &node_type);
+    r->s[0] = r;
+    CHECK_EQ(rcy_gc_collect(h, 0), 1);
+    CHECK_EQ(destroyed, 1);
+
     /* with pacing off, the same moved-in cycle goes at the next young
        collection */
     rcy_gc_set_drop_pacing(h, 0);
