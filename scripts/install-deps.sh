@@ -55,7 +55,7 @@ if [ "$want_format" = 1 ]; then
 fi
 
 have_pkg() {
-    dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'
+    [[ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null)" == *'install ok installed'* ]]
 }
 
 missing=()

@@ -99,7 +99,11 @@ stage_install() {
     # shellcheck disable=SC2086 # pcflags is a list of words
     gcc -std=c17 -Wall -Wextra -Werror tests/install_check/main.c $pcflags \
         -Wl,-rpath,"$pclibdir" -o "$check_dir/main_pkgconfig"
-    if command -v ldd >/dev/null 2>&1 && ! ldd "$check_dir/main_pkgconfig" | grep -q "$prefix"; then
+    # ldd's output is captured first: with pipefail, `ldd | grep -q` fails at
+    # random when grep exits early and ldd dies of SIGPIPE.
+    local linked
+    linked=$(ldd "$check_dir/main_pkgconfig" 2>/dev/null || true)
+    if command -v ldd >/dev/null 2>&1 && [[ "$linked" != *"$prefix"* ]]; then
         echo "install check: main_pkgconfig is not linked against the staged library:" >&2
         ldd "$check_dir/main_pkgconfig" >&2
         return 1
