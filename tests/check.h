@@ -14,6 +14,8 @@
 #include <fcntl.h>
 #include <signal.h>
 
+#include "recycle.h"
+
 static int check_passed, check_failed;
 
 #define CHECK(cond)                                                            \
@@ -44,6 +46,17 @@ static inline int check_summary(const char *name)
 {
     printf("%s: %d passed, %d failed\n", name, check_passed, check_failed);
     return check_failed ? 1 : 0;
+}
+
+/* A heap, or the end of the test program: nothing can be checked without. */
+static inline rcy_heap *check_new_heap(void)
+{
+    rcy_heap *h = rcy_heap_new();
+    if (!h) {
+        fprintf(stderr, "rcy_heap_new failed: no heap to test\n");
+        exit(1);
+    }
+    return h;
 }
 
 /* Deterministic randomness for tests: xorshift64, one stream per program. */

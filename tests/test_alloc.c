@@ -42,10 +42,7 @@ static int has_pattern(const void *p, size_t n, unsigned seed)
 
 static void test_calloc(void)
 {
-    rcy_heap *h = rcy_heap_new();
-    CHECK(h != NULL);
-    if (!h)
-        return;
+    rcy_heap *h = check_new_heap();
     static const size_t sizes[] = {0, 1, 15, 16, 17, 64, 100, 511, 512, 513, 4096, 100000};
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
         size_t n = sizes[i];
@@ -103,10 +100,7 @@ static void test_calloc(void)
 
 static void test_realloc(void)
 {
-    rcy_heap *h = rcy_heap_new();
-    CHECK(h != NULL);
-    if (!h)
-        return;
+    rcy_heap *h = check_new_heap();
     /* NULL: a plain malloc */
     void *p = rcy_realloc(h, NULL, 40);
     CHECK(p != NULL);
@@ -228,10 +222,7 @@ static void test_realloc(void)
 /* Impossible sizes: NULL and ENOMEM, never an abort. */
 static void test_huge_requests(void)
 {
-    rcy_heap *h = rcy_heap_new();
-    CHECK(h != NULL);
-    if (!h)
-        return;
+    rcy_heap *h = check_new_heap();
     static const size_t huge[] = {SIZE_MAX,       SIZE_MAX - 1,   SIZE_MAX - 15,
                                   SIZE_MAX - 64,  SIZE_MAX / 2,   SIZE_MAX / 2 + 1,
                                   SIZE_MAX / 2 - 15};
@@ -253,10 +244,7 @@ static void test_huge_requests(void)
 /* Large blocks: aligned and usable all the way. */
 static void test_large(void)
 {
-    rcy_heap *h = rcy_heap_new();
-    CHECK(h != NULL);
-    if (!h)
-        return;
+    rcy_heap *h = check_new_heap();
     const size_t sizes[] = {513, 528, 1000, 4096, 4097, 65536, (size_t)1 << 20,
                             quick ? (size_t)8 << 20 : (size_t)64 << 20};
     enum { NS = sizeof sizes / sizeof sizes[0] };
@@ -396,10 +384,7 @@ static void test_many_heaps(void)
 static void test_destroy_with_live_blocks(void)
 {
     for (int round = 0; round < 3; round++) {
-        rcy_heap *h = rcy_heap_new();
-        CHECK(h != NULL);
-        if (!h)
-            return;
+        rcy_heap *h = check_new_heap();
         size_t n = quick ? 2000 : 50000;
         for (size_t i = 0; i < n; i++) {
             size_t sz = i % 97 == 0 ? 600 + i % 5000 : i % 513;

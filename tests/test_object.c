@@ -285,10 +285,7 @@ static int event_index(const char *e)
 
 static void test_death_order(void)
 {
-    rcy_heap *h = rcy_heap_new();
-    CHECK(h != NULL);
-    if (!h)
-        return;
+    rcy_heap *h = check_new_heap();
     nevents = 0;
     fin_slots_nonnull = destroy_slots_null = 0;
     size_t bytes0 = heap_bytes_in_use(h);

@@ -79,10 +79,7 @@ static void check_stats_consistent(const rcy_mem_stats *s)
 static void test_every_size(void)
 {
     enum { MAXN = 600 };
-    rcy_heap *h = rcy_heap_new();
-    CHECK(h != NULL);
-    if (!h)
-        return;
+    rcy_heap *h = check_new_heap();
     void *p[MAXN + 1];
     size_t us[MAXN + 1];
     int bad_align = 0, bad_usable = 0, bad_class = 0;
@@ -171,10 +168,7 @@ static void test_every_size(void)
 static void test_zero_and_null(void)
 {
     enum { N = 3000 };
-    rcy_heap *h = rcy_heap_new();
-    CHECK(h != NULL);
-    if (!h)
-        return;
+    rcy_heap *h = check_new_heap();
     rcy_free(h, NULL);
     void **p = malloc(N * sizeof *p);
     CHECK(p != NULL);
@@ -210,10 +204,7 @@ static void test_zero_and_null(void)
  * for any size of its class. */
 static void test_lifo_reuse(void)
 {
-    rcy_heap *h = rcy_heap_new();
-    CHECK(h != NULL);
-    if (!h)
-        return;
+    rcy_heap *h = check_new_heap();
     int mismatches = 0;
     for (size_t n = 0; n <= RCY_SMALL_MAX; n++) {
         void *keep = rcy_malloc(h, n); /* keeps the pool in use */
@@ -273,10 +264,7 @@ static void test_many_per_class(void)
         CHECK(bpp * bsize + 256 + bsize > POOL_SIZE);
         if (bpp == 0)
             continue;
-        rcy_heap *h = rcy_heap_new();
-        CHECK(h != NULL);
-        if (!h)
-            return;
+        rcy_heap *h = check_new_heap();
         rcy_mem_stats s0, s;
         rcy_mem_get_stats(h, &s0);
         size_t k = npools * bpp + bpp / 3 + 1; /* a partial pool at the end */
@@ -383,10 +371,7 @@ static void test_many_per_class(void)
 /* Blocks of several classes at once; the totals add up. */
 static void test_stats_mixed(void)
 {
-    rcy_heap *h = rcy_heap_new();
-    CHECK(h != NULL);
-    if (!h)
-        return;
+    rcy_heap *h = check_new_heap();
     rcy_mem_stats s0, s;
     rcy_mem_get_stats(h, &s0);
     check_stats_consistent(&s0);
@@ -443,10 +428,7 @@ static void test_stats_mixed(void)
  * large_bytes: it never drops, and a large block alone raises it. */
 static void test_peak(void)
 {
-    rcy_heap *h = rcy_heap_new();
-    CHECK(h != NULL);
-    if (!h)
-        return;
+    rcy_heap *h = check_new_heap();
     rcy_mem_stats s;
     void *big = rcy_malloc(h, (size_t)2 << 20);
     rcy_mem_get_stats(h, &s);
@@ -463,10 +445,7 @@ static void test_peak(void)
  * go again, but for at most one kept in reserve. */
 static void test_arenas(void)
 {
-    rcy_heap *h = rcy_heap_new();
-    CHECK(h != NULL);
-    if (!h)
-        return;
+    rcy_heap *h = check_new_heap();
     const size_t total = (quick ? (size_t)12 : (size_t)40) << 20;
     const size_t n = total / 64;
     void **p = malloc(n * sizeof *p);
@@ -544,10 +523,7 @@ static void test_arenas(void)
  * overlap nor spill over the pool. */
 static void test_pool_changes_class(void)
 {
-    rcy_heap *h = rcy_heap_new();
-    CHECK(h != NULL);
-    if (!h)
-        return;
+    rcy_heap *h = check_new_heap();
     const size_t bytes = 256 * 1024; /* fits in the dirty cache */
     static const size_t seq[] = {16, 496, 48, 512, 16, 208};
     enum { NSEQ = sizeof seq / sizeof seq[0] };
@@ -613,10 +589,7 @@ static void test_pool_changes_class(void)
  * use, with its block size and blocks in use. */
 static void test_print_stats(void)
 {
-    rcy_heap *h = rcy_heap_new();
-    CHECK(h != NULL);
-    if (!h)
-        return;
+    rcy_heap *h = check_new_heap();
     enum { N64 = 1234, N320 = 3001, N512 = 77 };
     void *a[N64], *b[N320], *c[N512];
     for (int i = 0; i < N64; i++)

@@ -79,10 +79,7 @@ static void test_free_all_returns(size_t total)
     if (!p)
         return;
     size_t rss_start = rss_bytes();
-    rcy_heap *h = rcy_heap_new();
-    CHECK(h != NULL);
-    if (!h)
-        return;
+    rcy_heap *h = check_new_heap();
     size_t rss0 = rss_bytes();
     rcy_mem_stats s0, s1, s2;
     rcy_mem_get_stats(h, &s0);
@@ -140,10 +137,7 @@ static void test_sparse_survivors(size_t total)
     if (!p)
         return;
     size_t rss_start = rss_bytes();
-    rcy_heap *h = rcy_heap_new();
-    CHECK(h != NULL);
-    if (!h)
-        return;
+    rcy_heap *h = check_new_heap();
     size_t rss0 = rss_bytes();
     CHECK(fill(h, p, n));
     size_t rss_peak = rss_bytes();
@@ -222,10 +216,7 @@ static void test_purge_small_cache(void)
     CHECK(p != NULL);
     if (!p)
         return;
-    rcy_heap *h = rcy_heap_new();
-    CHECK(h != NULL);
-    if (!h)
-        return;
+    rcy_heap *h = check_new_heap();
     CHECK(fill(h, p, n));
     for (size_t i = 0; i < n; i++)
         rcy_free(h, p[i]);
