@@ -43,10 +43,7 @@ void rcy__os_decommit(void *p, size_t size)
 
 size_t rcy__os_page_size(void)
 {
-    static size_t cached; /* read-mostly; racing writers store the same value */
-    if (!cached)
-        cached = (size_t)sysconf(_SC_PAGESIZE);
-    return cached;
+    return (size_t)sysconf(_SC_PAGESIZE); /* rarely asked: when a page-map leaf is made */
 }
 
 double rcy__os_now(void)

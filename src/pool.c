@@ -262,8 +262,7 @@ static void validate_pools(rcy_pools *P)
 
 static void maybe_validate(rcy_pools *P)
 {
-    static _Thread_local unsigned tick; /* debug-only pacing, not heap state */
-    if (++tick % RCY_VALIDATE_EVERY == 0)
+    if (++P->validate_tick % RCY_VALIDATE_EVERY == 0)
         validate_pools(P);
 }
 #else

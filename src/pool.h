@@ -75,6 +75,7 @@ typedef struct rcy_pools {
     size_t bytes_released_total;
     size_t outside_bytes;  /* the heap's bytes outside pools (large blocks), for the peak */
     size_t peak_committed; /* high-water mark of committed pool bytes + outside_bytes */
+    unsigned validate_tick; /* check level 3: paces the whole-heap validator */
 } rcy_pools;
 
 /* Empty pools keep their pages while there are at most RCY_DIRTY_MIN of
