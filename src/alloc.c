@@ -64,12 +64,24 @@ void rcy__mem_mark_live(void *b)
 }
 #endif
 
+/* The pool layer's peak counts large bytes too: tell it after each change. */
+static void note_large_bytes(rcy_heap *h)
+{
+    h->pools.outside_bytes = h->large.bytes;
+    rcy__pools_note_peak(&h->pools);
+}
+
 void *rcy__mem_alloc_large(rcy_heap *h, size_t n)
 {
     void *b = rcy__large_alloc(&h->large, n);
-    h->pools.outside_bytes = h->large.bytes;
-    rcy__pools_note_peak(&h->pools);
+    note_large_bytes(h);
     return b;
+}
+
+static void free_large(rcy_heap *h, void *p)
+{
+    rcy__large_free(&h->large, p);
+    note_large_bytes(h);
 }
 
 void rcy__mem_free(rcy_heap *h, void *p, const char *api)
@@ -88,8 +100,7 @@ void rcy__mem_free(rcy_heap *h, void *p, const char *api)
     }
     if (!rcy__large_owned(&h->large, p))
         rcy__misuse("%s(%p): pointer not allocated by this heap, or already freed", api, p);
-    rcy__large_free(&h->large, p);
-    h->pools.outside_bytes = h->large.bytes;
+    free_large(h, p);
 }
 
 void rcy__mem_release(rcy_heap *h, void *p)
@@ -98,12 +109,10 @@ void rcy__mem_release(rcy_heap *h, void *p)
     rcy__mem_free(h, p, "rcy_decref");
 #else
     rcy_arena *a = rcy__pagemap_lookup(p);
-    if (a) {
+    if (a)
         rcy__pool_free(&h->pools, rcy__pool_of(a, p), p);
-        return;
-    }
-    rcy__large_free(&h->large, p);
-    h->pools.outside_bytes = h->large.bytes;
+    else
+        free_large(h, p);
 #endif
 }
 
@@ -184,13 +193,12 @@ void *rcy_realloc(rcy_heap *h, void *p, size_t n)
         return rcy_malloc(h, 0);
     }
     size_t old = rcy_usable_size(h, p); /* validates p */
-    int small = old <= RCY_SMALL_MAX && rcy__pagemap_lookup(p) != NULL;
+    int small = rcy__pagemap_lookup(p) != NULL;
     if (small && n <= RCY_SMALL_MAX && rcy__size_class(n) == rcy__size_class(old))
         return p;
     if (!small && n > RCY_SMALL_MAX) {
         void *q = rcy__large_realloc(&h->large, p, n);
-        h->pools.outside_bytes = h->large.bytes;
-        rcy__pools_note_peak(&h->pools);
+        note_large_bytes(h);
         return q ? q : enomem();
     }
     void *q = rcy_malloc(h, n);

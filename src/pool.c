@@ -29,70 +29,67 @@ uint32_t rcy__pool_capacity(unsigned cls)
 
 /* ---- doubly linked lists: avail lists and the dirty LRU ---- */
 
+static void list_push_front(rcy_pool_list *l, rcy_pool *pool)
+{
+    pool->prev = NULL;
+    pool->next = l->first;
+    if (l->first)
+        l->first->prev = pool;
+    else
+        l->last = pool;
+    l->first = pool;
+}
+
+static void list_push_back(rcy_pool_list *l, rcy_pool *pool)
+{
+    pool->next = NULL;
+    pool->prev = l->last;
+    if (l->last)
+        l->last->next = pool;
+    else
+        l->first = pool;
+    l->last = pool;
+}
+
+static void list_remove(rcy_pool_list *l, rcy_pool *pool)
+{
+    if (pool->prev)
+        pool->prev->next = pool->next;
+    else
+        l->first = pool->next;
+    if (pool->next)
+        pool->next->prev = pool->prev;
+    else
+        l->last = pool->prev;
+}
+
 /* A new pool goes first: it has the most free blocks. A pool that regains
    a block after being exhausted goes last, so it gathers more freed blocks
    before allocation reaches it again and the slow path runs rarely. */
-static void avail_push(rcy_pools *P, rcy_pool *pool)
+static void avail_push(rcy_pools *P, rcy_pool *pool, int last)
 {
-    rcy_pool *head = P->avail[pool->cls];
-    pool->prev = NULL;
-    pool->next = head;
-    if (head)
-        head->prev = pool;
-    else
-        P->avail_last[pool->cls] = pool;
-    P->avail[pool->cls] = pool;
-    pool->listed = 1;
-}
-
-static void avail_append(rcy_pools *P, rcy_pool *pool)
-{
-    rcy_pool *last = P->avail_last[pool->cls];
-    pool->next = NULL;
-    pool->prev = last;
     if (last)
-        last->next = pool;
+        list_push_back(&P->avail[pool->cls], pool);
     else
-        P->avail[pool->cls] = pool;
-    P->avail_last[pool->cls] = pool;
+        list_push_front(&P->avail[pool->cls], pool);
     pool->listed = 1;
 }
 
 static void avail_remove(rcy_pools *P, rcy_pool *pool)
 {
-    if (pool->prev)
-        pool->prev->next = pool->next;
-    else
-        P->avail[pool->cls] = pool->next;
-    if (pool->next)
-        pool->next->prev = pool->prev;
-    else
-        P->avail_last[pool->cls] = pool->prev;
+    list_remove(&P->avail[pool->cls], pool);
     pool->listed = 0;
 }
 
 static void dirty_push(rcy_pools *P, rcy_pool *pool)
 {
-    pool->prev = NULL;
-    pool->next = P->dirty_newest;
-    if (P->dirty_newest)
-        P->dirty_newest->prev = pool;
-    else
-        P->dirty_oldest = pool;
-    P->dirty_newest = pool;
+    list_push_front(&P->dirty, pool);
     P->ndirty++;
 }
 
 static void dirty_remove(rcy_pools *P, rcy_pool *pool)
 {
-    if (pool->prev)
-        pool->prev->next = pool->next;
-    else
-        P->dirty_newest = pool->next;
-    if (pool->next)
-        pool->next->prev = pool->prev;
-    else
-        P->dirty_oldest = pool->prev;
+    list_remove(&P->dirty, pool);
     P->ndirty--;
 }
 
@@ -255,9 +252,9 @@ static void validate_pools(rcy_pools *P)
     }
     RCY_ASSERT(used == P->pools_used && dirty == P->ndirty);
     RCY_ASSERT(empty_arenas == P->empty_arenas && empty_arenas <= 1);
-    RCY_ASSERT(list_length_checked(P->dirty_newest, 0, 0, 0) == P->ndirty);
+    RCY_ASSERT(list_length_checked(P->dirty.first, 0, 0, 0) == P->ndirty);
     for (unsigned c = 0; c < RCY_CLASS_COUNT; c++)
-        list_length_checked(P->avail[c], 1, c, 1);
+        list_length_checked(P->avail[c].first, 1, c, 1);
 }
 
 static void maybe_validate(rcy_pools *P)
@@ -295,7 +292,7 @@ static rcy_pool *pool_new(rcy_pools *P, unsigned cls)
     pool_init(pool, cls);
     P->pools_used++;
     rcy__pools_note_peak(P);
-    avail_push(P, pool);
+    avail_push(P, pool, 0);
     maybe_validate(P);
     return pool;
 }
@@ -317,7 +314,7 @@ static void trim_dirty_cache(rcy_pools *P)
     if (bound < RCY_DIRTY_MIN)
         bound = RCY_DIRTY_MIN;
     while (P->ndirty > bound)
-        decommit_pool(P, P->dirty_oldest);
+        decommit_pool(P, P->dirty.last);
 }
 
 /* A pool that became empty: into its arena's free pools, the dirty cache,
@@ -341,7 +338,7 @@ static void pool_release(rcy_pools *P, rcy_pool *pool)
 void *rcy__pool_alloc_slow(rcy_pools *P, unsigned cls)
 {
     rcy_pool *pool;
-    while ((pool = P->avail[cls]) != NULL) {
+    while ((pool = P->avail[cls].first) != NULL) {
         if (pool->freelist) { /* reached from the generic paths below */
             void *b = pool->freelist;
             pool->freelist = *(void **)b;
@@ -371,7 +368,7 @@ void *rcy__pool_alloc_slow(rcy_pools *P, unsigned cls)
    class; rcy_purge releases them. */
 static int sole_pool_of_class(const rcy_pools *P, const rcy_pool *pool)
 {
-    return pool->listed && P->avail[pool->cls] == pool && pool->next == NULL;
+    return pool->listed && P->avail[pool->cls].first == pool && pool->next == NULL;
 }
 
 void rcy__pool_free_slow(rcy_pools *P, rcy_pool *pool)
@@ -384,14 +381,14 @@ void rcy__pool_free_slow(rcy_pools *P, rcy_pool *pool)
             avail_remove(P, pool);
         pool_release(P, pool);
     } else if (!pool->listed) {
-        avail_append(P, pool);
+        avail_push(P, pool, 1);
     }
 }
 
 static void release_kept_pools(rcy_pools *P)
 {
     for (unsigned c = 0; c < RCY_CLASS_COUNT; c++) {
-        rcy_pool *pool = P->avail[c];
+        rcy_pool *pool = P->avail[c].first;
         if (pool && pool->nused == 0 && sole_pool_of_class(P, pool)) {
             avail_remove(P, pool);
             pool_release(P, pool);

@@ -48,6 +48,11 @@ typedef struct rcy_pool {
 #endif
 } rcy_pool;
 
+/* A doubly linked list of pools, NULL-terminated both ways. */
+typedef struct rcy_pool_list {
+    rcy_pool *first, *last;
+} rcy_pool_list;
+
 typedef struct rcy_arena {
     rcy_pool pools[RCY_POOLS_PER_ARENA];
     char *base;
@@ -60,12 +65,11 @@ typedef struct rcy_arena {
 } rcy_arena;
 
 typedef struct rcy_pools {
-    rcy_pool *avail[RCY_CLASS_COUNT];      /* allocation takes from the head */
-    rcy_pool *avail_last[RCY_CLASS_COUNT]; /* pools that regain a free block join here */
+    rcy_pool_list avail[RCY_CLASS_COUNT]; /* allocation takes from the first pool */
     rcy_arena *bucket[RCY_POOLS_PER_ARENA]; /* bucket[i]: arenas with i+1 free pools */
     uint64_t bucket_bits;                   /* bit i: bucket[i] is not empty */
     rcy_arena *all;
-    rcy_pool *dirty_newest, *dirty_oldest;
+    rcy_pool_list dirty; /* empty pools with pages, newest first */
     size_t ndirty;
     size_t pools_used;
     size_t empty_arenas;
@@ -123,7 +127,7 @@ static inline char *rcy__pool_memory(const rcy_pool *pool)
 static inline void *rcy__pool_alloc(rcy_pools *P, size_t n)
 {
     unsigned cls = rcy__size_class(n);
-    rcy_pool *pool = P->avail[cls];
+    rcy_pool *pool = P->avail[cls].first;
     if (RCY_LIKELY(pool != NULL)) {
         void *b = pool->freelist;
         if (RCY_LIKELY(b != NULL)) {
