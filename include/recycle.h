@@ -132,8 +132,8 @@ typedef struct rcy_type {
 } rcy_type;
 
 /* ---- internals the inline functions need (do not use directly) ----
- * Every object is preceded by this 16-byte header; objects of types with
- * traverse are preceded, in addition, by two 8-byte collector links. */
+ * Every object, tracked by the collector or not, is preceded by this
+ * 16-byte header and nothing else. */
 typedef struct rcy_objhead {
     uint32_t refcnt;          /* RCY_IMMORTAL: saturated, never freed */
     uint32_t gcword;          /* collector flags and, during a collection, gc_refs */
@@ -197,8 +197,8 @@ static inline void rcy_xdecref(void *o) { if (o) rcy_decref(o); }
 RCY_API size_t rcy_refcount(const void *o);
 RCY_API const rcy_type *rcy_typeof(const void *o);
 RCY_API rcy_heap *rcy_heap_of(const void *o);
-/** Bytes of hidden header in front of objects of this type (16, or 32 for
- *  types with traverse). */
+/** Bytes of hidden header in front of objects of this type: 16 for every
+ *  type, collectable ones included. */
 RCY_API size_t rcy_header_size(const rcy_type *t);
 
 /* ------------------------------------------------------------------ */
@@ -245,10 +245,13 @@ RCY_API void rcy_gc_untrack(void *o);
 
 typedef void (*rcy_object_fn)(void *o, void *arg);
 /** Every tracked object of a generation (-1: all three; the permanent
- *  generation is not included, as in Python). fn must not free objects. */
-RCY_API void rcy_gc_get_objects(rcy_heap *h, int generation, rcy_object_fn fn, void *arg);
-/** Tracked objects that hold a reference to target. O(heap). */
-RCY_API void rcy_gc_get_referrers(rcy_heap *h, const void *target, rcy_object_fn fn, void *arg);
+ *  generation is not included, as in Python). A snapshot: fn may create
+ *  and release objects. 0, or -1 with errno EINVAL (bad generation) or
+ *  ENOMEM (fn was not called). */
+RCY_API int rcy_gc_get_objects(rcy_heap *h, int generation, rcy_object_fn fn, void *arg);
+/** Tracked objects that hold a reference to target, frozen ones included.
+ *  O(heap); a snapshot, as rcy_gc_get_objects. */
+RCY_API int rcy_gc_get_referrers(rcy_heap *h, const void *target, rcy_object_fn fn, void *arg);
 /** The objects o refers to (through its type's traverse). */
 RCY_API void rcy_gc_get_referents(const void *o, rcy_object_fn fn, void *arg);
 

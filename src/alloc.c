@@ -71,9 +71,9 @@ static void note_large_bytes(rcy_heap *h)
     rcy__pools_note_peak(&h->pools);
 }
 
-void *rcy__mem_alloc_large(rcy_heap *h, size_t n)
+void *rcy__mem_alloc_large(rcy_heap *h, size_t n, unsigned kind)
 {
-    void *b = rcy__large_alloc(&h->large, n);
+    void *b = rcy__large_alloc(&h->large, n, kind);
     note_large_bytes(h);
     return b;
 }
@@ -92,8 +92,8 @@ void rcy__mem_free(rcy_heap *h, void *p, const char *api)
 #if RCY_CHECK_LEVEL >= 1
         set_live(pool, block_index(pool, p), 0);
         size_t bs = RCY_CLASS_SIZE(pool->cls);
-        if (bs > 32) /* keep the object header readable for use-after-free reports */
-            memset((char *)p + 32, 0xDD, bs - 32);
+        if (bs > 16) /* keep an object's header readable for use-after-free reports */
+            memset((char *)p + 16, 0xDD, bs - 16);
 #endif
         rcy__pool_free(&h->pools, pool, p);
         return;
@@ -141,6 +141,17 @@ int rcy__mem_is_live(const void *p)
 #endif
 }
 
+int rcy__mem_next_span(rcy_heap *h, unsigned kind, rcy_mem_cursor *c, rcy_span *out)
+{
+    if (rcy__pools_next_span(&h->pools, kind, &c->pools, out))
+        return 1;
+    void *b = rcy__larges_next(&h->large, kind, &c->large_slot);
+    if (!b)
+        return 0;
+    *out = (rcy_span){b, 0, 1};
+    return 1;
+}
+
 /* ---- the public API ---- */
 
 static void *enomem(void)
@@ -151,7 +162,7 @@ static void *enomem(void)
 
 void *rcy_malloc(rcy_heap *h, size_t n)
 {
-    void *p = rcy__mem_alloc(h, n);
+    void *p = rcy__mem_alloc(h, n, RCY_KIND_PLAIN);
     return p ? p : enomem();
 }
 

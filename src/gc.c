@@ -1,38 +1,42 @@
 /* gc: the generational cycle collector and Python's gc module.
  *
  * The algorithm is CPython's (Python/gc.c), phase by phase in collect():
- *   1. merge the younger generations into the one collected;
- *   2. update_refs: gc_refs = refcount, for each object of the set;
- *   3. subtract_refs: for every reference from inside the set, gc_refs - 1;
- *      what remains counts references from outside;
- *   4. move_unreachable: objects with gc_refs > 0, and all they reach, are
- *      reachable; the rest move to `unreachable`. No recursion: an object
- *      found reachable late is moved back to the tail of the list it scans;
- *   5. survivors are promoted to the next generation;
- *   6. weak references to garbage are cleared; callbacks run only for
+ *   1. the set: the young vectors of the generations collected, or, for a
+ *      full collection, every tracked object, found by walking the blocks
+ *      of RCY_KIND_OBJECTS in address order (there are no list links);
+ *   2. update_refs: gc_refs = refcount; subtract_refs: minus one for every
+ *      reference from inside the set; what remains counts references from
+ *      outside (two passes: setting up each object when first met as a
+ *      referent measured slower, its writes land far apart);
+ *   3. mark: objects with gc_refs > 0, and all they reach, are reachable,
+ *      with an explicit stack (no recursion; if the stack cannot grow, the
+ *      object is marked as a root and the pass repeats);
+ *   4. settle: survivors go to the next generation; the rest are garbage,
+ *      gathered in a vector that holds a reference to each, so none can
+ *      die or move while user code (finalizers, callbacks) runs;
+ *   5. weak references to garbage are cleared; callbacks run only for
  *      weak references that are not garbage themselves;
- *   7. finalizers run, each at most once;
- *   8. steps 2-4 again on the garbage: what a finalizer resurrected, and
+ *   6. finalizers run, each at most once;
+ *   7. steps 2-3 again on the garbage: what a finalizer resurrected, and
  *      all it reaches, survives whole;
- *   9. the rest are cleared through traverse and die by reference count.
+ *   8. the rest are cleared through traverse and die by reference count
+ *      when the collector lets go of them.
  *
  * Header bits borrowed during a collection (object.h): RCY_GC_COLLECTING
- * marks the set being examined, RCY_GC_UNREACHABLE the tentatively
- * unreachable, and gc_refs lives in RCY_GC_REFS_MASK. A survivor's bits are
- * cleared as soon as it is known reachable, so outside phases 2-4 only
- * garbage carries them.
+ * marks the set being examined (until known reachable), gc_refs lives in
+ * the slot bits, and RCY_GC_UNREACHABLE marks the garbage from step 4 on.
  *
  * Drop pacing (rcy_gc_set_drop_pacing, off by default): a cycle becomes
  * garbage when its last outside reference is dropped while its own
  * references keep its counts above zero. The object layer counts such
  * drops (the first per object since the collector last examined it:
  * rcy__decref_note). If none was noted since generation g was last really
- * collected, an automatic collection of g (0 or 1) only promotes, an O(1)
- * list merge, and keeps the counts, callbacks and stats a real one would.
- * Allocation-heavy programs that make no cycles (trees, lists built and
- * freed) then pay almost nothing for the collector. What it misses: a
- * cycle orphaned by moving, not dropping, its last outside reference into
- * the cycle itself; full collections, which are never skipped, find it.
+ * collected, an automatic collection of g (0 or 1) only promotes, and
+ * keeps the counts, callbacks and stats a real one would. Allocation-heavy
+ * programs that make no cycles (trees, lists built and freed) then pay
+ * almost nothing for the collector. What it misses: a cycle orphaned by
+ * moving, not dropping, its last outside reference into the cycle itself;
+ * full collections, which are never skipped, find it.
  *
  * Automatic collection: allocations of tracked objects raise count[0]
  * (the object layer's young_count); when it passes threshold[0] the object
@@ -52,190 +56,303 @@
 
 /* ---- small helpers ---- */
 
-static uint32_t gc_refs(const void *o)
-{
-    return RCY_HEAD(o)->gcword & RCY_GC_REFS_MASK;
-}
-
-static void set_gc_refs(void *o, uint32_t refs)
-{
-    rcy_objhead *hd = RCY_HEAD(o);
-    hd->gcword = (hd->gcword & ~RCY_GC_REFS_MASK) | refs;
-}
-
-/* Also forgets a noted drop: the object has been examined (or will be),
-   and its next drop is reported again. */
-static void clear_collecting(void *o)
-{
-    RCY_HEAD(o)->gcword &=
-        ~(RCY_GC_COLLECTING | RCY_GC_UNREACHABLE | RCY_GC_NOTED | RCY_GC_REFS_MASK);
-}
-
-#define FOR_EACH(x, list) for (rcy_gclink *x = (list)->next; x != (list); x = x->next)
-
-static size_t list_size(const rcy_gclink *list)
-{
-    size_t n = 0;
-    for (const rcy_gclink *x = list->next; x != list; x = x->next)
-        n++;
-    return n;
-}
-
-rcy_gclink *rcy__gc_generation(rcy_heap *h, int n)
-{
-    return n == 0 ? &h->objects.young : &h->gc.old[n - 1];
-}
-
 static const char *type_name(const void *o)
 {
     const char *name = rcy__type(o)->name;
     return name ? name : "?";
 }
 
+static int ptrvec_push(rcy_ptrvec *v, void *p)
+{
+    if (v->len == v->cap) {
+        size_t cap = v->cap ? v->cap * 2 : 256;
+        void **grown = realloc(v->items, cap * sizeof *grown);
+        if (!grown)
+            return 0;
+        v->items = grown;
+        v->cap = cap;
+    }
+    v->items[v->len++] = p;
+    return 1;
+}
+
+/* Keeps a modest buffer for the next collection, not a huge one. */
+static void ptrvec_trim(rcy_ptrvec *v)
+{
+    v->len = 0;
+    if (v->cap > 65536) {
+        free(v->items);
+        v->items = NULL;
+        v->cap = 0;
+    }
+}
+
+static uint32_t clamp_refs(uint32_t rc)
+{
+    return rc < RCY_GC_SLOT_MASK ? rc : RCY_GC_SLOT_MASK;
+}
+
+/* ---- walking the set ---- */
+
+typedef void (*object_step)(rcy_heap *h, void *o, void *arg);
+
+/* Every tracked object of generation at most maxgen (3: the permanent one
+   too), in address order. step must not allocate or free objects. */
+static inline void walk_tracked(rcy_heap *h, unsigned maxgen, object_step step, void *arg)
+{
+    rcy_mem_cursor c = {0};
+    rcy_span s;
+    while (rcy__mem_next_span(h, RCY_KIND_OBJECTS, &c, &s)) {
+        char *b = s.first;
+        for (size_t i = 0; i < s.n; i++, b += s.stride) {
+            void *o = rcy__tracked_at(b, maxgen);
+            if (o)
+                step(h, o, arg);
+        }
+    }
+}
+
+/* Every object of the generations 0..gen. */
+static inline void for_each_in_set(rcy_heap *h, unsigned gen, object_step step, void *arg)
+{
+    if (gen >= RCY_YOUNG_GENS) {
+        walk_tracked(h, gen, step, arg);
+        return;
+    }
+    for (unsigned g = 0; g <= gen; g++) {
+        rcy_genvec *v = &h->objects.young[g];
+        for (uint32_t i = 0; i < v->len; i++)
+            if (!((uintptr_t)v->items[i] & 1))
+                step(h, v->items[i], arg);
+    }
+}
+
 /* ---- validation ---- */
 
-/* Level 3: a list is well linked and its objects carry exactly the
-   collector bits `bits` (among COLLECTING and UNREACHABLE). Called at the
-   phase boundaries of collect(). */
-static void validate_list(const rcy_gclink *list, uint32_t bits)
+#if RCY_CHECK_LEVEL >= 3
+static void count_one(rcy_heap *h, void *o, void *arg)
+{
+    size_t *counts = arg;
+    uint32_t w = RCY_HEAD(o)->gcword;
+    (void)h;
+    RCY_ASSERT(!(w & (RCY_GC_COLLECTING | RCY_GC_UNREACHABLE)));
+    RCY_ASSERT(RCY_HEAD(o)->refcnt > 0);
+    counts[rcy__gen_of(w)]++;
+}
+#endif
+
+/* Level 3: outside a collection, the generation counts match a walk of the
+   heap, every young vector entry names an object of its generation at
+   its own slot, and no object carries the collector's bits. */
+static void validate_generations(rcy_heap *h)
 {
 #if RCY_CHECK_LEVEL >= 3
-    for (const rcy_gclink *x = list->next; x != list; x = x->next) {
-        const void *o = rcy__link_object(x);
-        RCY_ASSERT(x->next->prev == x && x->prev->next == x);
-        RCY_ASSERT((RCY_HEAD(o)->gcword & (RCY_GC_COLLECTING | RCY_GC_UNREACHABLE)) == bits);
-        RCY_ASSERT(RCY_HEAD(o)->gcword & RCY_GC_TRACKED);
-        RCY_ASSERT(RCY_HEAD(o)->refcnt > 0);
+    rcy_objects *O = &h->objects;
+    size_t validated[RCY_GEN_PERMANENT + 1] = {0};
+    walk_tracked(h, RCY_GEN_PERMANENT, count_one, validated);
+    for (unsigned g = 0; g <= RCY_GEN_PERMANENT; g++)
+        RCY_ASSERT(validated[g] == O->count[g]);
+    RCY_ASSERT(O->unreachable == 0);
+    RCY_ASSERT(O->count[0] + O->count[1] + O->count[2] + O->count[3] == O->tracked);
+    for (unsigned g = 0; g < RCY_YOUNG_GENS; g++) {
+        size_t live = 0;
+        for (uint32_t i = 0; i < O->young[g].len; i++) {
+            void *o = O->young[g].items[i];
+            if ((uintptr_t)o & 1)
+                continue;
+            uint32_t w = RCY_HEAD(o)->gcword;
+            RCY_ASSERT(rcy__gen_of(w) == g && (w & RCY_GC_SLOT_MASK) == i);
+            live++;
+        }
+        RCY_ASSERT(live == O->count[g]);
     }
 #else
-    (void)list, (void)bits;
+    (void)h;
 #endif
 }
 
-/* ---- phases 2-4: who is unreachable ---- */
+/* ---- steps 2-3: who is unreachable ---- */
 
-/* Phase 2. Returns the size of the set. */
-static size_t update_refs(rcy_gclink *set)
+static void start_examining(void *o, uint32_t refs)
 {
-    size_t n = 0;
-    FOR_EACH(x, set) {
-        void *o = rcy__link_object(x);
-        uint32_t rc = RCY_HEAD(o)->refcnt;
-        clear_collecting(o);
-        RCY_HEAD(o)->gcword |= RCY_GC_COLLECTING | (rc < RCY_GC_REFS_MASK ? rc : RCY_GC_REFS_MASK);
-        n++;
-    }
-    return n;
+    rcy_objhead *hd = RCY_HEAD(o);
+    hd->gcword = (hd->gcword & ~RCY_GC_SLOT_MASK) | RCY_GC_COLLECTING | clamp_refs(refs);
+}
+
+static void decrement_refs(void *o)
+{
+    rcy_objhead *hd = RCY_HEAD(o);
+    uint32_t refs = hd->gcword & RCY_GC_SLOT_MASK;
+    RCY_ASSERT(refs > 0); /* more references from inside than its count */
+    if (refs != 0 && refs != RCY_GC_SLOT_MASK) /* saturated counts stay put */
+        hd->gcword--;
+}
+
+static void update_refs(rcy_heap *h, void *o, void *arg)
+{
+    (void)h, (void)arg;
+    start_examining(o, RCY_HEAD(o)->refcnt);
 }
 
 static void visit_subtract(void **slot, void *arg)
 {
     (void)arg;
     void *child = *slot;
-    if (child && (RCY_HEAD(child)->gcword & RCY_GC_COLLECTING)) {
-        uint32_t refs = gc_refs(child);
-        RCY_ASSERT(refs > 0); /* more references from inside than its count */
-        if (refs != 0 && refs != RCY_GC_REFS_MASK) /* saturated counts stay put */
-            set_gc_refs(child, refs - 1);
-    }
+    if (child && (RCY_HEAD(child)->gcword & RCY_GC_COLLECTING))
+        decrement_refs(child);
 }
 
-/* Phase 3. */
-static void subtract_refs(rcy_gclink *set)
+static void subtract_refs(rcy_heap *h, void *o, void *arg)
 {
-    FOR_EACH(x, set) rcy__traverse(rcy__link_object(x), visit_subtract, NULL);
+    (void)h, (void)arg;
+    rcy__traverse(o, visit_subtract, NULL);
 }
 
-static void visit_reachable(void **slot, void *arg)
+/* Step 3: clearing COLLECTING marks an object reachable. */
+static void visit_mark(void **slot, void *arg)
 {
+    rcy_gc *g = arg;
     void *child = *slot;
-    if (!child)
+    if (!child || !(RCY_HEAD(child)->gcword & RCY_GC_COLLECTING))
         return;
-    uint32_t w = RCY_HEAD(child)->gcword;
-    if (!(w & RCY_GC_COLLECTING))
-        return; /* outside the set, or already known reachable */
-    if (w & RCY_GC_UNREACHABLE) {
-        RCY_HEAD(child)->gcword &= ~RCY_GC_UNREACHABLE;
-        set_gc_refs(child, 1);
-        rcy__list_move(rcy__links(child), (rcy_gclink *)arg); /* scanned again later */
-    } else if ((w & RCY_GC_REFS_MASK) == 0) {
-        set_gc_refs(child, 1);
+    if (ptrvec_push(&g->stack, child)) {
+        RCY_HEAD(child)->gcword &= ~RCY_GC_COLLECTING;
+    } else { /* a root for the next pass */
+        RCY_HEAD(child)->gcword |= 1;
+        g->stack_overflowed = 1;
     }
 }
 
-/* Phase 4. Leaves the reachable in `set` with their collector bits
-   cleared, and moves the unreachable to `unreachable` (bits kept).
-   `unreachable` must start empty. Returns how many were unreachable. */
-static size_t move_unreachable(rcy_gclink *set, rcy_gclink *unreachable)
+static void mark_reachable_from(rcy_heap *h, void *o, void *arg)
 {
-    rcy_gclink *x = set->next;
-    while (x != set) {
-        void *o = rcy__link_object(x);
-        rcy_gclink *next = x->next;
-        if (gc_refs(o) > 0) {
-            clear_collecting(o); /* final: visits below ignore it */
-            rcy__traverse(o, visit_reachable, set);
-            next = x->next; /* traverse may have appended to the set */
-        } else {
-            RCY_HEAD(o)->gcword |= RCY_GC_UNREACHABLE;
-            rcy__list_move(x, unreachable);
-        }
-        x = next;
-    }
-    return list_size(unreachable); /* some that left came back */
+    (void)arg;
+    rcy_gc *g = &h->gc;
+    uint32_t w = RCY_HEAD(o)->gcword;
+    if (!(w & RCY_GC_COLLECTING) || (w & RCY_GC_SLOT_MASK) == 0)
+        return; /* known reachable, or tentatively unreachable */
+    RCY_HEAD(o)->gcword = w & ~RCY_GC_COLLECTING;
+    rcy__traverse(o, visit_mark, g);
+    while (g->stack.len)
+        rcy__traverse(g->stack.items[--g->stack.len], visit_mark, g);
 }
 
-/* ---- phases 6-9: what happens to the garbage ---- */
+static void mark_reachable(rcy_heap *h, unsigned gen)
+{
+    do {
+        h->gc.stack_overflowed = 0;
+        for_each_in_set(h, gen, mark_reachable_from, NULL);
+    } while (h->gc.stack_overflowed);
+    ptrvec_trim(&h->gc.stack);
+}
+
+/* ---- step 4: survivors move on, garbage is held ---- */
+
+static void promote(rcy_objects *O, void *o, unsigned to)
+{
+    rcy_objhead *hd = RCY_HEAD(o);
+    hd->gcword &= ~(RCY_GC_COLLECTING | RCY_GC_UNREACHABLE | RCY_GC_NOTED);
+    rcy__objects_place(O, o, to);
+}
+
+static void settle(rcy_heap *h, void *o, void *arg)
+{
+    (void)arg;
+    rcy_objects *O = &h->objects;
+    rcy_objhead *hd = RCY_HEAD(o);
+    uint32_t w = hd->gcword;
+    O->count[rcy__gen_of(w)]--;
+    if ((w & RCY_GC_COLLECTING) && ptrvec_push(&h->gc.unreachable, o)) {
+        hd->gcword = (w & ~(RCY_GC_COLLECTING | RCY_GC_SLOT_MASK)) | RCY_GC_UNREACHABLE;
+        O->unreachable++;
+        rcy_incref(o);
+        return;
+    }
+    promote(O, o, h->gc.current.old); /* reachable, or no room to hold it: it waits */
+}
+
+static void settle_set(rcy_heap *h, unsigned gen)
+{
+    for_each_in_set(h, gen, settle, NULL);
+    for (unsigned g = 0; g <= gen && g < RCY_YOUNG_GENS; g++)
+        rcy__objects_reset_young(&h->objects, g);
+}
+
+/* ---- steps 5-8: what happens to the garbage ---- */
+
+static int is_garbage(const void *o)
+{
+    return (RCY_HEAD(o)->gcword & RCY_GC_UNREACHABLE) != 0;
+}
 
 static int weakref_survives(void *wr)
 {
-    return !(RCY_HEAD(wr)->gcword & RCY_GC_UNREACHABLE);
+    return !is_garbage(wr);
 }
 
-/* Phase 6. */
-static void handle_weakrefs(rcy_heap *h, rcy_gclink *garbage)
+/* Step 5. */
+static void handle_weakrefs(rcy_heap *h, const rcy_ptrvec *garbage)
 {
     rcy_weakref *callbacks = NULL;
-    FOR_EACH(x, garbage) {
-        void *o = rcy__link_object(x);
-        if (RCY_HEAD(o)->type_and_flags & RCY_TF_WEAKREFD)
+    for (size_t i = 0; i < garbage->len; i++) {
+        void *o = garbage->items[i];
+        if (is_garbage(o) && (RCY_HEAD(o)->type_and_flags & RCY_TF_WEAKREFD))
             rcy__weak_filter(rcy__weak_detach(h, o), weakref_survives, &callbacks);
     }
     rcy__weak_run(callbacks);
 }
 
-/* Phase 7. Each object moves to `seen` before its finalizer runs, so the
-   loop is safe whatever the finalizers free or create. */
-static void finalize_garbage(rcy_gclink *garbage)
+/* Step 6. The collector's reference keeps each object intact whatever
+   the finalizers do. */
+static void finalize_garbage(const rcy_ptrvec *garbage)
 {
-    rcy_gclink seen;
-    rcy__list_init(&seen);
-    while (!rcy__list_empty(garbage)) {
-        rcy_gclink *x = garbage->next;
-        void *o = rcy__link_object(x);
-        rcy__list_move(x, &seen);
+    for (size_t i = 0; i < garbage->len; i++) {
+        void *o = garbage->items[i];
         const rcy_type *t = rcy__type(o);
-        if (t->finalize && !(RCY_HEAD(o)->type_and_flags & RCY_TF_FINALIZED)) {
+        if (is_garbage(o) && t->finalize && !(RCY_HEAD(o)->type_and_flags & RCY_TF_FINALIZED)) {
             RCY_HEAD(o)->type_and_flags |= RCY_TF_FINALIZED;
-            rcy_incref(o);
             t->finalize(o);
-            rcy_decref(o);
         }
     }
-    rcy__list_merge(&seen, garbage);
 }
 
-/* Phase 8. Survivors of `garbage` (resurrected) move to `old`; what stays
-   in `garbage` is still unreachable. */
-static void handle_resurrected(rcy_gclink *garbage, rcy_gclink *old)
+/* An object leaves the garbage: back to a generation, the collector's
+   reference dropped by the caller. */
+static void leave_garbage(rcy_heap *h, void *o)
 {
-    rcy_gclink still;
-    rcy__list_init(&still);
-    update_refs(garbage);
-    subtract_refs(garbage);
-    move_unreachable(garbage, &still);
-    rcy__list_merge(garbage, old);
-    rcy__list_merge(&still, garbage);
+    h->objects.unreachable--;
+    promote(&h->objects, o, h->gc.current.old);
+}
+
+/* Step 7. Keeps in `garbage` what is still unreachable; the rest (what a
+   finalizer resurrected, and objects untracked meanwhile) leave it. */
+static void handle_resurrected(rcy_heap *h, rcy_ptrvec *garbage)
+{
+    for (size_t i = 0; i < garbage->len; i++)
+        if (is_garbage(garbage->items[i])) /* minus the collector's own reference */
+            start_examining(garbage->items[i], RCY_HEAD(garbage->items[i])->refcnt - 1);
+    for (size_t i = 0; i < garbage->len; i++)
+        if (is_garbage(garbage->items[i]))
+            rcy__traverse(garbage->items[i], visit_subtract, NULL);
+    do {
+        h->gc.stack_overflowed = 0;
+        for (size_t i = 0; i < garbage->len; i++)
+            mark_reachable_from(h, garbage->items[i], NULL);
+    } while (h->gc.stack_overflowed);
+    ptrvec_trim(&h->gc.stack);
+    size_t kept = 0;
+    for (size_t i = 0; i < garbage->len; i++) {
+        void *o = garbage->items[i];
+        uint32_t w = RCY_HEAD(o)->gcword;
+        if ((w & RCY_GC_UNREACHABLE) && (w & RCY_GC_COLLECTING)) {
+            RCY_HEAD(o)->gcword = w & ~(RCY_GC_COLLECTING | RCY_GC_SLOT_MASK);
+            garbage->items[kept++] = o;
+            continue;
+        }
+        if (w & RCY_GC_UNREACHABLE)
+            leave_garbage(h, o);
+        rcy_decref(o);
+    }
+    garbage->len = kept;
 }
 
 static void keep_as_garbage(rcy_heap *h, void *o)
@@ -253,37 +370,32 @@ static void keep_as_garbage(rcy_heap *h, void *o)
     g->garbage[g->ngarbage++] = o;
 }
 
-/* Phase 9. Clearing an object drops its references, so the garbage dies
-   by reference count; one that is still alive after its own clearing is
-   held by garbage not yet cleared and waits in the old generation. */
-static void delete_garbage(rcy_heap *h, rcy_gclink *garbage, rcy_gclink *old)
+/* Step 8. Clearing an object drops its references; the garbage dies by
+   reference count as the collector lets go of it. One still alive after
+   that is held by garbage not yet cleared, or was kept by user code, and
+   lives on in the old generation. */
+static void delete_garbage(rcy_heap *h, rcy_ptrvec *garbage)
 {
     int saveall = (h->gc.debug & RCY_DEBUG_SAVEALL) != 0;
-    while (!rcy__list_empty(garbage)) {
-        rcy_gclink *x = garbage->next;
-        void *o = rcy__link_object(x);
-        if (saveall) {
-            clear_collecting(o);
-            rcy__list_move(x, old);
-            keep_as_garbage(h, o);
-            continue;
+    for (size_t i = 0; i < garbage->len; i++) {
+        void *o = garbage->items[i];
+        if (is_garbage(o)) {
+            leave_garbage(h, o);
+            if (saveall)
+                keep_as_garbage(h, o);
+            else
+                rcy__clear_refs(o);
         }
-        rcy_incref(o);
-        rcy__clear_refs(o);
         rcy_decref(o);
-        if (garbage->next == x) {
-            clear_collecting(o);
-            rcy__list_move(x, old);
-        }
     }
+    ptrvec_trim(garbage);
 }
 
-static void print_collectable(rcy_gclink *garbage)
+static void print_collectable(const rcy_ptrvec *garbage)
 {
-    FOR_EACH(x, garbage) {
-        void *o = rcy__link_object(x);
-        fprintf(stderr, "gc: collectable <%s %p>\n", type_name(o), o);
-    }
+    for (size_t i = 0; i < garbage->len; i++)
+        fprintf(stderr, "gc: collectable <%s %p>\n", type_name(garbage->items[i]),
+                garbage->items[i]);
 }
 
 /* ---- one collection ---- */
@@ -307,12 +419,19 @@ static int may_skip(rcy_heap *h, int gen)
     return h->gc.drop_pacing && gen < 2 && h->objects.noted == h->gc.noted_at[gen];
 }
 
-/* A collection proven empty: promotion without scanning. */
-static void skip_collection(rcy_heap *h, int gen, rcy_gclink *set, rcy_gclink *old)
+static void promote_unexamined(rcy_heap *h, void *o, void *arg)
 {
-    for (int i = 0; i < gen; i++)
-        rcy__list_merge(rcy__gc_generation(h, i), set);
-    rcy__list_merge(set, old);
+    (void)arg;
+    h->objects.count[rcy__gen_of(RCY_HEAD(o)->gcword)]--;
+    rcy__objects_place(&h->objects, o, h->gc.current.old);
+}
+
+/* A collection proven empty: promotion without scanning. */
+static void skip_collection(rcy_heap *h, unsigned gen)
+{
+    for_each_in_set(h, gen, promote_unexamined, NULL);
+    for (unsigned g = 0; g <= gen; g++)
+        rcy__objects_reset_young(&h->objects, g);
     h->gc.skipped[gen]++;
 }
 
@@ -320,38 +439,31 @@ static void skip_collection(rcy_heap *h, int gen, rcy_gclink *set, rcy_gclink *o
 static size_t collect(rcy_heap *h, int gen, int automatic)
 {
     rcy_gc *g = &h->gc;
-    rcy_gclink *set = rcy__gc_generation(h, gen);
-    rcy_gclink *old = rcy__gc_generation(h, gen < 2 ? gen + 1 : 2);
-    rcy_gclink garbage;
-    rcy__list_init(&garbage);
+    rcy_collection *c = &g->current;
+    *c = (rcy_collection){(unsigned)gen, gen < 2 ? (unsigned)gen + 1 : 2};
 
     g->stats[gen].collections++;
+    validate_generations(h);
     if (automatic && may_skip(h, gen)) {
-        skip_collection(h, gen, set, old);
+        skip_collection(h, (unsigned)gen);
         update_counts(h, gen);
         return 0;
     }
     update_counts(h, gen);
     for (int i = 0; i <= gen; i++) /* drops from now on count for the next one */
         g->noted_at[i] = h->objects.noted;
-    for (int i = 0; i < gen; i++)                          /* 1 */
-        rcy__list_merge(rcy__gc_generation(h, i), set);
-    validate_list(set, 0);
-    update_refs(set);                                      /* 2 */
-    subtract_refs(set);                                    /* 3 */
-    size_t n = move_unreachable(set, &garbage);            /* 4 */
-    validate_list(set, 0);
-    validate_list(&garbage, RCY_GC_COLLECTING | RCY_GC_UNREACHABLE);
-    if (set != old)                                        /* 5 */
-        rcy__list_merge(set, old);
+    for_each_in_set(h, c->gen, update_refs, NULL);         /* 1, 2 */
+    for_each_in_set(h, c->gen, subtract_refs, NULL);
+    mark_reachable(h, c->gen);                             /* 3 */
+    settle_set(h, c->gen);                                 /* 4 */
+    size_t n = g->unreachable.len;
     if (g->debug & RCY_DEBUG_COLLECTABLE)
-        print_collectable(&garbage);
-    handle_weakrefs(h, &garbage);                          /* 6 */
-    finalize_garbage(&garbage);                            /* 7 */
-    handle_resurrected(&garbage, old);                     /* 8 */
-    validate_list(&garbage, RCY_GC_COLLECTING | RCY_GC_UNREACHABLE);
-    delete_garbage(h, &garbage, old);                      /* 9 */
-    validate_list(old, 0);
+        print_collectable(&g->unreachable);
+    handle_weakrefs(h, &g->unreachable);                   /* 5 */
+    finalize_garbage(&g->unreachable);                     /* 6 */
+    handle_resurrected(h, &g->unreachable);                /* 7 */
+    delete_garbage(h, &g->unreachable);                    /* 8 */
+    validate_generations(h);
 
     if (gen == 2)
         g->long_lived_total = h->objects.tracked;
@@ -369,10 +481,9 @@ static void run_callbacks(rcy_heap *h, const char *phase, const rcy_gc_info *inf
 static void print_start(rcy_heap *h, int gen)
 {
     fprintf(stderr, "gc: collecting generation %d...\n", gen);
-    fprintf(stderr, "gc: objects in each generation: %zu %zu %zu\n",
-            list_size(rcy__gc_generation(h, 0)), list_size(rcy__gc_generation(h, 1)),
-            list_size(rcy__gc_generation(h, 2)));
-    fprintf(stderr, "gc: objects in permanent generation: %zu\n", list_size(&h->gc.permanent));
+    const size_t *n = h->objects.count;
+    fprintf(stderr, "gc: objects in each generation: %zu %zu %zu\n", n[0], n[1], n[2]);
+    fprintf(stderr, "gc: objects in permanent generation: %zu\n", n[RCY_GEN_PERMANENT]);
 }
 
 static void update_young_limit(rcy_heap *h)
@@ -430,9 +541,6 @@ void rcy__gc_init(rcy_heap *h)
 {
     rcy_gc *g = &h->gc;
     memset(g, 0, sizeof *g);
-    rcy__list_init(&g->old[0]);
-    rcy__list_init(&g->old[1]);
-    rcy__list_init(&g->permanent);
     g->threshold[0] = 700; /* CPython's defaults before 3.13 */
     g->threshold[1] = 10;
     g->threshold[2] = 10;
@@ -445,6 +553,8 @@ void rcy__gc_fini(rcy_heap *h)
 {
     free(h->gc.callbacks);
     free(h->gc.garbage); /* the objects go with the heap's memory */
+    free(h->gc.unreachable.items);
+    free(h->gc.stack.items);
     memset(&h->gc, 0, sizeof h->gc);
 }
 
@@ -501,16 +611,32 @@ void rcy_gc_get_stats(rcy_heap *h, rcy_gc_genstats out[3])
     memcpy(out, h->gc.stats, sizeof h->gc.stats);
 }
 
+static void move_generation(rcy_heap *h, void *o, void *arg)
+{
+    unsigned to = *(const unsigned *)arg;
+    h->objects.count[rcy__gen_of(RCY_HEAD(o)->gcword)]--;
+    rcy__objects_place(&h->objects, o, to);
+}
+
 void rcy_gc_freeze(rcy_heap *h)
 {
-    for (int i = 0; i < RCY_GENERATIONS; i++)
-        rcy__list_merge(rcy__gc_generation(h, i), &h->gc.permanent);
+    unsigned to = RCY_GEN_PERMANENT;
+    walk_tracked(h, RCY_GENERATIONS - 1, move_generation, &to);
+    for (unsigned g = 0; g < RCY_YOUNG_GENS; g++)
+        rcy__objects_reset_young(&h->objects, g);
     h->objects.young_count = 0;
+}
+
+static void thaw(rcy_heap *h, void *o, void *arg)
+{
+    if (rcy__gen_of(RCY_HEAD(o)->gcword) == RCY_GEN_PERMANENT)
+        move_generation(h, o, arg);
 }
 
 void rcy_gc_unfreeze(rcy_heap *h)
 {
-    rcy__list_merge(&h->gc.permanent, rcy__gc_generation(h, RCY_GENERATIONS - 1));
+    unsigned to = RCY_GENERATIONS - 1;
+    walk_tracked(h, RCY_GEN_PERMANENT, thaw, &to);
     h->objects.noted++; /* thawed objects were never examined: look at them next time */
 }
 
@@ -521,44 +647,85 @@ void rcy_gc_set_drop_pacing(rcy_heap *h, int on)
 
 size_t rcy_gc_get_freeze_count(rcy_heap *h)
 {
-    return list_size(&h->gc.permanent);
+    return h->objects.count[RCY_GEN_PERMANENT];
 }
 
-void rcy_gc_get_objects(rcy_heap *h, int generation, rcy_object_fn fn, void *arg)
+/* Introspection hands out a snapshot: the objects are gathered first, each
+   held by a reference, so fn may create and release objects at will. */
+typedef struct snapshot {
+    rcy_ptrvec objects;
+    int generation;     /* which one to gather, for get_objects */
+    const void *target; /* whose referrers, for get_referrers */
+    int found;          /* target seen in the object being traversed */
+    int failed;         /* out of memory */
+} snapshot;
+
+static void snapshot_add(snapshot *s, void *o)
 {
-    for (int i = 0; i < RCY_GENERATIONS; i++)
-        if (generation < 0 || generation == i)
-            FOR_EACH(x, rcy__gc_generation(h, i)) fn(rcy__link_object(x), arg);
+    if (ptrvec_push(&s->objects, o))
+        rcy_incref(o);
+    else
+        s->failed = 1;
 }
 
-typedef struct {
-    const void *target;
-    int found;
-} referrer_search;
+static int snapshot_deliver(snapshot *s, rcy_object_fn fn, void *arg)
+{
+    for (size_t i = 0; i < s->objects.len && !s->failed; i++)
+        fn(s->objects.items[i], arg);
+    for (size_t i = 0; i < s->objects.len; i++)
+        rcy_decref(s->objects.items[i]);
+    free(s->objects.items);
+    if (s->failed) {
+        errno = ENOMEM;
+        return -1;
+    }
+    return 0;
+}
+
+static void add_if_in_generation(rcy_heap *h, void *o, void *arg)
+{
+    snapshot *s = arg;
+    (void)h;
+    if (s->generation < 0 || (int)rcy__gen_of(RCY_HEAD(o)->gcword) == s->generation)
+        snapshot_add(s, o);
+}
+
+int rcy_gc_get_objects(rcy_heap *h, int generation, rcy_object_fn fn, void *arg)
+{
+    if (generation < -1 || generation >= RCY_GENERATIONS) {
+        errno = EINVAL;
+        return -1;
+    }
+    snapshot s = {.generation = generation};
+    if (generation >= 0 && generation < RCY_YOUNG_GENS)
+        for_each_in_set(h, (unsigned)generation, add_if_in_generation, &s);
+    else
+        walk_tracked(h, RCY_GENERATIONS - 1, add_if_in_generation, &s);
+    return snapshot_deliver(&s, fn, arg);
+}
 
 static void visit_find(void **slot, void *arg)
 {
-    referrer_search *s = arg;
+    snapshot *s = arg;
     if (*slot == s->target)
         s->found = 1;
 }
 
-static void referrers_in(rcy_gclink *list, const void *target, rcy_object_fn fn, void *arg)
+static void add_if_referrer(rcy_heap *h, void *o, void *arg)
 {
-    FOR_EACH(x, list) {
-        void *o = rcy__link_object(x);
-        referrer_search s = {target, 0};
-        rcy__traverse(o, visit_find, &s);
-        if (s.found)
-            fn(o, arg);
-    }
+    snapshot *s = arg;
+    (void)h;
+    s->found = 0;
+    rcy__traverse(o, visit_find, s);
+    if (s->found)
+        snapshot_add(s, o);
 }
 
-void rcy_gc_get_referrers(rcy_heap *h, const void *target, rcy_object_fn fn, void *arg)
+int rcy_gc_get_referrers(rcy_heap *h, const void *target, rcy_object_fn fn, void *arg)
 {
-    for (int i = 0; i < RCY_GENERATIONS; i++)
-        referrers_in(rcy__gc_generation(h, i), target, fn, arg);
-    referrers_in(&h->gc.permanent, target, fn, arg);
+    snapshot s = {.target = target};
+    walk_tracked(h, RCY_GEN_PERMANENT, add_if_referrer, &s);
+    return snapshot_deliver(&s, fn, arg);
 }
 
 typedef struct {

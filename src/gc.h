@@ -1,6 +1,6 @@
-/* gc: the generational cycle collector's state. Generation 0 is the
- * object layer's young list; the collector owns generations 1 and 2 and
- * the permanent (frozen) generation. */
+/* gc: the generational cycle collector's state. Which generation an
+ * object is in belongs to the object layer (object.h); the collector
+ * decides when to collect and moves objects between generations. */
 #ifndef RCY_GC_H
 #define RCY_GC_H
 
@@ -13,9 +13,23 @@ typedef struct rcy_gc_cb {
     void *arg;
 } rcy_gc_cb;
 
+/* A growable vector of object pointers (system allocator). */
+typedef struct rcy_ptrvec {
+    void **items;
+    size_t len, cap;
+} rcy_ptrvec;
+
+/* The running collection: generations 0..gen are examined, survivors go
+   to generation old. */
+typedef struct rcy_collection {
+    unsigned gen, old;
+} rcy_collection;
+
 typedef struct rcy_gc {
-    rcy_gclink old[RCY_GENERATIONS - 1]; /* generations 1 and 2 */
-    rcy_gclink permanent;
+    rcy_collection current;
+    rcy_ptrvec unreachable;            /* the garbage of the running collection, held */
+    rcy_ptrvec stack;                  /* objects marked reachable, to traverse */
+    int stack_overflowed;              /* the stack could not grow: mark again */
     size_t threshold[RCY_GENERATIONS];
     size_t count[RCY_GENERATIONS];     /* count[0] lives in rcy_objects */
     rcy_gc_genstats stats[RCY_GENERATIONS];
@@ -34,7 +48,5 @@ typedef struct rcy_gc {
 
 void rcy__gc_init(struct rcy_heap *h);
 void rcy__gc_fini(struct rcy_heap *h);
-/* Generation list n (0, 1, 2). */
-rcy_gclink *rcy__gc_generation(struct rcy_heap *h, int n);
 
 #endif

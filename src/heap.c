@@ -29,6 +29,7 @@ void rcy_heap_destroy(rcy_heap *h)
         return;
     rcy__gc_fini(h);
     rcy__weak_fini(h);
+    rcy__objects_fini(&h->objects);
     rcy__larges_fini(&h->large);
     rcy__pools_fini(&h->pools);
     free(h);

@@ -16,19 +16,20 @@ struct rcy_heap {
     rcy_gc gc;
 };
 
-void *rcy__mem_alloc_large(rcy_heap *h, size_t n);
+void *rcy__mem_alloc_large(rcy_heap *h, size_t n, unsigned kind);
 #if RCY_CHECK_LEVEL >= 1
 void rcy__mem_mark_live(void *b); /* for the exact double-free check */
 #endif
 
 /* Raw memory for the layers above the allocator: same as rcy_malloc and
-   rcy_free without the errno and NULL conventions of the public API.
-   Inline, so that object creation gets the pool's fast path. */
-static inline void *rcy__mem_alloc(rcy_heap *h, size_t n)
+   rcy_free without the errno and NULL conventions of the public API; kind
+   is RCY_KIND_PLAIN or RCY_KIND_OBJECTS (pool.h). Inline, so that object
+   creation gets the pool's fast path. */
+static inline void *rcy__mem_alloc(rcy_heap *h, size_t n, unsigned kind)
 {
     if (RCY_UNLIKELY(n > RCY_SMALL_MAX))
-        return rcy__mem_alloc_large(h, n);
-    void *b = rcy__pool_alloc(&h->pools, n);
+        return rcy__mem_alloc_large(h, n, kind);
+    void *b = rcy__pool_alloc(&h->pools, kind, n);
 #if RCY_CHECK_LEVEL >= 1
     if (b)
         rcy__mem_mark_live(b);
@@ -44,5 +45,15 @@ void rcy__mem_release(rcy_heap *h, void *p);
 rcy_heap *rcy__mem_owner(const void *p);
 /* In checked builds: 1 if p is a block handed out and not freed. */
 int rcy__mem_is_live(const void *p);
+
+/* Walking every block of one kind, pools first, then large blocks: spans
+   of blocks, free ones included (the kind's owner tells them apart). Start
+   with a zeroed cursor; 0 when done. Nothing may be allocated or freed
+   during a walk. */
+typedef struct rcy_mem_cursor {
+    rcy_pool_cursor pools;
+    size_t large_slot;
+} rcy_mem_cursor;
+int rcy__mem_next_span(rcy_heap *h, unsigned kind, rcy_mem_cursor *c, rcy_span *out);
 
 #endif

@@ -21,12 +21,29 @@ void rcy__larges_init(rcy_larges *L, void *owner)
     L->owner = owner;
 }
 
-static void *enter(rcy_larges *L, rcy_large *b, size_t n)
+/* The set's value: the header, whose malloc alignment leaves bit 0 free
+   for the kind (two kinds). */
+static void *tagged(rcy_large *b, unsigned kind)
+{
+    return (void *)((uintptr_t)b | kind);
+}
+
+static unsigned kind_of(void *value)
+{
+    return (unsigned)((uintptr_t)value & 1);
+}
+
+static rcy_large *untagged(void *value)
+{
+    return (rcy_large *)((uintptr_t)value & ~(uintptr_t)1);
+}
+
+static void *enter(rcy_larges *L, rcy_large *b, size_t n, unsigned kind)
 {
     void **slot = rcy__ptrmap_insert(&L->blocks, (uintptr_t)(b + 1));
     if (!slot)
         return NULL;
-    *slot = b;
+    *slot = tagged(b, kind);
     b->size = n;
     b->owner = L->owner;
     L->count++;
@@ -47,14 +64,14 @@ int rcy__large_owned(const rcy_larges *L, const void *p)
     return rcy__ptrmap_find(&L->blocks, (uintptr_t)p) != NULL;
 }
 
-void *rcy__large_alloc(rcy_larges *L, size_t n)
+void *rcy__large_alloc(rcy_larges *L, size_t n, unsigned kind)
 {
     if (n > LARGE_MAX)
         return NULL;
     rcy_large *b = malloc(sizeof *b + n);
     if (!b)
         return NULL;
-    void *p = enter(L, b, n);
+    void *p = enter(L, b, n, kind);
     if (!p)
         free(b);
     return p;
@@ -66,13 +83,14 @@ void *rcy__large_realloc(rcy_larges *L, void *p, size_t n)
         return NULL;
     rcy_large *old = rcy__large_header(p);
     size_t old_size = old->size;
+    unsigned kind = kind_of(*rcy__ptrmap_find(&L->blocks, (uintptr_t)p));
     leave(L, old);
     rcy_large *b = realloc(old, sizeof *b + n);
     if (!b) {
-        enter(L, old, old_size); /* cannot fail: the set just shrank by one */
+        enter(L, old, old_size, kind); /* cannot fail: the set just shrank by one */
         return NULL;
     }
-    return enter(L, b, n); /* likewise */
+    return enter(L, b, n, kind); /* likewise */
 }
 
 void rcy__large_free(rcy_larges *L, void *p)
@@ -82,11 +100,23 @@ void rcy__large_free(rcy_larges *L, void *p)
     free(b);
 }
 
+void *rcy__larges_next(const rcy_larges *L, unsigned kind, size_t *cursor)
+{
+    for (size_t i = *cursor; L->blocks.slots && i <= L->blocks.mask; i++) {
+        const rcy_ptrmap_slot *s = &L->blocks.slots[i];
+        if (s->key && kind_of(s->value) == kind) {
+            *cursor = i + 1;
+            return (void *)s->key;
+        }
+    }
+    return NULL;
+}
+
 void rcy__larges_fini(rcy_larges *L)
 {
     for (size_t i = 0; L->blocks.slots && i <= L->blocks.mask; i++)
         if (L->blocks.slots[i].key)
-            free(L->blocks.slots[i].value);
+            free(untagged(L->blocks.slots[i].value));
     rcy__ptrmap_fini(&L->blocks);
     rcy__larges_init(L, L->owner);
 }

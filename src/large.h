@@ -16,17 +16,22 @@ typedef struct rcy_large {
 } rcy_large;
 
 typedef struct rcy_larges {
-    rcy_ptrmap blocks; /* live block -> its header */
+    rcy_ptrmap blocks; /* live block -> its header, with its kind in bit 0 */
     void *owner;
     size_t count, bytes;
 } rcy_larges;
 
 void rcy__larges_init(rcy_larges *L, void *owner);
 void rcy__larges_fini(rcy_larges *L);
-void *rcy__large_alloc(rcy_larges *L, size_t n);
+/* kind: RCY_KIND_PLAIN or RCY_KIND_OBJECTS (pool.h); blocks of each kind
+   can be walked. */
+void *rcy__large_alloc(rcy_larges *L, size_t n, unsigned kind);
 /* Resizes in place or moves; NULL (old block intact) on failure. */
 void *rcy__large_realloc(rcy_larges *L, void *p, size_t n);
 void rcy__large_free(rcy_larges *L, void *p);
+/* The live blocks of one kind, one per call from slot *cursor on (start
+   at 0); NULL when there are no more. The set must not change meanwhile. */
+void *rcy__larges_next(const rcy_larges *L, unsigned kind, size_t *cursor);
 /* 1 if p is a live large block of L. */
 int rcy__large_owned(const rcy_larges *L, const void *p);
 

@@ -5,7 +5,7 @@
  *      object is intact; if the count is above 1 afterwards, it was
  *      resurrected and lives on;
  *   2. weak references to it are cleared and their callbacks run;
- *   3. it leaves its generation list;
+ *   3. it leaves its generation (untracked);
  *   4. every reference it holds is dropped through traverse (slot = NULL,
  *      decref the old value): type authors write no clear function;
  *   5. destroy; 6. its memory goes back to the pool.
@@ -13,16 +13,18 @@
  * Cascades use bounded C stack, as CPython's trashcan does: deaths nest
  * (an object dies inside its owner's death, so callbacks see the order
  * Python gives) up to RCY_DEATH_NESTING deep; past that, a collectable
- * object whose count reaches zero joins the pending queue, threaded
- * through its collector links, and the outermost death kills the queued
- * ones in the order their counts reached zero. C stack use is bounded
- * whatever the shape of the graph. Objects without traverse hold no
- * references, so they die at once.
+ * object whose count reaches zero joins the pending queue (a vector of
+ * pointers), and the outermost death kills the queued ones in the order
+ * their counts reached zero. C stack use is bounded whatever the shape of
+ * the graph, unless memory is so short that the queue cannot grow; then
+ * the object dies at once, one level deeper. Objects without traverse hold
+ * no references, so they die at once.
  *
  * Drop reporting (for the collector's drop pacing): the inline rcy_decref
  * calls rcy__decref_note on the first decrement that leaves a tracked
  * object alive since the collector last examined it (the NOTED bit). */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "heap.h"
@@ -33,8 +35,15 @@
 void rcy__objects_init(rcy_objects *O)
 {
     memset(O, 0, sizeof *O);
-    rcy__list_init(&O->young);
     O->young_limit = SIZE_MAX;
+}
+
+void rcy__objects_fini(rcy_objects *O)
+{
+    for (unsigned g = 0; g < RCY_YOUNG_GENS; g++)
+        free(O->young[g].items);
+    free(O->pending);
+    rcy__objects_init(O);
 }
 
 static rcy_heap *heap_of_object(const void *o)
@@ -42,23 +51,102 @@ static rcy_heap *heap_of_object(const void *o)
     return rcy__mem_owner(rcy__object_block(o));
 }
 
-/* ---- tracking (generation 0 belongs to this layer) ---- */
+/* ---- generation vectors ---- */
+
+#define HOLE(next_plus_1) ((void *)(((uintptr_t)(next_plus_1) << 1) | 1))
+#define IS_HOLE(item) (((uintptr_t)(item)&1) != 0)
+#define HOLE_NEXT(item) ((uint32_t)((uintptr_t)(item) >> 1))
+
+/* Room for one more; 0 if the vector is at RCY_YOUNG_CAP or cannot grow. */
+static int genvec_reserve(rcy_genvec *v)
+{
+    if (v->hole || v->len < v->cap)
+        return 1;
+    uint32_t cap = v->cap ? v->cap * 2 : 1024;
+    if (cap > RCY_YOUNG_CAP)
+        return 0;
+    void **grown = realloc(v->items, cap * sizeof *grown);
+    if (!grown)
+        return 0;
+    v->items = grown;
+    v->cap = cap;
+    return 1;
+}
+
+/* The slot o now has; the caller has reserved room. */
+static uint32_t genvec_add(rcy_genvec *v, void *o)
+{
+    uint32_t i;
+    if (v->hole) {
+        i = v->hole - 1;
+        v->hole = HOLE_NEXT(v->items[i]);
+    } else {
+        i = v->len++;
+    }
+    v->items[i] = o;
+    return i;
+}
+
+static void genvec_remove(rcy_genvec *v, uint32_t i)
+{
+    v->items[i] = HOLE(v->hole);
+    v->hole = i + 1;
+}
+
+void rcy__objects_reset_young(rcy_objects *O, unsigned g)
+{
+    O->young[g].len = 0;
+    O->young[g].hole = 0;
+}
+
+/* ---- tracking: which generation an object is in ---- */
+
+void rcy__objects_place(rcy_objects *O, void *o, unsigned gen)
+{
+    rcy_objhead *hd = RCY_HEAD(o);
+    uint32_t slot = 0;
+    if (gen < RCY_YOUNG_GENS) {
+        if (genvec_reserve(&O->young[gen]))
+            slot = genvec_add(&O->young[gen], o);
+        else
+            gen = 2; /* full collections still examine it: see RCY_YOUNG_CAP */
+    }
+    hd->gcword = (hd->gcword & ~(RCY_GC_GEN_MASK | RCY_GC_SLOT_MASK)) |
+                 (gen << RCY_GC_GEN_SHIFT) | slot;
+    O->count[gen]++;
+}
+
+/* Takes a tracked object out of its generation (or out of the running
+   collection's garbage). */
+static void unplace(rcy_objects *O, void *o)
+{
+    uint32_t w = RCY_HEAD(o)->gcword;
+    if (w & RCY_GC_UNREACHABLE) {
+        O->unreachable--; /* the collector holds it and notices */
+        return;
+    }
+    unsigned gen = rcy__gen_of(w);
+    if (gen < RCY_YOUNG_GENS && !(w & RCY_GC_COLLECTING))
+        genvec_remove(&O->young[gen], w & RCY_GC_SLOT_MASK);
+    O->count[gen]--;
+}
 
 /* A tracked object reports its next drop (NOTED clear); an untracked one
    never does. */
 static void track(rcy_heap *h, void *o)
 {
     RCY_HEAD(o)->gcword = (RCY_HEAD(o)->gcword | RCY_GC_TRACKED) & ~RCY_GC_NOTED;
-    rcy__list_append(&h->objects.young, rcy__links(o));
+    rcy__objects_place(&h->objects, o, 0);
     h->objects.tracked++;
 }
 
 static void untrack(rcy_heap *h, void *o)
 {
     rcy_objhead *hd = RCY_HEAD(o);
-    rcy__list_remove(rcy__links(o));
+    unplace(&h->objects, o);
     h->objects.tracked--;
-    hd->gcword &= ~(RCY_GC_TRACKED | RCY_GC_COLLECTING | RCY_GC_UNREACHABLE | RCY_GC_REFS_MASK);
+    hd->gcword &= ~(RCY_GC_TRACKED | RCY_GC_COLLECTING | RCY_GC_UNREACHABLE |
+                    RCY_GC_GEN_MASK | RCY_GC_SLOT_MASK);
     hd->gcword |= RCY_GC_NOTED;
 }
 
@@ -105,24 +193,26 @@ int rcy_gc_is_finalized(const void *o)
 
 size_t rcy_header_size(const rcy_type *t)
 {
-    return sizeof(rcy_objhead) + (rcy__collectable(t) ? sizeof(rcy_gclink) : 0);
+    (void)t;
+    return sizeof(rcy_objhead);
 }
 
 void *rcy_new_sized(rcy_heap *h, const rcy_type *t, size_t n)
 {
     if (!t || ((uintptr_t)t & RCY_TF_FLAGS))
         rcy__misuse("rcy_new(%p): not a valid rcy_type pointer", (const void *)t);
-    size_t hdr = rcy_header_size(t);
     int collectable = rcy__collectable(t);
     rcy_objects *O = &h->objects;
     if (collectable && O->young_count + 1 > O->young_limit)
         O->young_full(h); /* like CPython, collect before the new object exists */
-    char *block = n <= SIZE_MAX - hdr ? rcy__mem_alloc(h, hdr + n) : NULL;
-    if (!block) {
+    size_t kind = collectable ? RCY_KIND_OBJECTS : RCY_KIND_PLAIN;
+    rcy_objhead *hd = n <= SIZE_MAX - sizeof *hd
+                          ? rcy__mem_alloc(h, sizeof *hd + n, (unsigned)kind)
+                          : NULL;
+    if (!hd) {
         errno = ENOMEM;
         return NULL;
     }
-    rcy_objhead *hd = (rcy_objhead *)(block + hdr) - 1;
     hd->refcnt = 1;
     hd->gcword = RCY_GC_NOTED; /* track() clears it for collectable objects */
     hd->type_and_flags = (uintptr_t)t;
@@ -203,6 +293,7 @@ static void free_object(rcy_heap *h, void *o)
     }
     if (t->destroy)
         t->destroy(o);
+    hd->type_and_flags |= RCY_TF_DEAD; /* for the collector's walks */
     rcy__mem_release(h, rcy__object_block(o));
 }
 
@@ -215,44 +306,54 @@ static void die_now(rcy_heap *h, void *o)
     free_object(h, o);
 }
 
-static void push_pending(rcy_heap *h, void *o)
+/* Queues a dying object; 0 if the queue cannot grow (out of memory: the
+   object then dies at once, nesting deeper). */
+static int push_pending(rcy_heap *h, void *o)
 {
+    rcy_objects *O = &h->objects;
+    if (O->pending_len == O->pending_cap) {
+        if (O->pending_head > 0) { /* slide the live part to the front */
+            O->pending_len -= O->pending_head;
+            memmove(O->pending, O->pending + O->pending_head, O->pending_len * sizeof *O->pending);
+            O->pending_head = 0;
+        } else {
+            size_t cap = O->pending_cap ? O->pending_cap * 2 : 256;
+            void **grown = realloc(O->pending, cap * sizeof *grown);
+            if (!grown)
+                return 0;
+            O->pending = grown;
+            O->pending_cap = cap;
+        }
+    }
     rcy_objhead *hd = RCY_HEAD(o);
     if (hd->gcword & RCY_GC_TRACKED) {
         untrack(h, o);
         hd->gcword |= RCY_GC_WAS_TRACKED;
     }
-    rcy_gclink *l = rcy__links(o);
-    l->next = NULL;
-    if (h->objects.pending)
-        h->objects.pending_last->next = l;
-    else
-        h->objects.pending = l;
-    h->objects.pending_last = l;
+    O->pending[O->pending_len++] = o;
+    return 1;
 }
 
-/* The outermost death kills the queued ones, each with a fresh budget of
-   nesting. */
+/* The outermost death kills the queued ones, in the order their counts
+   reached zero, each with a fresh budget of nesting. */
 static void drain_pending(rcy_heap *h)
 {
     rcy_objects *O = &h->objects;
-    while (O->pending) {
-        rcy_gclink *l = O->pending;
-        O->pending = l->next;
+    while (O->pending_head < O->pending_len) {
+        void *o = O->pending[O->pending_head++];
         O->depth++;
-        die_now(h, rcy__link_object(l));
+        die_now(h, o);
         O->depth--;
     }
+    O->pending_head = O->pending_len = 0;
 }
 
 static void object_dies(void *o)
 {
     rcy_heap *h = heap_of_object(o);
     rcy_objects *O = &h->objects;
-    if (O->depth >= RCY_DEATH_NESTING && rcy__collectable(rcy__type(o))) {
-        push_pending(h, o);
+    if (O->depth >= RCY_DEATH_NESTING && rcy__collectable(rcy__type(o)) && push_pending(h, o))
         return;
-    }
     O->depth++;
     die_now(h, o);
     O->depth--;

@@ -1,66 +1,80 @@
 /* object: the hidden header, object creation and death, tracking.
  *
- * Memory of an object (addresses grow to the right):
- *     [ gc links (16 B) ] [ rcy_objhead (16 B) ] [ payload ... ]
- *                                                ^ the user's pointer
- * The links exist only for types with traverse (collectable types).
+ * Every object is one block that starts with its 16-byte header:
+ *     [ rcy_objhead (16 B) ] [ payload ... ]
+ *                            ^ the user's pointer
+ * Objects of collectable types (with traverse) live in blocks of kind
+ * RCY_KIND_OBJECTS, which hold nothing else, so the collector finds every
+ * one of them by walking that kind (rcy__mem_next_span): no list links.
+ * A freed object's block keeps RCY_TF_DEAD in its type word, which tells
+ * the walker it is free.
  *
- * rcy_objhead.gcword, outside a collection: the flag bits below and zero
- * in RCY_GC_REFS_MASK. During a collection the collector keeps gc_refs in
- * the mask bits of the objects it is examining (RCY_GC_COLLECTING set).
- * type_and_flags: the type pointer (8-aligned) with two flags in bit 0, 1.
+ * rcy_objhead.gcword:
+ *   bits 31..26  the flags below;
+ *   bits 25..24  a tracked object's generation: 0, 1, 2, or 3 (permanent);
+ *   bits 23..0   the slot: outside a collection, a generation 0 or 1
+ *                object's index in its generation's vector; during a
+ *                collection, gc_refs of the objects being examined
+ *                (RCY_GC_COLLECTING set).
+ * Generations 0 and 1 are small (thresholds bound them), so they are
+ * vectors of pointers: a young collection reads them, not the heap.
+ * Generation 2 and the permanent generation are header bits only.
  *
- * Which list a collectable object is on:
- *   tracked       - a generation list (the young list below, or one of the
- *                   collector's), RCY_GC_TRACKED set;
- *   untracked     - none;
- *   dying         - the pending queue (links.next), when deaths nest deeply;
- * An object with count 0 is dying or free; a free object's memory is the
- * pool's. */
+ * type_and_flags: the type pointer (8-aligned) with three flags in bits
+ * 0..2. An object with count 0 is dying (maybe queued in `pending`) or
+ * free; a free object's memory is the pool's. */
 #ifndef RCY_OBJECT_H
 #define RCY_OBJECT_H
 
 #include "ptrmap.h"
 #include "recycle.h"
 
-typedef struct rcy_gclink {
-    struct rcy_gclink *next, *prev;
-} rcy_gclink;
-
 #define RCY_TF_FINALIZED ((uintptr_t)1)
 #define RCY_TF_WEAKREFD ((uintptr_t)2)
-#define RCY_TF_FLAGS ((uintptr_t)3)
+#define RCY_TF_DEAD ((uintptr_t)4) /* the block is free */
+#define RCY_TF_FLAGS ((uintptr_t)7)
 
 #define RCY_GC_TRACKED (1u << 31)
 #define RCY_GC_COLLECTING (1u << 30)     /* in the set being collected */
-#define RCY_GC_UNREACHABLE (1u << 29)    /* tentatively unreachable */
+#define RCY_GC_UNREACHABLE (1u << 29)    /* garbage of the running collection */
 #define RCY_GC_WAS_TRACKED (1u << 28)    /* dying: re-track if resurrected */
 #define RCY_GC_FINALIZING (1u << 27)     /* its finalizer is running */
 #define RCY_GC_NOTED RCY_GCWORD_NOTED    /* bit 26: see rcy__decref_note */
-#define RCY_GC_REFS_MASK ((1u << 26) - 1) /* gc_refs saturate here */
+#define RCY_GC_GEN_SHIFT 24
+#define RCY_GC_GEN_MASK (3u << RCY_GC_GEN_SHIFT)
+#define RCY_GC_SLOT_MASK ((1u << RCY_GC_GEN_SHIFT) - 1) /* gc_refs saturate here */
+
+#define RCY_GEN_PERMANENT 3
+#define RCY_YOUNG_GENS 2 /* generations kept in vectors */
+/* Entries a young vector may hold. Automatic collection keeps generations
+   0 and 1 far below it; with the collector disabled (or huge thresholds),
+   objects beyond it are placed straight into generation 2: a vector as
+   large as the heap would cost memory, and cache misses on every death. */
+#define RCY_YOUNG_CAP ((uint32_t)1 << 16)
+
+/* The objects of generation 0 or 1. A hole left by an object that died or
+   moved is an odd value, (index of the next hole + 1) << 1 | 1, so holes
+   are reused before the vector grows. */
+typedef struct rcy_genvec {
+    void **items;
+    uint32_t len, cap;
+    uint32_t hole; /* first hole's index + 1; 0: none */
+} rcy_genvec;
 
 typedef struct rcy_objects {
-    rcy_gclink young;       /* generation 0: sentinel of a circular list */
-    size_t young_count;     /* tracked allocations minus deallocations */
-    size_t young_limit;     /* the collector is called when young_count passes it */
+    rcy_genvec young[RCY_YOUNG_GENS]; /* generations 0 and 1 */
+    size_t count[RCY_GEN_PERMANENT + 1]; /* tracked objects per generation */
+    size_t unreachable;   /* tracked objects in a running collection's garbage */
+    size_t tracked;       /* all tracked objects: the sum of the above */
+    size_t young_count;   /* tracked allocations minus deallocations */
+    size_t young_limit;   /* the collector is called when young_count passes it */
     void (*young_full)(struct rcy_heap *h);
-    rcy_gclink *pending;    /* dying objects, oldest first, linked through next */
-    rcy_gclink *pending_last;
-    unsigned depth;         /* deaths in progress, nested */
-    rcy_ptrmap weak;        /* target -> its first weak reference */
-    size_t noted;           /* drops-to-nonzero reported by tracked objects, ever */
-    size_t tracked;         /* objects on generation lists (all generations) */
+    void **pending;       /* dying objects, a FIFO: pending[pending_head..pending_len) */
+    size_t pending_head, pending_len, pending_cap;
+    unsigned depth;       /* deaths in progress, nested */
+    rcy_ptrmap weak;      /* target -> its first weak reference */
+    size_t noted;         /* drops-to-nonzero reported by tracked objects, ever */
 } rcy_objects;
-
-static inline rcy_gclink *rcy__links(const void *o)
-{
-    return (rcy_gclink *)RCY_HEAD(o) - 1;
-}
-
-static inline void *rcy__link_object(const rcy_gclink *l)
-{
-    return (rcy_objhead *)(l + 1) + 1;
-}
 
 static inline const rcy_type *rcy__type(const void *o)
 {
@@ -75,55 +89,36 @@ static inline int rcy__collectable(const rcy_type *t)
 /* The start of the memory block an object lives in. */
 static inline void *rcy__object_block(const void *o)
 {
-    return rcy__collectable(rcy__type(o)) ? (void *)rcy__links(o) : (void *)RCY_HEAD(o);
+    return RCY_HEAD(o);
 }
 
-static inline void rcy__list_init(rcy_gclink *l)
+static inline unsigned rcy__gen_of(uint32_t gcword)
 {
-    l->next = l->prev = l;
+    return (gcword & RCY_GC_GEN_MASK) >> RCY_GC_GEN_SHIFT;
 }
 
-static inline int rcy__list_empty(const rcy_gclink *l)
+/* The object whose block starts at b, if it is a live tracked object of
+   generation at most `gen` (3 admits the permanent one), else NULL. For
+   walks of RCY_KIND_OBJECTS blocks. */
+static inline void *rcy__tracked_at(char *b, unsigned gen)
 {
-    return l->next == l;
-}
-
-static inline void rcy__list_append(rcy_gclink *list, rcy_gclink *x)
-{
-    x->prev = list->prev;
-    x->next = list;
-    list->prev->next = x;
-    list->prev = x;
-}
-
-static inline void rcy__list_remove(rcy_gclink *x)
-{
-    x->prev->next = x->next;
-    x->next->prev = x->prev;
-    x->next = x->prev = NULL;
-}
-
-static inline void rcy__list_move(rcy_gclink *x, rcy_gclink *to)
-{
-    x->prev->next = x->next;
-    x->next->prev = x->prev;
-    rcy__list_append(to, x);
-}
-
-/* Appends every element of `from` to `to`; `from` becomes empty. */
-static inline void rcy__list_merge(rcy_gclink *from, rcy_gclink *to)
-{
-    if (rcy__list_empty(from))
-        return;
-    to->prev->next = from->next;
-    from->next->prev = to->prev;
-    to->prev = from->prev;
-    from->prev->next = to;
-    rcy__list_init(from);
+    const rcy_objhead *hd = (const rcy_objhead *)b;
+    if (hd->type_and_flags & RCY_TF_DEAD)
+        return NULL;
+    uint32_t w = hd->gcword;
+    if (!(w & RCY_GC_TRACKED) || (w & RCY_GC_UNREACHABLE) || rcy__gen_of(w) > gen)
+        return NULL;
+    return (void *)(hd + 1);
 }
 
 void rcy__objects_init(rcy_objects *O);
-void rcy__objects_fini(struct rcy_heap *h);
+void rcy__objects_fini(rcy_objects *O);
+/* Puts a tracked object, not in any generation now, into generation gen
+   (generation 2 if a young vector cannot grow). */
+void rcy__objects_place(rcy_objects *O, void *o, unsigned gen);
+/* Empties young generation g's vector, keeping its memory; the caller has
+   moved its objects elsewhere and fixes the counts. */
+void rcy__objects_reset_young(rcy_objects *O, unsigned g);
 /* Calls the type's traverse; with a NULL traverse, nothing. */
 void rcy__traverse(void *o, rcy_visit_fn visit, void *arg);
 /* Drops every reference o holds (slot = NULL, decref the old value). */

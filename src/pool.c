@@ -69,15 +69,15 @@ static void list_remove(rcy_pool_list *l, rcy_pool *pool)
 static void avail_push(rcy_pools *P, rcy_pool *pool, int last)
 {
     if (last)
-        list_push_back(&P->avail[pool->cls], pool);
+        list_push_back(&P->avail[pool->kind][pool->cls], pool);
     else
-        list_push_front(&P->avail[pool->cls], pool);
+        list_push_front(&P->avail[pool->kind][pool->cls], pool);
     pool->listed = 1;
 }
 
 static void avail_remove(rcy_pools *P, rcy_pool *pool)
 {
-    list_remove(&P->avail[pool->cls], pool);
+    list_remove(&P->avail[pool->kind][pool->cls], pool);
     pool->listed = 0;
 }
 
@@ -253,8 +253,9 @@ static void validate_pools(rcy_pools *P)
     RCY_ASSERT(used == P->pools_used && dirty == P->ndirty);
     RCY_ASSERT(empty_arenas == P->empty_arenas && empty_arenas <= 1);
     RCY_ASSERT(list_length_checked(P->dirty.first, 0, 0, 0) == P->ndirty);
-    for (unsigned c = 0; c < RCY_CLASS_COUNT; c++)
-        list_length_checked(P->avail[c].first, 1, c, 1);
+    for (unsigned k = 0; k < RCY_KINDS; k++)
+        for (unsigned c = 0; c < RCY_CLASS_COUNT; c++)
+            list_length_checked(P->avail[k][c].first, 1, c, 1);
 }
 
 static void maybe_validate(rcy_pools *P)
@@ -271,8 +272,9 @@ static void maybe_validate(rcy_pools *P)
 
 /* ---- pools ---- */
 
-static void pool_init(rcy_pool *pool, unsigned cls)
+static void pool_init(rcy_pool *pool, unsigned kind, unsigned cls)
 {
+    pool->kind = kind;
     pool->cls = (uint16_t)cls;
     pool->nused = 0;
     pool->freelist = NULL;
@@ -283,13 +285,13 @@ static void pool_init(rcy_pool *pool, unsigned cls)
 #endif
 }
 
-static rcy_pool *pool_new(rcy_pools *P, unsigned cls)
+static rcy_pool *pool_new(rcy_pools *P, unsigned kind, unsigned cls)
 {
     if (!P->bucket_bits && !arena_new(P))
         return NULL;
     rcy_arena *a = P->bucket[__builtin_ctzll(P->bucket_bits)]; /* the fullest with room */
     rcy_pool *pool = arena_take_pool(P, a);
-    pool_init(pool, cls);
+    pool_init(pool, kind, cls);
     P->pools_used++;
     rcy__pools_note_peak(P);
     avail_push(P, pool, 0);
@@ -335,10 +337,10 @@ static void pool_release(rcy_pools *P, rcy_pool *pool)
     maybe_validate(P);
 }
 
-void *rcy__pool_alloc_slow(rcy_pools *P, unsigned cls)
+void *rcy__pool_alloc_slow(rcy_pools *P, unsigned kind, unsigned cls)
 {
     rcy_pool *pool;
-    while ((pool = P->avail[cls].first) != NULL) {
+    while ((pool = P->avail[kind][cls].first) != NULL) {
         if (pool->freelist) { /* reached from the generic paths below */
             void *b = pool->freelist;
             pool->freelist = *(void **)b;
@@ -353,7 +355,7 @@ void *rcy__pool_alloc_slow(rcy_pools *P, unsigned cls)
         }
         avail_remove(P, pool); /* exhausted: it rejoins when a block is freed */
     }
-    pool = pool_new(P, cls);
+    pool = pool_new(P, kind, cls);
     if (!pool)
         return NULL;
     void *b = pool->bump;
@@ -368,7 +370,7 @@ void *rcy__pool_alloc_slow(rcy_pools *P, unsigned cls)
    class; rcy_purge releases them. */
 static int sole_pool_of_class(const rcy_pools *P, const rcy_pool *pool)
 {
-    return pool->listed && P->avail[pool->cls].first == pool && pool->next == NULL;
+    return pool->listed && P->avail[pool->kind][pool->cls].first == pool && pool->next == NULL;
 }
 
 void rcy__pool_free_slow(rcy_pools *P, rcy_pool *pool)
@@ -387,13 +389,40 @@ void rcy__pool_free_slow(rcy_pools *P, rcy_pool *pool)
 
 static void release_kept_pools(rcy_pools *P)
 {
-    for (unsigned c = 0; c < RCY_CLASS_COUNT; c++) {
-        rcy_pool *pool = P->avail[c].first;
-        if (pool && pool->nused == 0 && sole_pool_of_class(P, pool)) {
-            avail_remove(P, pool);
-            pool_release(P, pool);
+    for (unsigned k = 0; k < RCY_KINDS; k++) {
+        for (unsigned c = 0; c < RCY_CLASS_COUNT; c++) {
+            rcy_pool *pool = P->avail[k][c].first;
+            if (pool && pool->nused == 0 && sole_pool_of_class(P, pool)) {
+                avail_remove(P, pool);
+                pool_release(P, pool);
+            }
         }
     }
+}
+
+/* ---- walking ---- */
+
+int rcy__pools_next_span(rcy_pools *P, unsigned kind, rcy_pool_cursor *c, rcy_span *out)
+{
+    if (!c->started) {
+        c->arena = P->all;
+        c->next_pool = 0;
+        c->started = 1;
+    }
+    for (; c->arena; c->arena = c->arena->all_next, c->next_pool = 0) {
+        rcy_arena *a = c->arena;
+        uint64_t in_use = ~(a->free_dirty | a->free_clean);
+        while (c->next_pool < RCY_POOLS_PER_ARENA) {
+            rcy_pool *pool = &a->pools[c->next_pool++];
+            if (!((in_use >> pool->index) & 1) || pool->kind != kind)
+                continue;
+            out->first = rcy__pool_memory(pool);
+            out->stride = RCY_CLASS_SIZE(pool->cls);
+            out->n = (size_t)(pool->bump - out->first) / out->stride;
+            return 1;
+        }
+    }
+    return 0;
 }
 
 /* Decommits each run of adjacent dirty pools of an arena with one call. */

@@ -32,6 +32,12 @@
 #define RCY_CLASS_SIZE(cls) (((size_t)(cls) + 1) << 4)
 #define RCY_MAX_BLOCKS (RCY_POOL_SIZE / 16)
 
+/* Kinds of blocks: pools serve one kind, so a layer above can walk every
+   block of its kind (rcy__pools_next_span) without meeting anyone else's. */
+#define RCY_KIND_PLAIN 0   /* rcy_malloc's and objects the collector never sees */
+#define RCY_KIND_OBJECTS 1 /* objects of collectable types */
+#define RCY_KINDS 2
+
 typedef struct rcy_pool {
     void *freelist;              /* LIFO of freed blocks, linked through their first word */
     char *bump;                  /* first untouched block */
@@ -42,7 +48,7 @@ typedef struct rcy_pool {
     uint16_t cls;
     uint16_t index;              /* position in the arena, 0..63 */
     uint32_t listed;             /* on its class's avail list */
-    uint32_t reserved;
+    uint32_t kind;               /* RCY_KIND_*: whose blocks it holds */
 #if RCY_CHECK_LEVEL >= 1
     uint64_t live[RCY_MAX_BLOCKS / 64]; /* exact allocated-block bitmap */
 #endif
@@ -65,7 +71,7 @@ typedef struct rcy_arena {
 } rcy_arena;
 
 typedef struct rcy_pools {
-    rcy_pool_list avail[RCY_CLASS_COUNT]; /* allocation takes from the first pool */
+    rcy_pool_list avail[RCY_KINDS][RCY_CLASS_COUNT]; /* allocation takes from the first pool */
     rcy_arena *bucket[RCY_POOLS_PER_ARENA]; /* bucket[i]: arenas with i+1 free pools */
     uint64_t bucket_bits;                   /* bit i: bucket[i] is not empty */
     rcy_arena *all;
@@ -93,11 +99,26 @@ typedef struct rcy_pools {
 
 void rcy__pools_init(rcy_pools *P, void *owner);
 void rcy__pools_fini(rcy_pools *P);
-void *rcy__pool_alloc_slow(rcy_pools *P, unsigned cls);
+void *rcy__pool_alloc_slow(rcy_pools *P, unsigned kind, unsigned cls);
 void rcy__pool_free_slow(rcy_pools *P, rcy_pool *pool);
 size_t rcy__pools_purge(rcy_pools *P);
 /* Raises peak_committed to the current total if it is higher. */
 void rcy__pools_note_peak(rcy_pools *P);
+/* Walking the blocks of one kind: every pool of the kind in use yields one
+   span, its blocks from the first to the untouched part, free ones among
+   them (the caller tells them apart). Start with a zeroed cursor; returns
+   0 when there are no more spans. The pools must not change during a
+   walk. */
+typedef struct rcy_span {
+    char *first;
+    size_t stride, n;
+} rcy_span;
+typedef struct rcy_pool_cursor {
+    rcy_arena *arena;
+    unsigned next_pool;
+    int started;
+} rcy_pool_cursor;
+int rcy__pools_next_span(rcy_pools *P, unsigned kind, rcy_pool_cursor *c, rcy_span *out);
 /* Blocks of class cls a pool holds. */
 uint32_t rcy__pool_capacity(unsigned cls);
 
@@ -124,10 +145,10 @@ static inline char *rcy__pool_memory(const rcy_pool *pool)
 }
 
 /* The hot path: pop the first free block of the class's first pool. */
-static inline void *rcy__pool_alloc(rcy_pools *P, size_t n)
+static inline void *rcy__pool_alloc(rcy_pools *P, unsigned kind, size_t n)
 {
     unsigned cls = rcy__size_class(n);
-    rcy_pool *pool = P->avail[cls].first;
+    rcy_pool *pool = P->avail[kind][cls].first;
     if (RCY_LIKELY(pool != NULL)) {
         void *b = pool->freelist;
         if (RCY_LIKELY(b != NULL)) {
@@ -136,7 +157,7 @@ static inline void *rcy__pool_alloc(rcy_pools *P, size_t n)
             return b;
         }
     }
-    return rcy__pool_alloc_slow(P, cls);
+    return rcy__pool_alloc_slow(P, kind, cls);
 }
 
 /* The hot path of free: push the block; the slow path runs when the free

@@ -9,6 +9,7 @@
  * Written against the public header only. RCY_TEST_QUICK=1 shrinks the
  * big structures (used under valgrind). */
 #define _POSIX_C_SOURCE 200809L
+#include <errno.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -1060,6 +1061,142 @@ static void test_get_objects(void)
     rcy_heap_destroy(h);
 }
 
+/* The enumerations hand out a snapshot: the callback may release and
+   create objects, and an object released before its turn still arrives. */
+typedef struct {
+    rcy_heap *h;
+    node *victim; /* released by the first call */
+    size_t calls, victim_seen;
+} churn_ctx;
+
+static void churn_obj(void *o, void *arg)
+{
+    churn_ctx *c = arg;
+    if (o == c->victim)
+        c->victim_seen++;
+    if (c->calls++ == 0) {
+        rcy_decref(c->victim); /* may be the last reference but the snapshot's */
+        for (int i = 0; i < 64; i++)
+            rcy_decref(mk(c->h, &node_type)); /* objects come and go meanwhile */
+    }
+}
+
+static void test_enumeration_snapshot(void)
+{
+    rcy_heap *h = quiet_heap();
+    reset_counts();
+    node *keep[8];
+    for (int i = 0; i < 8; i++)
+        keep[i] = mk(h, &node_type);
+    for (int gen = -1; gen <= 2; gen++) {
+        if (gen == 1)
+            rcy_gc_collect(h, 0);
+        else if (gen == 2)
+            rcy_gc_collect(h, -1);
+        node *victim = mk(h, &node_type);
+        if (gen >= 1) /* move it where the others are */
+            rcy_gc_collect(h, gen == 1 ? 0 : -1);
+        churn_ctx c = {h, victim, 0, 0};
+        size_t before = destroyed;
+        CHECK_EQ(rcy_gc_get_objects(h, gen, churn_obj, &c), 0);
+        CHECK_EQ(c.calls, 9);
+        CHECK_EQ(c.victim_seen, 1);
+        CHECK_EQ(destroyed, before + 64 + 1); /* the victim died after the last call */
+    }
+    /* referrers too: every holder of the target arrives */
+    node *target = mk(h, &node_type);
+    for (int i = 0; i < 8; i++)
+        set_slot(keep[i], 0, target);
+    churn_ctx c = {h, mk(h, &node_type), 0, 0};
+    set_slot(c.victim, 0, target);
+    CHECK_EQ(rcy_gc_get_referrers(h, target, churn_obj, &c), 0);
+    CHECK_EQ(c.calls, 9);
+    CHECK_EQ(c.victim_seen, 1);
+
+    errno = 0;
+    CHECK_EQ(rcy_gc_get_objects(h, 3, churn_obj, &c), -1);
+    CHECK_EQ(errno, EINVAL);
+    CHECK_EQ(rcy_gc_get_objects(h, -2, churn_obj, &c), -1);
+    CHECK_EQ(c.calls, 9);
+    for (int i = 0; i < 8; i++)
+        rcy_decref(keep[i]);
+    rcy_decref(target);
+    CHECK_EQ(objects_in(h, -1), 0);
+    rcy_heap_destroy(h);
+}
+
+/* A tracked object has the same 16-byte header as any other: a node of
+   two pointers takes a 32-byte block. */
+typedef struct pair {
+    void *l, *r;
+} pair;
+static void pair_traverse(void *self, rcy_visit_fn visit, void *arg)
+{
+    pair *p = self;
+    visit(&p->l, arg);
+    visit(&p->r, arg);
+}
+static const rcy_type pair_type = {"pair", sizeof(pair), pair_traverse, NULL, NULL};
+
+static void test_tracked_header_size(void)
+{
+    rcy_heap *h = quiet_heap();
+    CHECK_EQ(rcy_header_size(&pair_type), 16);
+    CHECK_EQ(rcy_header_size(&leaf_type), 16);
+    rcy_mem_stats before, after;
+    rcy_mem_get_stats(h, &before);
+    enum { N = 1000 };
+    pair *all[N];
+    for (int i = 0; i < N; i++) {
+        all[i] = rcy_new(h, &pair_type);
+        CHECK(all[i] && rcy_gc_is_tracked(all[i]));
+    }
+    rcy_mem_get_stats(h, &after);
+    CHECK_EQ(after.small_bytes_used - before.small_bytes_used, (size_t)N * 32);
+    /* a cycle among them is still found, after neighbours died around it */
+    for (int i = 0; i < N; i += 2)
+        rcy_decref(all[i]);
+    pair *a = all[1], *b = all[3];
+    a->l = b;
+    rcy_incref(b);
+    b->l = a;
+    rcy_incref(a);
+    rcy_decref(a);
+    rcy_decref(b);
+    CHECK_EQ(rcy_gc_collect(h, -1), 2);
+    for (int i = 5; i < N; i += 2)
+        rcy_decref(all[i]);
+    CHECK_EQ(objects_in(h, -1), 0);
+    rcy_heap_destroy(h);
+}
+
+/* With the collector disabled, generation 0 stops growing at its cap and
+   later objects go straight to generation 2; every cycle is still found
+   by a full collection, and explicit young collections still see the
+   objects within the cap. */
+static void test_young_cap(void)
+{
+    rcy_heap *h = quiet_heap();
+    reset_counts();
+    size_t n = quick ? 70000 : 200000;
+    for (size_t i = 0; i < n; i++) {
+        node *x = mk(h, &node_type);
+        set_slot(x, 0, x);
+        rcy_decref(x);
+    }
+    size_t young = objects_in(h, 0), old = objects_in(h, 2);
+    CHECK_EQ(young + old, n);
+    CHECK(young >= 1024 && young < n);
+    size_t count[3];
+    rcy_gc_get_count(h, count);
+    CHECK_EQ(count[0], n); /* the count is the count, wherever they went */
+    CHECK_EQ(rcy_gc_collect(h, 0), young);
+    CHECK_EQ(rcy_gc_collect(h, -1), old);
+    CHECK_EQ(destroyed, n);
+    CHECK_EQ(objects_in(h, -1), 0);
+    rcy_heap_destroy(h);
+}
+
 /* ---------------------------------------------------------------- */
 /* Debug flags and the garbage list                                 */
 /* ---------------------------------------------------------------- */
@@ -1334,6 +1471,9 @@ int main(void)
     test_freeze();
     test_tracking();
     test_get_objects();
+    test_enumeration_snapshot();
+    test_tracked_header_size();
+    test_young_cap();
     test_saveall();
     test_debug_stats();
     test_heaps_independent();
