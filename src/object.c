@@ -53,15 +53,8 @@ static rcy_heap *heap_of_object(const void *o)
 
 /* ---- generation vectors ---- */
 
-#define HOLE(next_plus_1) ((void *)(((uintptr_t)(next_plus_1) << 1) | 1))
-#define IS_HOLE(item) (((uintptr_t)(item)&1) != 0)
-#define HOLE_NEXT(item) ((uint32_t)((uintptr_t)(item) >> 1))
-
-/* Room for one more; 0 if the vector is at RCY_YOUNG_CAP or cannot grow. */
-static int genvec_reserve(rcy_genvec *v)
+int rcy__genvec_grow(rcy_genvec *v)
 {
-    if (v->hole || v->len < v->cap)
-        return 1;
     uint32_t cap = v->cap ? v->cap * 2 : 1024;
     if (cap > RCY_YOUNG_CAP)
         return 0;
@@ -73,23 +66,9 @@ static int genvec_reserve(rcy_genvec *v)
     return 1;
 }
 
-/* The slot o now has; the caller has reserved room. */
-static uint32_t genvec_add(rcy_genvec *v, void *o)
-{
-    uint32_t i;
-    if (v->hole) {
-        i = v->hole - 1;
-        v->hole = HOLE_NEXT(v->items[i]);
-    } else {
-        i = v->len++;
-    }
-    v->items[i] = o;
-    return i;
-}
-
 static void genvec_remove(rcy_genvec *v, uint32_t i)
 {
-    v->items[i] = HOLE(v->hole);
+    v->items[i] = RCY_GENVEC_HOLE(v->hole);
     v->hole = i + 1;
 }
 
@@ -100,21 +79,6 @@ void rcy__objects_reset_young(rcy_objects *O, unsigned g)
 }
 
 /* ---- tracking: which generation an object is in ---- */
-
-void rcy__objects_place(rcy_objects *O, void *o, unsigned gen)
-{
-    rcy_objhead *hd = RCY_HEAD(o);
-    uint32_t slot = 0;
-    if (gen < RCY_YOUNG_GENS) {
-        if (genvec_reserve(&O->young[gen]))
-            slot = genvec_add(&O->young[gen], o);
-        else
-            gen = 2; /* full collections still examine it: see RCY_YOUNG_CAP */
-    }
-    hd->gcword = (hd->gcword & ~(RCY_GC_GEN_MASK | RCY_GC_SLOT_MASK)) |
-                 (gen << RCY_GC_GEN_SHIFT) | slot;
-    O->count[gen]++;
-}
 
 /* Takes a tracked object out of its generation (or out of the running
    collection's garbage). */
@@ -231,13 +195,6 @@ void *rcy_new(rcy_heap *h, const rcy_type *t)
 }
 
 /* ---- traversal and clearing ---- */
-
-void rcy__traverse(void *o, rcy_visit_fn visit, void *arg)
-{
-    const rcy_type *t = rcy__type(o);
-    if (t->traverse)
-        t->traverse(o, visit, arg);
-}
 
 static void clear_slot(void **slot, void *arg)
 {

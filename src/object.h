@@ -14,8 +14,8 @@
  *   bits 25..24  a tracked object's generation: 0, 1, 2, or 3 (permanent);
  *   bits 23..0   the slot: outside a collection, a generation 0 or 1
  *                object's index in its generation's vector; during a
- *                collection, gc_refs of the objects being examined
- *                (RCY_GC_COLLECTING set).
+ *                collection, gc_refs (bits 22..0) and SCANNED (bit 23) of
+ *                the objects being examined (RCY_GC_COLLECTING set).
  * Generations 0 and 1 are small (thresholds bound them), so they are
  * vectors of pointers: a young collection reads them, not the heap.
  * Generation 2 and the permanent generation are header bits only.
@@ -42,7 +42,11 @@
 #define RCY_GC_NOTED RCY_GCWORD_NOTED    /* bit 26: see rcy__decref_note */
 #define RCY_GC_GEN_SHIFT 24
 #define RCY_GC_GEN_MASK (3u << RCY_GC_GEN_SHIFT)
-#define RCY_GC_SLOT_MASK ((1u << RCY_GC_GEN_SHIFT) - 1) /* gc_refs saturate here */
+#define RCY_GC_SLOT_MASK ((1u << RCY_GC_GEN_SHIFT) - 1)
+/* During a collection the slot holds gc_refs (saturating at
+   RCY_GC_REFS_MASK) and the scan's mark (gc.c's step 3). */
+#define RCY_GC_SCANNED (1u << 23)
+#define RCY_GC_REFS_MASK (RCY_GC_SCANNED - 1)
 
 #define RCY_GEN_PERMANENT 3
 #define RCY_YOUNG_GENS 2 /* generations kept in vectors */
@@ -111,16 +115,49 @@ static inline void *rcy__tracked_at(char *b, unsigned gen)
     return (void *)(hd + 1);
 }
 
+#define RCY_GENVEC_HOLE(next_plus_1) ((void *)(((uintptr_t)(next_plus_1) << 1) | 1))
+#define RCY_GENVEC_IS_HOLE(item) (((uintptr_t)(item)&1) != 0)
+
+/* Doubles v's room; 0 at RCY_YOUNG_CAP or out of memory. */
+int rcy__genvec_grow(rcy_genvec *v);
+
+/* Puts a tracked object, not in any generation now, into generation gen
+   (generation 2 if a young vector cannot take it). Inline: every tracked
+   object's creation and each promotion goes through it. */
+static inline void rcy__objects_place(rcy_objects *O, void *o, unsigned gen)
+{
+    uint32_t slot = 0;
+    if (gen < RCY_YOUNG_GENS) {
+        rcy_genvec *v = &O->young[gen];
+        if (v->hole) {
+            slot = v->hole - 1;
+            v->hole = (uint32_t)((uintptr_t)v->items[slot] >> 1);
+            v->items[slot] = o;
+        } else if (v->len < v->cap || rcy__genvec_grow(v)) {
+            slot = v->len++;
+            v->items[slot] = o;
+        } else {
+            gen = 2; /* full collections still examine it: see RCY_YOUNG_CAP */
+        }
+    }
+    rcy_objhead *hd = RCY_HEAD(o);
+    hd->gcword = (hd->gcword & ~(RCY_GC_GEN_MASK | RCY_GC_SLOT_MASK)) |
+                 (gen << RCY_GC_GEN_SHIFT) | slot;
+    O->count[gen]++;
+}
+
 void rcy__objects_init(rcy_objects *O);
 void rcy__objects_fini(rcy_objects *O);
-/* Puts a tracked object, not in any generation now, into generation gen
-   (generation 2 if a young vector cannot grow). */
-void rcy__objects_place(rcy_objects *O, void *o, unsigned gen);
 /* Empties young generation g's vector, keeping its memory; the caller has
    moved its objects elsewhere and fixes the counts. */
 void rcy__objects_reset_young(rcy_objects *O, unsigned g);
 /* Calls the type's traverse; with a NULL traverse, nothing. */
-void rcy__traverse(void *o, rcy_visit_fn visit, void *arg);
+static inline void rcy__traverse(void *o, rcy_visit_fn visit, void *arg)
+{
+    const rcy_type *t = rcy__type(o);
+    if (t->traverse)
+        t->traverse(o, visit, arg);
+}
 /* Drops every reference o holds (slot = NULL, decref the old value). */
 void rcy__clear_refs(void *o);
 

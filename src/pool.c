@@ -22,6 +22,10 @@
 
 #define ALL_POOLS (~(uint64_t)0)
 
+#if RCY_CHECK_LEVEL == 0
+_Static_assert(sizeof(rcy_arena) <= 4096 - 32, "an arena's bookkeeping should fit one page");
+#endif
+
 uint32_t rcy__pool_capacity(unsigned cls)
 {
     return (uint32_t)(RCY_POOL_SIZE / RCY_CLASS_SIZE(cls));
@@ -151,7 +155,6 @@ static rcy_arena *arena_new(rcy_pools *P)
     }
     a->owner = P->owner;
     for (unsigned i = 0; i < RCY_POOLS_PER_ARENA; i++) {
-        a->pools[i].arena = a;
         a->pools[i].index = (uint16_t)i;
     }
     a->free_clean = ALL_POOLS;
@@ -245,7 +248,7 @@ static void validate_pools(rcy_pools *P)
         for (unsigned i = 0; i < RCY_POOLS_PER_ARENA; i++) {
             rcy_pool *p = &a->pools[i];
             int empty = (int)(((a->free_dirty | a->free_clean) >> i) & 1);
-            RCY_ASSERT(p->arena == a && p->index == i);
+            RCY_ASSERT(rcy__pool_arena(p) == a && p->index == i);
             RCY_ASSERT(empty ? p->nused == 0 && !p->listed
                              : p->nused <= rcy__pool_capacity(p->cls));
         }
@@ -301,7 +304,7 @@ static rcy_pool *pool_new(rcy_pools *P, unsigned kind, unsigned cls)
 
 static void decommit_pool(rcy_pools *P, rcy_pool *pool)
 {
-    rcy_arena *a = pool->arena;
+    rcy_arena *a = rcy__pool_arena(pool);
     uint64_t bit = (uint64_t)1 << pool->index;
     dirty_remove(P, pool);
     a->free_dirty &= ~bit;
@@ -324,7 +327,7 @@ static void trim_dirty_cache(rcy_pools *P)
    kept, back to the OS. */
 static void pool_release(rcy_pools *P, rcy_pool *pool)
 {
-    rcy_arena *a = pool->arena;
+    rcy_arena *a = rcy__pool_arena(pool);
     P->pools_used--;
     a->free_dirty |= (uint64_t)1 << pool->index;
     dirty_push(P, pool);

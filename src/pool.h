@@ -43,7 +43,6 @@ typedef struct rcy_pool {
     char *bump;                  /* first untouched block */
     char *limit;                 /* end of the last whole block */
     struct rcy_pool *next, *prev; /* avail list of the class, or the dirty LRU */
-    struct rcy_arena *arena;
     uint32_t nused;              /* blocks handed out; 0 for an empty pool */
     uint16_t cls;
     uint16_t index;              /* position in the arena, 0..63 */
@@ -59,8 +58,10 @@ typedef struct rcy_pool_list {
     rcy_pool *first, *last;
 } rcy_pool_list;
 
+/* With 56-byte pool headers (release builds) an arena's bookkeeping fits
+   one 4 KiB page: 0.4% of the arena's megabyte. */
 typedef struct rcy_arena {
-    rcy_pool pools[RCY_POOLS_PER_ARENA];
+    rcy_pool pools[RCY_POOLS_PER_ARENA]; /* first: a pool finds its arena */
     char *base;
     uint64_t free_dirty;          /* bit i: pool i empty with pages present */
     uint64_t free_clean;          /* bit i: pool i empty without pages */
@@ -139,10 +140,16 @@ static inline char *rcy__pool_start(const void *p)
     return (char *)((uintptr_t)p & ~(uintptr_t)(RCY_POOL_SIZE - 1));
 }
 
+static inline rcy_arena *rcy__pool_arena(const rcy_pool *pool)
+{
+    return (rcy_arena *)(pool - pool->index);
+}
+
 static inline char *rcy__pool_memory(const rcy_pool *pool)
 {
-    return pool->arena->base + ((size_t)pool->index << RCY_POOL_SHIFT);
+    return rcy__pool_arena(pool)->base + ((size_t)pool->index << RCY_POOL_SHIFT);
 }
+
 
 /* The hot path: pop the first free block of the class's first pool. */
 static inline void *rcy__pool_alloc(rcy_pools *P, unsigned kind, size_t n)
