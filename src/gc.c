@@ -1,16 +1,17 @@
 /* gc: the generational cycle collector and Python's gc module.
  *
  * The algorithm is CPython's (Python/gc.c), phase by phase in collect():
- *   1. the set: the young vectors of the generations collected, or, for a
- *      full collection, every tracked object, found by walking the blocks
- *      of RCY_KIND_OBJECTS in address order (there are no list links);
+ *   1. the set: the part of the young vector holding the generations
+ *      collected, or, for a full collection, every tracked object, found by
+ *      walking the blocks of RCY_KIND_OBJECTS in address order (there are
+ *      no list links);
  *   2. update_refs: gc_refs = refcount; subtract_refs: minus one for every
  *      reference from inside the set; what remains counts references from
  *      outside (two passes: setting up each object when first met as a
  *      referent measured slower, its writes land far apart);
- *   3. mark: objects with gc_refs > 0, and all they reach, are reachable,
- *      with an explicit stack (no recursion; if the stack cannot grow, the
- *      object is marked as a root and the pass repeats);
+ *   3. mark: objects with gc_refs > 0, and all they reach, are reachable:
+ *      an ordered scan, with an explicit stack only for references that
+ *      point back to objects already passed (scan_one);
  *   4. settle: survivors go to the next generation; the rest are garbage,
  *      gathered in a vector that holds a reference to each, so none can
  *      die or move while user code (finalizers, callbacks) runs;
@@ -114,19 +115,23 @@ static inline void walk_tracked(rcy_heap *h, unsigned maxgen, object_step step, 
     }
 }
 
+/* Where generations 0..gen (0 or 1) start in the young vector. */
+static uint32_t young_start(const rcy_young *y, unsigned gen)
+{
+    return gen == 0 ? y->boundary : 0;
+}
+
 /* Every object of the generations 0..gen. */
 static inline void for_each_in_set(rcy_heap *h, unsigned gen, object_step step, void *arg)
 {
-    if (gen >= RCY_YOUNG_GENS) {
+    if (gen >= RCY_GEN_OLD) {
         walk_tracked(h, gen, step, arg);
         return;
     }
-    for (unsigned g = 0; g <= gen; g++) {
-        rcy_genvec *v = &h->objects.young[g];
-        for (uint32_t i = 0; i < v->len; i++)
-            if (!RCY_GENVEC_IS_HOLE(v->items[i]))
-                step(h, v->items[i], arg);
-    }
+    rcy_young *y = &h->objects.young;
+    for (uint32_t i = young_start(y, gen); i < y->len; i++)
+        if (!RCY_YOUNG_IS_HOLE(y->items[i]))
+            step(h, y->items[i], arg);
 }
 
 /* ---- validation ---- */
@@ -136,16 +141,15 @@ static void count_one(rcy_heap *h, void *o, void *arg)
 {
     size_t *counts = arg;
     uint32_t w = RCY_HEAD(o)->gcword;
-    (void)h;
     RCY_ASSERT(!(w & (RCY_GC_COLLECTING | RCY_GC_UNREACHABLE)));
     RCY_ASSERT(RCY_HEAD(o)->refcnt > 0);
-    counts[rcy__gen_of(w)]++;
+    counts[rcy__generation(&h->objects, w)]++;
 }
 #endif
 
 /* Level 3: outside a collection, the generation counts match a walk of the
-   heap, every young vector entry names an object of its generation at
-   its own slot, and no object carries the collector's bits. */
+   heap, every young vector entry names a young object at its own slot,
+   and no object carries the collector's bits. */
 static void validate_generations(rcy_heap *h)
 {
 #if RCY_CHECK_LEVEL >= 3
@@ -156,18 +160,17 @@ static void validate_generations(rcy_heap *h)
         RCY_ASSERT(validated[g] == O->count[g]);
     RCY_ASSERT(O->unreachable == 0);
     RCY_ASSERT(O->count[0] + O->count[1] + O->count[2] + O->count[3] == O->tracked);
-    for (unsigned g = 0; g < RCY_YOUNG_GENS; g++) {
-        size_t live = 0;
-        for (uint32_t i = 0; i < O->young[g].len; i++) {
-            void *o = O->young[g].items[i];
-            if (RCY_GENVEC_IS_HOLE(o))
-                continue;
-            uint32_t w = RCY_HEAD(o)->gcword;
-            RCY_ASSERT(rcy__gen_of(w) == g && (w & RCY_GC_SLOT_MASK) == i);
-            live++;
-        }
-        RCY_ASSERT(live == O->count[g]);
+    size_t live = 0;
+    RCY_ASSERT(O->young.boundary <= O->young.len && O->young.len <= O->young.cap);
+    for (uint32_t i = 0; i < O->young.len; i++) {
+        void *o = O->young.items[i];
+        if (RCY_YOUNG_IS_HOLE(o))
+            continue;
+        uint32_t w = RCY_HEAD(o)->gcword;
+        RCY_ASSERT(rcy__gen_of(w) == RCY_GEN_YOUNG && (w & RCY_GC_SLOT_MASK) == i);
+        live++;
     }
+    RCY_ASSERT(live == O->count[0] + O->count[1]);
 #else
     (void)h;
 #endif
@@ -299,34 +302,91 @@ static void mark_all(rcy_heap *h, unsigned gen, rcy_ptrvec *garbage)
 
 /* ---- step 4: survivors move on, garbage is held ---- */
 
+static void clear_collector_bits(void *o)
+{
+    RCY_HEAD(o)->gcword &= ~(RCY_GC_COLLECTING | RCY_GC_UNREACHABLE | RCY_GC_NOTED);
+}
+
 static void promote(rcy_objects *O, void *o, unsigned to)
 {
-    rcy_objhead *hd = RCY_HEAD(o);
-    hd->gcword &= ~(RCY_GC_COLLECTING | RCY_GC_UNREACHABLE | RCY_GC_NOTED);
+    clear_collector_bits(o);
     rcy__objects_place(O, o, to);
 }
 
-static void settle(rcy_heap *h, void *o, void *arg)
+/* Garbage is held by the collector from here on; 0 if there is no room
+   to hold it (then it survives this collection). */
+static int hold_as_garbage(rcy_heap *h, void *o)
 {
-    (void)arg;
-    rcy_objects *O = &h->objects;
     rcy_objhead *hd = RCY_HEAD(o);
     uint32_t w = hd->gcword;
-    O->count[rcy__gen_of(w)]--;
-    if ((w & RCY_GC_COLLECTING) && ptrvec_push(&h->gc.unreachable, o)) {
-        hd->gcword = (w & ~(RCY_GC_COLLECTING | RCY_GC_SLOT_MASK)) | RCY_GC_UNREACHABLE;
-        O->unreachable++;
-        rcy_incref(o);
+    if (!(w & RCY_GC_COLLECTING) || !ptrvec_push(&h->gc.unreachable, o))
+        return 0;
+    hd->gcword = (w & ~(RCY_GC_COLLECTING | RCY_GC_SLOT_MASK)) | RCY_GC_UNREACHABLE;
+    rcy_incref(o);
+    return 1;
+}
+
+/* A full collection: survivors stay in (or join) generation 2. */
+static void settle_old(rcy_heap *h, void *o, void *arg)
+{
+    size_t *survivors = arg;
+    if (hold_as_garbage(h, o))
         return;
+    clear_collector_bits(o);
+    rcy__set_generation(o, RCY_GEN_OLD, 0);
+    (*survivors)++;
+}
+
+/* A young collection: survivors of generation 0 keep their slot and
+   become generation 1 when the boundary moves; those of generation 1 go
+   to generation 2. */
+static size_t settle_young(rcy_heap *h, unsigned gen)
+{
+    rcy_young *y = &h->objects.young;
+    size_t survivors = 0;
+    for (uint32_t i = young_start(y, gen); i < y->len; i++) {
+        void *o = y->items[i];
+        if (RCY_YOUNG_IS_HOLE(o))
+            continue;
+        if (hold_as_garbage(h, o)) {
+            y->items[i] = RCY_YOUNG_HOLE(0);
+            continue;
+        }
+        clear_collector_bits(o);
+        if (gen == 0)
+            rcy__set_generation(o, RCY_GEN_YOUNG, i);
+        else
+            rcy__set_generation(o, RCY_GEN_OLD, 0);
+        survivors++;
     }
-    promote(O, o, h->gc.current.old); /* reachable, or no room to hold it: it waits */
+    return survivors;
+}
+
+/* Generations 0..gen were collected (or skipped) and `survivors` of them
+   moved on: the vector and the counts follow. */
+static void promote_young(rcy_heap *h, unsigned gen, size_t survivors)
+{
+    rcy_objects *O = &h->objects;
+    if (gen == 0) {
+        O->young.boundary = O->young.len; /* generation 0 becomes generation 1 */
+        O->young.hole = 0;
+    } else {
+        rcy__objects_reset_young(O);
+    }
+    for (unsigned g = 0; g <= gen; g++)
+        O->count[g] = 0;
+    O->count[h->gc.current.old] += survivors;
 }
 
 static void settle_set(rcy_heap *h, unsigned gen)
 {
-    for_each_in_set(h, gen, settle, NULL);
-    for (unsigned g = 0; g <= gen && g < RCY_YOUNG_GENS; g++)
-        rcy__objects_reset_young(&h->objects, g);
+    size_t held = h->gc.unreachable.len, survivors = 0;
+    if (gen >= RCY_GEN_OLD)
+        walk_tracked(h, gen, settle_old, &survivors);
+    else
+        survivors = settle_young(h, gen);
+    promote_young(h, gen, survivors);
+    h->objects.unreachable += h->gc.unreachable.len - held;
 }
 
 /* ---- steps 5-8: what happens to the garbage ---- */
@@ -367,7 +427,8 @@ static void finalize_garbage(const rcy_ptrvec *garbage)
 static void leave_garbage(rcy_heap *h, void *o)
 {
     h->objects.unreachable--;
-    promote(&h->objects, o, h->gc.current.old);
+    unsigned old = h->gc.current.old;
+    promote(&h->objects, o, old == 1 ? RCY_GEN_YOUNG : old); /* young joins generation 0 */
 }
 
 /* Step 7. Keeps in `garbage` what is still unreachable; the rest (what a
@@ -459,19 +520,22 @@ static int may_skip(rcy_heap *h, int gen)
     return h->gc.drop_pacing && gen < 2 && h->objects.noted == h->gc.noted_at[gen];
 }
 
-static void promote_unexamined(rcy_heap *h, void *o, void *arg)
+static void make_old(rcy_heap *h, void *o, void *arg)
 {
-    (void)arg;
-    h->objects.count[rcy__gen_of(RCY_HEAD(o)->gcword)]--;
-    rcy__objects_place(&h->objects, o, h->gc.current.old);
+    (void)h, (void)arg;
+    rcy__set_generation(o, RCY_GEN_OLD, 0);
 }
 
-/* A collection proven empty: promotion without scanning. */
+/* A collection proven empty: promotion without scanning; O(1) for
+   generation 0. */
 static void skip_collection(rcy_heap *h, unsigned gen)
 {
-    for_each_in_set(h, gen, promote_unexamined, NULL);
+    size_t survivors = 0;
     for (unsigned g = 0; g <= gen; g++)
-        rcy__objects_reset_young(&h->objects, g);
+        survivors += h->objects.count[g];
+    if (gen == 1)
+        for_each_in_set(h, gen, make_old, NULL);
+    promote_young(h, gen, survivors);
     h->gc.skipped[gen]++;
 }
 
@@ -651,32 +715,34 @@ void rcy_gc_get_stats(rcy_heap *h, rcy_gc_genstats out[3])
     memcpy(out, h->gc.stats, sizeof h->gc.stats);
 }
 
-static void move_generation(rcy_heap *h, void *o, void *arg)
+static void make_permanent(rcy_heap *h, void *o, void *arg)
 {
-    unsigned to = *(const unsigned *)arg;
-    h->objects.count[rcy__gen_of(RCY_HEAD(o)->gcword)]--;
-    rcy__objects_place(&h->objects, o, to);
+    (void)h, (void)arg;
+    rcy__set_generation(o, RCY_GEN_PERMANENT, 0);
 }
 
 void rcy_gc_freeze(rcy_heap *h)
 {
-    unsigned to = RCY_GEN_PERMANENT;
-    walk_tracked(h, RCY_GENERATIONS - 1, move_generation, &to);
-    for (unsigned g = 0; g < RCY_YOUNG_GENS; g++)
-        rcy__objects_reset_young(&h->objects, g);
-    h->objects.young_count = 0;
+    rcy_objects *O = &h->objects;
+    walk_tracked(h, RCY_GEN_OLD, make_permanent, NULL);
+    rcy__objects_reset_young(O);
+    O->count[RCY_GEN_PERMANENT] += O->count[0] + O->count[1] + O->count[2];
+    O->count[0] = O->count[1] = O->count[2] = 0;
+    O->young_count = 0;
 }
 
 static void thaw(rcy_heap *h, void *o, void *arg)
 {
     if (rcy__gen_of(RCY_HEAD(o)->gcword) == RCY_GEN_PERMANENT)
-        move_generation(h, o, arg);
+        make_old(h, o, arg);
 }
 
 void rcy_gc_unfreeze(rcy_heap *h)
 {
-    unsigned to = RCY_GENERATIONS - 1;
-    walk_tracked(h, RCY_GEN_PERMANENT, thaw, &to);
+    rcy_objects *O = &h->objects;
+    walk_tracked(h, RCY_GEN_PERMANENT, thaw, NULL);
+    O->count[RCY_GEN_OLD] += O->count[RCY_GEN_PERMANENT];
+    O->count[RCY_GEN_PERMANENT] = 0;
     h->objects.noted++; /* thawed objects were never examined: look at them next time */
 }
 
@@ -725,8 +791,7 @@ static int snapshot_deliver(snapshot *s, rcy_object_fn fn, void *arg)
 static void add_if_in_generation(rcy_heap *h, void *o, void *arg)
 {
     snapshot *s = arg;
-    (void)h;
-    if (s->generation < 0 || (int)rcy__gen_of(RCY_HEAD(o)->gcword) == s->generation)
+    if (s->generation < 0 || (int)rcy__generation(&h->objects, RCY_HEAD(o)->gcword) == s->generation)
         snapshot_add(s, o);
 }
 
@@ -737,7 +802,7 @@ int rcy_gc_get_objects(rcy_heap *h, int generation, rcy_object_fn fn, void *arg)
         return -1;
     }
     snapshot s = {.generation = generation};
-    if (generation >= 0 && generation < RCY_YOUNG_GENS)
+    if (generation >= 0 && generation < RCY_GEN_OLD)
         for_each_in_set(h, (unsigned)generation, add_if_in_generation, &s);
     else
         walk_tracked(h, RCY_GENERATIONS - 1, add_if_in_generation, &s);

@@ -40,8 +40,7 @@ void rcy__objects_init(rcy_objects *O)
 
 void rcy__objects_fini(rcy_objects *O)
 {
-    for (unsigned g = 0; g < RCY_YOUNG_GENS; g++)
-        free(O->young[g].items);
+    free(O->young.items);
     free(O->pending);
     rcy__objects_init(O);
 }
@@ -51,31 +50,35 @@ static rcy_heap *heap_of_object(const void *o)
     return rcy__mem_owner(rcy__object_block(o));
 }
 
-/* ---- generation vectors ---- */
+/* ---- the young vector (generations 0 and 1) ---- */
 
-int rcy__genvec_grow(rcy_genvec *v)
+int rcy__young_grow(rcy_young *y)
 {
-    uint32_t cap = v->cap ? v->cap * 2 : 1024;
+    uint32_t cap = y->cap ? y->cap * 2 : 1024;
     if (cap > RCY_YOUNG_CAP)
         return 0;
-    void **grown = realloc(v->items, cap * sizeof *grown);
+    void **grown = realloc(y->items, cap * sizeof *grown);
     if (!grown)
         return 0;
-    v->items = grown;
-    v->cap = cap;
+    y->items = grown;
+    y->cap = cap;
     return 1;
 }
 
-static void genvec_remove(rcy_genvec *v, uint32_t i)
+void rcy__objects_reset_young(rcy_objects *O)
 {
-    v->items[i] = RCY_GENVEC_HOLE(v->hole);
-    v->hole = i + 1;
+    O->young.len = O->young.boundary = O->young.hole = 0;
 }
 
-void rcy__objects_reset_young(rcy_objects *O, unsigned g)
+/* A generation 0 hole is reused; a generation 1 hole waits. */
+static void young_remove(rcy_young *y, uint32_t slot)
 {
-    O->young[g].len = 0;
-    O->young[g].hole = 0;
+    if (slot < y->boundary) {
+        y->items[slot] = RCY_YOUNG_HOLE(0);
+        return;
+    }
+    y->items[slot] = RCY_YOUNG_HOLE(y->hole);
+    y->hole = slot + 1;
 }
 
 /* ---- tracking: which generation an object is in ---- */
@@ -89,9 +92,10 @@ static void unplace(rcy_objects *O, void *o)
         O->unreachable--; /* the collector holds it and notices */
         return;
     }
-    unsigned gen = rcy__gen_of(w);
-    if (gen < RCY_YOUNG_GENS && !(w & RCY_GC_COLLECTING))
-        genvec_remove(&O->young[gen], w & RCY_GC_SLOT_MASK);
+    RCY_ASSERT(!(w & RCY_GC_COLLECTING)); /* no user code runs while the set is examined */
+    unsigned gen = rcy__generation(O, w);
+    if (rcy__gen_of(w) == RCY_GEN_YOUNG)
+        young_remove(&O->young, w & RCY_GC_SLOT_MASK);
     O->count[gen]--;
 }
 
@@ -100,7 +104,7 @@ static void unplace(rcy_objects *O, void *o)
 static void track(rcy_heap *h, void *o)
 {
     RCY_HEAD(o)->gcword = (RCY_HEAD(o)->gcword | RCY_GC_TRACKED) & ~RCY_GC_NOTED;
-    rcy__objects_place(&h->objects, o, 0);
+    rcy__objects_place(&h->objects, o, RCY_GEN_YOUNG);
     h->objects.tracked++;
 }
 

@@ -11,13 +11,14 @@
  *
  * rcy_objhead.gcword:
  *   bits 31..26  the flags below;
- *   bits 25..24  a tracked object's generation: 0, 1, 2, or 3 (permanent);
- *   bits 23..0   the slot: outside a collection, a generation 0 or 1
- *                object's index in its generation's vector; during a
- *                collection, gc_refs (bits 22..0) and SCANNED (bit 23) of
- *                the objects being examined (RCY_GC_COLLECTING set).
- * Generations 0 and 1 are small (thresholds bound them), so they are
- * vectors of pointers: a young collection reads them, not the heap.
+ *   bits 25..24  a tracked object's generation: young (0 or 1, see
+ *                rcy_young), 2, or 3 (permanent);
+ *   bits 23..0   the slot: outside a collection, a young object's index
+ *                in the young vector; during a collection, gc_refs (bits
+ *                22..0) and SCANNED (bit 23) of the objects being examined
+ *                (RCY_GC_COLLECTING set).
+ * Generations 0 and 1 are small (thresholds bound them), so they are a
+ * vector of pointers: a young collection reads it, not the heap.
  * Generation 2 and the permanent generation are header bits only.
  *
  * type_and_flags: the type pointer (8-aligned) with three flags in bits
@@ -48,25 +49,35 @@
 #define RCY_GC_SCANNED (1u << 23)
 #define RCY_GC_REFS_MASK (RCY_GC_SCANNED - 1)
 
+#define RCY_GEN_YOUNG 0 /* header value for generations 0 and 1: see rcy_young */
+#define RCY_GEN_OLD 2
 #define RCY_GEN_PERMANENT 3
-#define RCY_YOUNG_GENS 2 /* generations kept in vectors */
-/* Entries a young vector may hold. Automatic collection keeps generations
-   0 and 1 far below it; with the collector disabled (or huge thresholds),
-   objects beyond it are placed straight into generation 2: a vector as
-   large as the heap would cost memory, and cache misses on every death. */
+/* Entries the young vector may hold. Automatic collection keeps
+   generations 0 and 1 far below it; with the collector disabled (or huge
+   thresholds), objects beyond it are placed straight into generation 2: a
+   vector as large as the heap would cost memory, and cache misses on every
+   death. */
 #define RCY_YOUNG_CAP ((uint32_t)1 << 16)
 
-/* The objects of generation 0 or 1. A hole left by an object that died or
-   moved is an odd value, (index of the next hole + 1) << 1 | 1, so holes
-   are reused before the vector grows. */
-typedef struct rcy_genvec {
+/* Generations 0 and 1 in one vector of pointers: items[0..boundary) are
+   generation 1, items[boundary..len) generation 0, so promoting all of
+   generation 0 is `boundary = len`. A young object's header has
+   RCY_GEN_YOUNG and its index (slot); which of the two generations it is
+   in follows from the index. A hole is an odd value: the holes of
+   generation 0 are chained, (next hole's index + 1) << 1 | 1, and reused
+   before the vector grows; those of generation 1 wait for its next
+   collection, which empties the vector. */
+typedef struct rcy_young {
     void **items;
-    uint32_t len, cap;
-    uint32_t hole; /* first hole's index + 1; 0: none */
-} rcy_genvec;
+    uint32_t len, cap, boundary;
+    uint32_t hole; /* first hole of generation 0, index + 1; 0: none */
+} rcy_young;
+
+#define RCY_YOUNG_HOLE(next_plus_1) ((void *)(((uintptr_t)(next_plus_1) << 1) | 1))
+#define RCY_YOUNG_IS_HOLE(item) (((uintptr_t)(item)&1) != 0)
 
 typedef struct rcy_objects {
-    rcy_genvec young[RCY_YOUNG_GENS]; /* generations 0 and 1 */
+    rcy_young young;      /* generations 0 and 1 */
     size_t count[RCY_GEN_PERMANENT + 1]; /* tracked objects per generation */
     size_t unreachable;   /* tracked objects in a running collection's garbage */
     size_t tracked;       /* all tracked objects: the sum of the above */
@@ -115,42 +126,57 @@ static inline void *rcy__tracked_at(char *b, unsigned gen)
     return (void *)(hd + 1);
 }
 
-#define RCY_GENVEC_HOLE(next_plus_1) ((void *)(((uintptr_t)(next_plus_1) << 1) | 1))
-#define RCY_GENVEC_IS_HOLE(item) (((uintptr_t)(item)&1) != 0)
+/* Doubles the young vector's room; 0 at RCY_YOUNG_CAP or out of memory. */
+int rcy__young_grow(rcy_young *y);
 
-/* Doubles v's room; 0 at RCY_YOUNG_CAP or out of memory. */
-int rcy__genvec_grow(rcy_genvec *v);
-
-/* Puts a tracked object, not in any generation now, into generation gen
-   (generation 2 if a young vector cannot take it). Inline: every tracked
-   object's creation and each promotion goes through it. */
-static inline void rcy__objects_place(rcy_objects *O, void *o, unsigned gen)
+/* Generation 0 or 1, for a young object outside a collection. */
+static inline unsigned rcy__young_generation(const rcy_young *y, uint32_t gcword)
 {
-    uint32_t slot = 0;
-    if (gen < RCY_YOUNG_GENS) {
-        rcy_genvec *v = &O->young[gen];
-        if (v->hole) {
-            slot = v->hole - 1;
-            v->hole = (uint32_t)((uintptr_t)v->items[slot] >> 1);
-            v->items[slot] = o;
-        } else if (v->len < v->cap || rcy__genvec_grow(v)) {
-            slot = v->len++;
-            v->items[slot] = o;
-        } else {
-            gen = 2; /* full collections still examine it: see RCY_YOUNG_CAP */
-        }
-    }
+    return (gcword & RCY_GC_SLOT_MASK) < y->boundary ? 1 : 0;
+}
+
+/* The generation of a tracked object outside a collection. */
+static inline unsigned rcy__generation(const rcy_objects *O, uint32_t gcword)
+{
+    unsigned gen = rcy__gen_of(gcword);
+    return gen == RCY_GEN_YOUNG ? rcy__young_generation(&O->young, gcword) : gen;
+}
+
+static inline void rcy__set_generation(void *o, unsigned gen, uint32_t slot)
+{
     rcy_objhead *hd = RCY_HEAD(o);
     hd->gcword = (hd->gcword & ~(RCY_GC_GEN_MASK | RCY_GC_SLOT_MASK)) |
                  (gen << RCY_GC_GEN_SHIFT) | slot;
+}
+
+/* Puts a tracked object, not in any generation now, into generation 0
+   (RCY_GEN_YOUNG), 2 or 3; generation 2 if the young vector cannot take
+   it. Inline: every tracked object's creation goes through it. */
+static inline void rcy__objects_place(rcy_objects *O, void *o, unsigned gen)
+{
+    uint32_t slot = 0;
+    if (gen == RCY_GEN_YOUNG) {
+        rcy_young *y = &O->young;
+        if (y->hole) {
+            slot = y->hole - 1;
+            y->hole = (uint32_t)((uintptr_t)y->items[slot] >> 1);
+            y->items[slot] = o;
+        } else if (y->len < y->cap || rcy__young_grow(y)) {
+            slot = y->len++;
+            y->items[slot] = o;
+        } else {
+            gen = RCY_GEN_OLD; /* full collections still examine it: see RCY_YOUNG_CAP */
+        }
+    }
+    rcy__set_generation(o, gen, slot);
     O->count[gen]++;
 }
 
 void rcy__objects_init(rcy_objects *O);
 void rcy__objects_fini(rcy_objects *O);
-/* Empties young generation g's vector, keeping its memory; the caller has
-   moved its objects elsewhere and fixes the counts. */
-void rcy__objects_reset_young(rcy_objects *O, unsigned g);
+/* Empties the young vector, keeping its memory; the caller has moved its
+   objects elsewhere and fixes the counts. */
+void rcy__objects_reset_young(rcy_objects *O);
 /* Calls the type's traverse; with a NULL traverse, nothing. */
 static inline void rcy__traverse(void *o, rcy_visit_fn visit, void *arg)
 {
