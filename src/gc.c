@@ -63,29 +63,12 @@ static const char *type_name(const void *o)
     return name ? name : "?";
 }
 
-static int ptrvec_push(rcy_ptrvec *v, void *p)
-{
-    if (v->len == v->cap) {
-        size_t cap = v->cap ? v->cap * 2 : 256;
-        void **grown = realloc(v->items, cap * sizeof *grown);
-        if (!grown)
-            return 0;
-        v->items = grown;
-        v->cap = cap;
-    }
-    v->items[v->len++] = p;
-    return 1;
-}
-
 /* Keeps a modest buffer for the next collection, not a huge one. */
 static void ptrvec_trim(rcy_ptrvec *v)
 {
     v->len = 0;
-    if (v->cap > 65536) {
-        free(v->items);
-        v->items = NULL;
-        v->cap = 0;
-    }
+    if (v->cap > 65536)
+        rcy__ptrvec_fini(v);
 }
 
 static uint32_t clamp_refs(uint32_t rc)
@@ -259,7 +242,7 @@ static void visit_mark(void **slot, void *arg)
     if (!(w & RCY_GC_SCANNED)) {
         if ((w & RCY_GC_REFS_MASK) == 0)
             hd->gcword = w | 1;
-    } else if (ptrvec_push(&g->stack, child)) {
+    } else if (rcy__ptrvec_push(&g->stack, child)) {
         hd->gcword = w & ~RCY_GC_COLLECTING;
     } else {
         hd->gcword = (w & ~RCY_GC_SCANNED) | 1; /* a root for the next scan */
@@ -319,7 +302,7 @@ static int hold_as_garbage(rcy_heap *h, void *o)
 {
     rcy_objhead *hd = RCY_HEAD(o);
     uint32_t w = hd->gcword;
-    if (!(w & RCY_GC_COLLECTING) || !ptrvec_push(&h->gc.unreachable, o))
+    if (!(w & RCY_GC_COLLECTING) || !rcy__ptrvec_push(&h->gc.unreachable, o))
         return 0;
     hd->gcword = (w & ~(RCY_GC_COLLECTING | RCY_GC_SLOT_MASK)) | RCY_GC_UNREACHABLE;
     rcy_incref(o);
@@ -458,34 +441,28 @@ static void handle_resurrected(rcy_heap *h, rcy_ptrvec *garbage)
 
 static void keep_as_garbage(rcy_heap *h, void *o)
 {
-    rcy_gc *g = &h->gc;
-    if (g->ngarbage == g->garbage_cap) {
-        size_t cap = g->garbage_cap ? g->garbage_cap * 2 : 64;
-        void **grown = realloc(g->garbage, cap * sizeof *grown);
-        if (!grown)
-            return; /* it stays in the old generation, uncounted */
-        g->garbage = grown;
-        g->garbage_cap = cap;
-    }
-    rcy_incref(o);
-    g->garbage[g->ngarbage++] = o;
+    if (rcy__ptrvec_push(&h->gc.garbage, o))
+        rcy_incref(o);
+    /* else it stays in the old generation, not listed */
 }
 
 /* Step 8. Clearing an object drops its references; the garbage dies by
-   reference count as the collector lets go of it. One still alive after
-   that is held by garbage not yet cleared, or was kept by user code, and
-   lives on in the old generation. */
+   reference count as the collector lets go of it, still marked garbage
+   (it never rejoins a generation). One still referenced after its
+   clearing, by garbage not yet cleared or by user code, rejoins the old
+   generation first and lives on until those references go. */
 static void delete_garbage(rcy_heap *h, rcy_ptrvec *garbage)
 {
     int saveall = (h->gc.debug & RCY_DEBUG_SAVEALL) != 0;
     for (size_t i = 0; i < garbage->len; i++) {
         void *o = garbage->items[i];
-        if (is_garbage(o)) {
+        if (is_garbage(o) && saveall) {
             leave_garbage(h, o);
-            if (saveall)
-                keep_as_garbage(h, o);
-            else
-                rcy__clear_refs(o);
+            keep_as_garbage(h, o);
+        } else if (is_garbage(o)) {
+            rcy__clear_refs(o);
+            if (is_garbage(o) && RCY_HEAD(o)->refcnt > 1)
+                leave_garbage(h, o);
         }
         rcy_decref(o);
     }
@@ -656,9 +633,9 @@ void rcy__gc_init(rcy_heap *h)
 void rcy__gc_fini(rcy_heap *h)
 {
     free(h->gc.callbacks);
-    free(h->gc.garbage); /* the objects go with the heap's memory */
-    free(h->gc.unreachable.items);
-    free(h->gc.stack.items);
+    rcy__ptrvec_fini(&h->gc.garbage); /* the objects go with the heap's memory */
+    rcy__ptrvec_fini(&h->gc.unreachable);
+    rcy__ptrvec_fini(&h->gc.stack);
     memset(&h->gc, 0, sizeof h->gc);
 }
 
@@ -768,7 +745,7 @@ typedef struct snapshot {
 
 static void snapshot_add(snapshot *s, void *o)
 {
-    if (ptrvec_push(&s->objects, o))
+    if (rcy__ptrvec_push(&s->objects, o))
         rcy_incref(o);
     else
         s->failed = 1;
@@ -780,7 +757,7 @@ static int snapshot_deliver(snapshot *s, rcy_object_fn fn, void *arg)
         fn(s->objects.items[i], arg);
     for (size_t i = 0; i < s->objects.len; i++)
         rcy_decref(s->objects.items[i]);
-    free(s->objects.items);
+    rcy__ptrvec_fini(&s->objects);
     if (s->failed) {
         errno = ENOMEM;
         return -1;
@@ -894,18 +871,18 @@ unsigned rcy_gc_get_debug(rcy_heap *h)
 
 size_t rcy_gc_garbage_count(rcy_heap *h)
 {
-    return h->gc.ngarbage;
+    return h->gc.garbage.len;
 }
 
 void rcy_gc_garbage(rcy_heap *h, rcy_object_fn fn, void *arg)
 {
-    for (size_t i = 0; i < h->gc.ngarbage; i++)
-        fn(h->gc.garbage[i], arg);
+    for (size_t i = 0; i < h->gc.garbage.len; i++)
+        fn(h->gc.garbage.items[i], arg);
 }
 
 void rcy_gc_garbage_clear(rcy_heap *h)
 {
     rcy_gc *g = &h->gc;
-    while (g->ngarbage) /* one at a time: a death may touch the list */
-        rcy_decref(g->garbage[--g->ngarbage]);
+    while (g->garbage.len) /* one at a time: a death may touch the list */
+        rcy_decref(g->garbage.items[--g->garbage.len]);
 }

@@ -13,12 +13,6 @@ typedef struct rcy_gc_cb {
     void *arg;
 } rcy_gc_cb;
 
-/* A growable vector of object pointers (system allocator). */
-typedef struct rcy_ptrvec {
-    void **items;
-    size_t len, cap;
-} rcy_ptrvec;
-
 /* The running collection: generations 0..gen are examined, survivors go
    to generation old. */
 typedef struct rcy_collection {
@@ -42,8 +36,7 @@ typedef struct rcy_gc {
     unsigned debug;
     rcy_gc_cb *callbacks;
     size_t ncallbacks, callbacks_cap;
-    void **garbage; /* strong references kept by RCY_DEBUG_SAVEALL */
-    size_t ngarbage, garbage_cap;
+    rcy_ptrvec garbage; /* gc.garbage: strong references kept by RCY_DEBUG_SAVEALL */
 } rcy_gc;
 
 void rcy__gc_init(struct rcy_heap *h);

@@ -41,7 +41,7 @@ void rcy__objects_init(rcy_objects *O)
 void rcy__objects_fini(rcy_objects *O)
 {
     free(O->young.items);
-    free(O->pending);
+    rcy__ptrvec_fini(&O->pending);
     rcy__objects_init(O);
 }
 
@@ -173,10 +173,8 @@ void *rcy_new_sized(rcy_heap *h, const rcy_type *t, size_t n)
     rcy_objects *O = &h->objects;
     if (collectable && O->young_count + 1 > O->young_limit)
         O->young_full(h); /* like CPython, collect before the new object exists */
-    size_t kind = collectable ? RCY_KIND_OBJECTS : RCY_KIND_PLAIN;
-    rcy_objhead *hd = n <= SIZE_MAX - sizeof *hd
-                          ? rcy__mem_alloc(h, sizeof *hd + n, (unsigned)kind)
-                          : NULL;
+    unsigned kind = collectable ? RCY_KIND_OBJECTS : RCY_KIND_PLAIN;
+    rcy_objhead *hd = n <= SIZE_MAX - sizeof *hd ? rcy__mem_alloc(h, sizeof *hd + n, kind) : NULL;
     if (!hd) {
         errno = ENOMEM;
         return NULL;
@@ -272,26 +270,19 @@ static void die_now(rcy_heap *h, void *o)
 static int push_pending(rcy_heap *h, void *o)
 {
     rcy_objects *O = &h->objects;
-    if (O->pending_len == O->pending_cap) {
-        if (O->pending_head > 0) { /* slide the live part to the front */
-            O->pending_len -= O->pending_head;
-            memmove(O->pending, O->pending + O->pending_head, O->pending_len * sizeof *O->pending);
-            O->pending_head = 0;
-        } else {
-            size_t cap = O->pending_cap ? O->pending_cap * 2 : 256;
-            void **grown = realloc(O->pending, cap * sizeof *grown);
-            if (!grown)
-                return 0;
-            O->pending = grown;
-            O->pending_cap = cap;
-        }
+    rcy_ptrvec *q = &O->pending;
+    if (q->len == q->cap && O->pending_head > 0) { /* slide the live part to the front */
+        q->len -= O->pending_head;
+        memmove(q->items, q->items + O->pending_head, q->len * sizeof *q->items);
+        O->pending_head = 0;
     }
+    if (!rcy__ptrvec_push(q, o))
+        return 0;
     rcy_objhead *hd = RCY_HEAD(o);
     if (hd->gcword & RCY_GC_TRACKED) {
         untrack(h, o);
         hd->gcword |= RCY_GC_WAS_TRACKED;
     }
-    O->pending[O->pending_len++] = o;
     return 1;
 }
 
@@ -300,13 +291,13 @@ static int push_pending(rcy_heap *h, void *o)
 static void drain_pending(rcy_heap *h)
 {
     rcy_objects *O = &h->objects;
-    while (O->pending_head < O->pending_len) {
-        void *o = O->pending[O->pending_head++];
+    while (O->pending_head < O->pending.len) {
+        void *o = O->pending.items[O->pending_head++];
         O->depth++;
         die_now(h, o);
         O->depth--;
     }
-    O->pending_head = O->pending_len = 0;
+    O->pending_head = O->pending.len = 0;
 }
 
 static void object_dies(void *o)

@@ -28,6 +28,7 @@
 #define RCY_OBJECT_H
 
 #include "ptrmap.h"
+#include "ptrvec.h"
 #include "recycle.h"
 
 #define RCY_TF_FINALIZED ((uintptr_t)1)
@@ -84,8 +85,8 @@ typedef struct rcy_objects {
     size_t young_count;   /* tracked allocations minus deallocations */
     size_t young_limit;   /* the collector is called when young_count passes it */
     void (*young_full)(struct rcy_heap *h);
-    void **pending;       /* dying objects, a FIFO: pending[pending_head..pending_len) */
-    size_t pending_head, pending_len, pending_cap;
+    rcy_ptrvec pending;   /* dying objects, a FIFO: items[pending_head..len) */
+    size_t pending_head;
     unsigned depth;       /* deaths in progress, nested */
     rcy_ptrmap weak;      /* target -> its first weak reference */
     size_t noted;         /* drops-to-nonzero reported by tracked objects, ever */
