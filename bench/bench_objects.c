@@ -3,8 +3,9 @@
  *   bench_objects_<alloc> newfree        new + release of one object, hot loop:
  *                                        recycle rcy_new + rcy_decref of a 32-byte
  *                                        payload (untracked type, and a type with
- *                                        traverse); malloc variants malloc + free
- *                                        of the same total size (48 B / 64 B);
+ *                                        traverse; both have a 16-byte header);
+ *                                        malloc variants malloc + free of the
+ *                                        same total size (48 B);
  *                                        and for all, raw malloc + free of 48 B
  *   bench_objects_<alloc> refpair        incref + decref of a live object
  *                                        (malloc variants: a hand-written count)
@@ -176,7 +177,7 @@ static void newfree(void)
                 BENCH_BARRIER();
                 rcy_decref(o);
 #else
-                char *o = a_malloc(kind == 1 ? 64 : 48);
+                char *o = a_malloc(48);
                 o[16] = (char)i;
                 BENCH_BARRIER();
                 a_free(o);

@@ -105,14 +105,12 @@ static void track(rcy_heap *h, void *o)
 {
     RCY_HEAD(o)->gcword = (RCY_HEAD(o)->gcword | RCY_GC_TRACKED) & ~RCY_GC_NOTED;
     rcy__objects_place(&h->objects, o, RCY_GEN_YOUNG);
-    h->objects.tracked++;
 }
 
 static void untrack(rcy_heap *h, void *o)
 {
     rcy_objhead *hd = RCY_HEAD(o);
     unplace(&h->objects, o);
-    h->objects.tracked--;
     hd->gcword &= ~(RCY_GC_TRACKED | RCY_GC_COLLECTING | RCY_GC_UNREACHABLE |
                     RCY_GC_GEN_MASK | RCY_GC_SLOT_MASK);
     hd->gcword |= RCY_GC_NOTED;

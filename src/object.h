@@ -81,7 +81,6 @@ typedef struct rcy_objects {
     rcy_young young;      /* generations 0 and 1 */
     size_t count[RCY_GEN_PERMANENT + 1]; /* tracked objects per generation */
     size_t unreachable;   /* tracked objects in a running collection's garbage */
-    size_t tracked;       /* all tracked objects: the sum of the above */
     size_t young_count;   /* tracked allocations minus deallocations */
     size_t young_limit;   /* the collector is called when young_count passes it */
     void (*young_full)(struct rcy_heap *h);
@@ -171,6 +170,12 @@ static inline void rcy__objects_place(rcy_objects *O, void *o, unsigned gen)
     }
     rcy__set_generation(o, gen, slot);
     O->count[gen]++;
+}
+
+/* All tracked objects. */
+static inline size_t rcy__tracked_count(const rcy_objects *O)
+{
+    return O->count[0] + O->count[1] + O->count[2] + O->count[3] + O->unreachable;
 }
 
 void rcy__objects_init(rcy_objects *O);
