@@ -148,15 +148,25 @@ static void gm_mark_weak(uint32_t id)
             gm.weak[i].may_be_dead = 1;
 }
 
-static void gm_finalize(void *self)
+/* The model's record of a node a callback got; NULL (a failed check) if
+   the node is not one the model made. */
+static gm_obj *gm_obj_of(const gm_node *n)
 {
-    gm_node *n = self;
     uint32_t id = n->id;
     GM_CHECK(id >= 1 && id <= gm.nobj);
     if (id < 1 || id > gm.nobj)
+        return NULL;
+    GM_CHECK(gm.obj[id].ptr == n);
+    return &gm.obj[id];
+}
+
+static void gm_finalize(void *self)
+{
+    gm_node *n = self;
+    gm_obj *o = gm_obj_of(n);
+    if (!o)
         return;
-    gm_obj *o = &gm.obj[id];
-    GM_CHECK(o->ptr == n);
+    uint32_t id = n->id;
     GM_CHECK(!o->finalized); /* at most once */
     GM_CHECK(!o->destroyed);
     o->finalized = 1;
@@ -186,12 +196,10 @@ static void gm_finalize(void *self)
 static void gm_destroy(void *self)
 {
     gm_node *n = self;
-    uint32_t id = n->id;
-    GM_CHECK(id >= 1 && id <= gm.nobj);
-    if (id < 1 || id > gm.nobj)
+    gm_obj *o = gm_obj_of(n);
+    if (!o)
         return;
-    gm_obj *o = &gm.obj[id];
-    GM_CHECK(o->ptr == n);
+    uint32_t id = n->id;
     GM_CHECK(!o->destroyed); /* at most once */
     if (o->destroyed)
         return;

@@ -443,6 +443,18 @@ static void test_peak(void)
 
 /* ~40 MiB of 64-byte blocks: tens of arenas come and, once all is freed,
  * go again, but for at most one kept in reserve. */
+/* n blocks of 64 bytes, each holding its index; 0 if one failed. */
+static int alloc_numbered(rcy_heap *h, void **p, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        p[i] = rcy_malloc(h, 64);
+        if (!p[i])
+            return 0;
+        *(size_t *)p[i] = i;
+    }
+    return 1;
+}
+
 static void test_arenas(void)
 {
     rcy_heap *h = check_new_heap();
@@ -454,17 +466,9 @@ static void test_arenas(void)
         return;
     rcy_mem_stats s0, s;
     rcy_mem_get_stats(h, &s0);
-    int bad = 0;
-    for (size_t i = 0; i < n; i++) {
-        p[i] = rcy_malloc(h, 64);
-        if (!p[i]) {
-            bad++;
-            break;
-        }
-        *(size_t *)p[i] = i;
-    }
-    CHECK_EQ(bad, 0);
-    if (bad)
+    int ok = alloc_numbered(h, p, n);
+    CHECK(ok);
+    if (!ok)
         return;
     rcy_mem_get_stats(h, &s);
     check_stats_consistent(&s);
@@ -495,14 +499,7 @@ static void test_arenas(void)
     CHECK(s.bytes_released_total >= (high - 1) * ARENA_SIZE / 2);
 
     /* and again: the arenas come back */
-    for (size_t i = 0; i < n; i++) {
-        p[i] = rcy_malloc(h, 64);
-        if (!p[i]) {
-            bad++;
-            break;
-        }
-    }
-    CHECK_EQ(bad, 0);
+    CHECK(alloc_numbered(h, p, n));
     rcy_mem_get_stats(h, &s);
     check_stats_consistent(&s);
     CHECK(s.arenas_current >= min_arenas);
