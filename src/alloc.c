@@ -103,25 +103,17 @@ void rcy__mem_free(rcy_heap *h, void *p, const char *api)
     free_large(h, p);
 }
 
-void rcy__mem_release(rcy_heap *h, void *p)
+void rcy__mem_release(rcy_heap *h, rcy_arena *a, void *p)
 {
 #if RCY_CHECK_LEVEL >= 1
+    (void)a;
     rcy__mem_free(h, p, "rcy_decref");
 #else
-    rcy_arena *a = rcy__pagemap_lookup(p);
     if (a)
         rcy__pool_free(&h->pools, rcy__pool_of(a, p), p);
     else
         free_large(h, p);
 #endif
-}
-
-rcy_heap *rcy__mem_owner(const void *p)
-{
-    rcy_arena *a = rcy__pagemap_lookup(p);
-    if (a)
-        return a->owner;
-    return rcy__large_header(p)->owner; /* p must be a live block */
 }
 
 int rcy__mem_is_live(const void *p)

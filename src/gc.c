@@ -11,7 +11,9 @@
  *      referent measured slower, its writes land far apart);
  *   3. mark: objects with gc_refs > 0, and all they reach, are reachable:
  *      an ordered scan, with an explicit stack only for references that
- *      point back to objects already passed (scan_one);
+ *      point back to objects already passed (scan_one); a full collection
+ *      tests the allocator's mark bits before a referent's header, and
+ *      settles each survivor as it finds it reachable;
  *   4. settle: survivors go to the next generation; the rest are garbage,
  *      gathered in a vector that holds a reference to each, so none can
  *      die or move while user code (finalizers, callbacks) runs;
@@ -186,6 +188,34 @@ static void update_refs(rcy_heap *h, void *o, void *arg)
     start_examining(o, RCY_HEAD(o)->refcnt);
 }
 
+/* A full collection's mark bits (pool.h) mirror RCY_GC_COLLECTING, so the
+   mark can skip a referent outside the set, or known reachable, without
+   reading its header: with a heap larger than the cache, that read is a
+   miss for nearly every reference. */
+static void set_mark_bit(rcy_heap *h, void *o, int on)
+{
+    uint64_t mask;
+    uint64_t *word = rcy__mark_word(&h->pools, o, &mask);
+    if (word)
+        *word = on ? *word | mask : *word & ~mask;
+}
+
+static void update_refs_marking(rcy_heap *h, void *o, void *arg)
+{
+    update_refs(h, o, arg);
+    set_mark_bit(h, o, 1);
+}
+
+/* 1 if the mark bits prove the object is not (or no longer) examined. */
+static int mark_bit_clear(const rcy_heap *h, const void *o)
+{
+    if (!h->gc.current.mark_bits)
+        return 0;
+    uint64_t mask;
+    const uint64_t *word = rcy__mark_word(&h->pools, o, &mask);
+    return word && !(*word & mask);
+}
+
 static void subtract_one(void *child)
 {
     if (RCY_HEAD(child)->gcword & RCY_GC_COLLECTING)
@@ -217,6 +247,55 @@ static void subtract_all(rcy_heap *h, unsigned gen, rcy_ptrvec *garbage)
     }
 }
 
+/* The header word of an object the mark found reachable. In a full
+   collection it is final (generation 2, the collector's bits gone), so
+   survivors need no settling pass over the heap: step 4 visits only the
+   objects the scan passed unreached, listed in the garbage vector
+   (`tentative`, step 4 keeps those still unreached). */
+static uint32_t reachable_word(rcy_heap *h, void *o, uint32_t w)
+{
+    if (h->gc.current.mark_bits)
+        set_mark_bit(h, o, 0);
+    if (h->gc.current.settled_by_mark)
+        return (w & ~(RCY_GC_COLLECTING | RCY_GC_UNREACHABLE | RCY_GC_NOTED | RCY_GC_GEN_MASK |
+                      RCY_GC_SLOT_MASK)) |
+               ((uint32_t)RCY_GEN_OLD << RCY_GC_GEN_SHIFT);
+    return w & ~RCY_GC_COLLECTING;
+}
+
+/* Validating builds take the fallbacks of a full collection on purpose:
+   every other one without mark bits, every other pair settling by a walk
+   as if the tentative list could not grow, so the tests cover all four
+   ways a full collection can run. */
+static int exercise_fallback(const rcy_gc *g, unsigned which)
+{
+#if RCY_CHECK_LEVEL >= 3
+    return (g->stats[2].collections & which) != 0;
+#else
+    (void)g, (void)which;
+    return 0;
+#endif
+}
+#define FALLBACK_NO_MARK_BITS 1u
+#define FALLBACK_SETTLE_BY_WALK 2u
+
+static void note_tentative(rcy_gc *g, void *o)
+{
+    if (!g->current.settled_by_mark || g->tentative_lost)
+        return;
+    if (exercise_fallback(g, FALLBACK_SETTLE_BY_WALK) || !rcy__ptrvec_push(&g->unreachable, o))
+        g->tentative_lost = 1;
+}
+
+/* A scan of a full collection passes every unreached object again. */
+static void restart_tentative(rcy_gc *g)
+{
+    if (g->current.settled_by_mark) {
+        g->unreachable.len = 0; /* empty outside step 4 onwards */
+        g->tentative_lost = 0;
+    }
+}
+
 /* Step 3, CPython's move_unreachable without moving anything: the set is
    scanned in order (address order for a full collection). An object with
    gc_refs > 0 is reachable: COLLECTING is cleared and it is traversed. A
@@ -230,9 +309,10 @@ static void subtract_all(rcy_heap *h, unsigned gen, rcy_ptrvec *garbage)
    scan runs again. */
 static void visit_mark(void **slot, void *arg)
 {
-    rcy_gc *g = arg;
+    rcy_heap *h = arg;
+    rcy_gc *g = &h->gc;
     void *child = *slot;
-    if (!child)
+    if (!child || mark_bit_clear(h, child))
         return;
     rcy_objhead *hd = RCY_HEAD(child);
     uint32_t w = hd->gcword;
@@ -242,7 +322,7 @@ static void visit_mark(void **slot, void *arg)
         if ((w & RCY_GC_REFS_MASK) == 0)
             hd->gcword = w | 1;
     } else if (rcy__ptrvec_push(&g->stack, child)) {
-        hd->gcword = w & ~RCY_GC_COLLECTING;
+        hd->gcword = reachable_word(h, child, w);
     } else {
         hd->gcword = (w & ~RCY_GC_SCANNED) | 1; /* a root for the next scan */
         g->stack_overflowed = 1;
@@ -259,12 +339,13 @@ static void scan_one(rcy_heap *h, void *o, void *arg)
         return;
     if ((w & RCY_GC_REFS_MASK) == 0) {
         hd->gcword = w | RCY_GC_SCANNED;
+        note_tentative(g, o);
         return;
     }
-    hd->gcword = w & ~RCY_GC_COLLECTING;
-    rcy__traverse(o, visit_mark, g);
+    hd->gcword = reachable_word(h, o, w);
+    rcy__traverse(o, visit_mark, h);
     while (g->stack.len)
-        rcy__traverse(g->stack.items[--g->stack.len], visit_mark, g);
+        rcy__traverse(g->stack.items[--g->stack.len], visit_mark, h);
 }
 
 /* Step 3 for the set, or step 7's for the garbage. */
@@ -272,6 +353,7 @@ static void mark_all(rcy_heap *h, unsigned gen, rcy_ptrvec *garbage)
 {
     do {
         h->gc.stack_overflowed = 0;
+        restart_tentative(&h->gc);
         if (garbage) {
             for (size_t i = 0; i < garbage->len; i++)
                 scan_one(h, garbage->items[i], NULL);
@@ -297,14 +379,18 @@ static void promote(rcy_objects *O, void *o, unsigned to)
 
 /* Garbage is held by the collector from here on; 0 if there is no room
    to hold it (then it survives this collection). */
-static int hold_as_garbage(rcy_heap *h, void *o)
+static void hold(void *o)
 {
     rcy_objhead *hd = RCY_HEAD(o);
-    uint32_t w = hd->gcword;
-    if (!(w & RCY_GC_COLLECTING) || !rcy__ptrvec_push(&h->gc.unreachable, o))
-        return 0;
-    hd->gcword = (w & ~(RCY_GC_COLLECTING | RCY_GC_SLOT_MASK)) | RCY_GC_UNREACHABLE;
+    hd->gcword = (hd->gcword & ~(RCY_GC_COLLECTING | RCY_GC_SLOT_MASK)) | RCY_GC_UNREACHABLE;
     rcy_incref(o);
+}
+
+static int hold_as_garbage(rcy_heap *h, void *o)
+{
+    if (!(RCY_HEAD(o)->gcword & RCY_GC_COLLECTING) || !rcy__ptrvec_push(&h->gc.unreachable, o))
+        return 0;
+    hold(o);
     return 1;
 }
 
@@ -360,15 +446,40 @@ static void promote_young(rcy_heap *h, unsigned gen, size_t survivors)
     O->count[h->gc.current.old] += survivors;
 }
 
-static void settle_set(rcy_heap *h, unsigned gen)
+/* A full collection whose mark settled the survivors: what the scan
+   passed unreached (listed in the garbage vector) and nothing reached
+   later is garbage. */
+static size_t settle_tentative(rcy_heap *h, size_t set_size)
 {
-    size_t held = h->gc.unreachable.len, survivors = 0;
-    if (gen >= RCY_GEN_OLD)
-        walk_tracked(h, gen, settle_old, &survivors);
-    else
-        survivors = settle_young(h, gen);
+    rcy_ptrvec *t = &h->gc.unreachable;
+    size_t kept = 0;
+    for (size_t i = 0; i < t->len; i++) {
+        void *o = t->items[i];
+        if (!(RCY_HEAD(o)->gcword & RCY_GC_COLLECTING))
+            continue; /* reached after the scan passed it */
+        hold(o);
+        t->items[kept++] = o;
+    }
+    t->len = kept;
+    return set_size - kept;
+}
+
+static void settle_set(rcy_heap *h, unsigned gen, size_t set_size)
+{
+    rcy_gc *g = &h->gc;
+    size_t survivors = 0;
+    if (g->current.settled_by_mark && !g->tentative_lost) {
+        survivors = settle_tentative(h, set_size);
+    } else {
+        g->unreachable.len = 0; /* a partial tentative list */
+        if (gen >= RCY_GEN_OLD)
+            walk_tracked(h, gen, settle_old, &survivors);
+        else
+            survivors = settle_young(h, gen);
+    }
+    g->current.settled_by_mark = 0;
     promote_young(h, gen, survivors);
-    h->objects.unreachable += h->gc.unreachable.len - held;
+    h->objects.unreachable += g->unreachable.len;
 }
 
 /* ---- steps 5-8: what happens to the garbage ---- */
@@ -378,8 +489,8 @@ static int weakref_survives(void *wr)
     return !is_garbage(wr);
 }
 
-/* Step 5. */
-static void handle_weakrefs(rcy_heap *h, const rcy_ptrvec *garbage)
+/* Step 5. Returns 1 if a callback ran. */
+static int handle_weakrefs(rcy_heap *h, const rcy_ptrvec *garbage)
 {
     rcy_weakref *callbacks = NULL;
     for (size_t i = 0; i < garbage->len; i++) {
@@ -387,21 +498,26 @@ static void handle_weakrefs(rcy_heap *h, const rcy_ptrvec *garbage)
         if (is_garbage(o) && (RCY_HEAD(o)->type_and_flags & RCY_TF_WEAKREFD))
             rcy__weak_filter(rcy__weak_detach(h, o), weakref_survives, &callbacks);
     }
+    int ran = callbacks != NULL;
     rcy__weak_run(callbacks);
+    return ran;
 }
 
 /* Step 6. The collector's reference keeps each object intact whatever
-   the finalizers do. */
-static void finalize_garbage(const rcy_ptrvec *garbage)
+   the finalizers do. Returns 1 if a finalizer ran. */
+static int finalize_garbage(const rcy_ptrvec *garbage)
 {
+    int ran = 0;
     for (size_t i = 0; i < garbage->len; i++) {
         void *o = garbage->items[i];
         const rcy_type *t = rcy__type(o);
         if (is_garbage(o) && t->finalize && !(RCY_HEAD(o)->type_and_flags & RCY_TF_FINALIZED)) {
             RCY_HEAD(o)->type_and_flags |= RCY_TF_FINALIZED;
             t->finalize(o);
+            ran = 1;
         }
     }
+    return ran;
 }
 
 /* An object leaves the garbage: back to a generation, the collector's
@@ -520,7 +636,7 @@ static size_t collect(rcy_heap *h, int gen, int automatic)
 {
     rcy_gc *g = &h->gc;
     rcy_collection *c = &g->current;
-    *c = (rcy_collection){(unsigned)gen, gen < 2 ? (unsigned)gen + 1 : 2};
+    *c = (rcy_collection){(unsigned)gen, gen < 2 ? (unsigned)gen + 1 : 2, 0, 0};
 
     g->stats[gen].collections++;
     validate_generations(h);
@@ -530,18 +646,28 @@ static size_t collect(rcy_heap *h, int gen, int automatic)
         return 0;
     }
     update_counts(h, gen);
-    for (int i = 0; i <= gen; i++) /* drops from now on count for the next one */
-        g->noted_at[i] = h->objects.noted;
-    for_each_in_set(h, c->gen, update_refs, NULL);         /* 1, 2 */
+    size_t set_size = 0;
+    for (int i = 0; i <= gen; i++) {
+        g->noted_at[i] = h->objects.noted; /* drops from now on count for the next one */
+        set_size += h->objects.count[i];
+    }
+    c->settled_by_mark = gen >= RCY_GEN_OLD;
+    c->mark_bits = c->settled_by_mark && !exercise_fallback(g, FALLBACK_NO_MARK_BITS) &&
+                   rcy__pools_marks_begin(&h->pools);
+    for_each_in_set(h, c->gen, c->mark_bits ? update_refs_marking : update_refs, NULL); /* 1, 2 */
     subtract_all(h, c->gen, NULL);
     mark_all(h, c->gen, NULL);                             /* 3 */
-    settle_set(h, c->gen);                                 /* 4 */
+    if (c->mark_bits)
+        rcy__pools_marks_end(&h->pools);
+    c->mark_bits = 0;
+    settle_set(h, c->gen, set_size);                       /* 4 */
     size_t n = g->unreachable.len;
     if (g->debug & RCY_DEBUG_COLLECTABLE)
         print_collectable(&g->unreachable);
-    handle_weakrefs(h, &g->unreachable);                   /* 5 */
-    finalize_garbage(&g->unreachable);                     /* 6 */
-    handle_resurrected(h, &g->unreachable);                /* 7 */
+    int user_code_ran = handle_weakrefs(h, &g->unreachable); /* 5 */
+    user_code_ran |= finalize_garbage(&g->unreachable);    /* 6 */
+    if (user_code_ran) /* else nothing can have changed since step 4 */
+        handle_resurrected(h, &g->unreachable);            /* 7 */
     delete_garbage(h, &g->unreachable);                    /* 8 */
     validate_generations(h);
 

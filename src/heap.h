@@ -38,11 +38,20 @@ static inline void *rcy__mem_alloc(rcy_heap *h, size_t n, unsigned kind)
 }
 
 void rcy__mem_free(rcy_heap *h, void *p, const char *api);
-/* Frees a block the caller knows is a live block of h (an object's):
-   validated only in checked builds. */
-void rcy__mem_release(rcy_heap *h, void *p);
-/* The heap that owns block p (a pointer returned by rcy__mem_alloc). */
-rcy_heap *rcy__mem_owner(const void *p);
+
+/* The heap that owns block p (a pointer returned by rcy__mem_alloc, still
+   live), and in *arena its arena, NULL for a large block: one page-map
+   lookup that an object's death shares with its release. */
+static inline rcy_heap *rcy__mem_home(const void *p, rcy_arena **arena)
+{
+    rcy_arena *a = rcy__pagemap_lookup(p);
+    *arena = a;
+    return a ? (rcy_heap *)a->owner : (rcy_heap *)rcy__large_header(p)->owner;
+}
+
+/* Frees a block the caller knows is a live block of h (an object's), in
+   arena a as rcy__mem_home found: validated only in checked builds. */
+void rcy__mem_release(rcy_heap *h, rcy_arena *a, void *p);
 /* In checked builds: 1 if p is a block handed out and not freed. */
 int rcy__mem_is_live(const void *p);
 

@@ -47,7 +47,8 @@ void rcy__objects_fini(rcy_objects *O)
 
 static rcy_heap *heap_of_object(const void *o)
 {
-    return rcy__mem_owner(rcy__object_block(o));
+    rcy_arena *unused;
+    return rcy__mem_home(rcy__object_block(o), &unused);
 }
 
 /* ---- the young vector (generations 0 and 1) ---- */
@@ -163,6 +164,21 @@ size_t rcy_header_size(const rcy_type *t)
     return sizeof(rcy_objhead);
 }
 
+/* Small payloads are zeroed with whole 16-byte steps up to the end of
+   their block (blocks are multiples of 16), not with a call. */
+static inline void zero_payload(void *o, size_t n)
+{
+    if (n > 64) {
+        memset(o, 0, n);
+        return;
+    }
+    uint64_t *w = o;
+    for (size_t done = 0; done < n; done += 16, w += 2) {
+        w[0] = 0;
+        w[1] = 0;
+    }
+}
+
 void *rcy_new_sized(rcy_heap *h, const rcy_type *t, size_t n)
 {
     if (!t || ((uintptr_t)t & RCY_TF_FLAGS))
@@ -181,7 +197,7 @@ void *rcy_new_sized(rcy_heap *h, const rcy_type *t, size_t n)
     hd->gcword = RCY_GC_NOTED; /* track() clears it for collectable objects */
     hd->type_and_flags = (uintptr_t)t;
     void *o = hd + 1;
-    memset(o, 0, n);
+    zero_payload(o, n);
     if (collectable) {
         O->young_count++;
         track(h, o);
@@ -234,7 +250,8 @@ static int finalize_resurrects(rcy_heap *h, void *o)
     return 1;
 }
 
-static void free_object(rcy_heap *h, void *o)
+/* a: the object's arena (rcy__mem_home). */
+static void free_object(rcy_heap *h, rcy_arena *a, void *o)
 {
     const rcy_type *t = rcy__type(o);
     rcy_objhead *hd = RCY_HEAD(o);
@@ -251,16 +268,16 @@ static void free_object(rcy_heap *h, void *o)
     if (t->destroy)
         t->destroy(o);
     hd->type_and_flags |= RCY_TF_DEAD; /* for the collector's walks */
-    rcy__mem_release(h, rcy__object_block(o));
+    rcy__mem_release(h, a, rcy__object_block(o));
 }
 
-static void die_now(rcy_heap *h, void *o)
+static void die_now(rcy_heap *h, rcy_arena *a, void *o)
 {
     if (finalize_resurrects(h, o))
         return;
     if (RCY_HEAD(o)->type_and_flags & RCY_TF_WEAKREFD)
         rcy__weak_run(rcy__weak_detach(h, o));
-    free_object(h, o);
+    free_object(h, a, o);
 }
 
 /* Queues a dying object; 0 if the queue cannot grow (out of memory: the
@@ -291,8 +308,10 @@ static void drain_pending(rcy_heap *h)
     rcy_objects *O = &h->objects;
     while (O->pending_head < O->pending.len) {
         void *o = O->pending.items[O->pending_head++];
+        rcy_arena *a;
+        rcy__mem_home(rcy__object_block(o), &a);
         O->depth++;
-        die_now(h, o);
+        die_now(h, a, o);
         O->depth--;
     }
     O->pending_head = O->pending.len = 0;
@@ -300,12 +319,13 @@ static void drain_pending(rcy_heap *h)
 
 static void object_dies(void *o)
 {
-    rcy_heap *h = heap_of_object(o);
+    rcy_arena *a;
+    rcy_heap *h = rcy__mem_home(rcy__object_block(o), &a);
     rcy_objects *O = &h->objects;
     if (O->depth >= RCY_DEATH_NESTING && rcy__collectable(rcy__type(o)) && push_pending(h, o))
         return;
     O->depth++;
-    die_now(h, o);
+    die_now(h, a, o);
     O->depth--;
     if (O->depth == 0)
         drain_pending(h);

@@ -344,27 +344,13 @@ void *rcy__pool_alloc_slow(rcy_pools *P, unsigned kind, unsigned cls)
 {
     rcy_pool *pool;
     while ((pool = P->avail[kind][cls].first) != NULL) {
-        if (pool->freelist) { /* reached from the generic paths below */
-            void *b = pool->freelist;
-            pool->freelist = *(void **)b;
-            pool->nused++;
+        void *b = rcy__pool_take(pool, cls);
+        if (b)
             return b;
-        }
-        if (pool->bump < pool->limit) {
-            void *b = pool->bump;
-            pool->bump += RCY_CLASS_SIZE(cls);
-            pool->nused++;
-            return b;
-        }
         avail_remove(P, pool); /* exhausted: it rejoins when a block is freed */
     }
     pool = pool_new(P, kind, cls);
-    if (!pool)
-        return NULL;
-    void *b = pool->bump;
-    pool->bump += RCY_CLASS_SIZE(cls);
-    pool->nused = 1;
-    return b;
+    return pool ? rcy__pool_take(pool, cls) : NULL;
 }
 
 /* The last pool of a class stays, empty, when its last block is freed: a
@@ -426,6 +412,37 @@ int rcy__pools_next_span(rcy_pools *P, unsigned kind, rcy_pool_cursor *c, rcy_sp
         }
     }
     return 0;
+}
+
+/* The table is one zeroed allocation, large enough that the system
+   allocator maps fresh pages, and gives them back at marks_end. */
+int rcy__pools_marks_begin(rcy_pools *P)
+{
+    if (!P->all)
+        return 0;
+    uintptr_t lo = UINTPTR_MAX, hi = 0;
+    for (rcy_arena *a = P->all; a; a = a->all_next) {
+        uintptr_t base = (uintptr_t)a->base;
+        lo = base < lo ? base : lo;
+        hi = base + RCY_ARENA_SIZE > hi ? base + RCY_ARENA_SIZE : hi;
+    }
+    size_t span = hi - lo;
+    if (span / RCY_ARENA_SIZE > RCY_MARKS_MAX_SPREAD * P->arenas_current)
+        return 0;
+    P->marks = calloc(span / (16 * 64), sizeof *P->marks);
+    if (!P->marks)
+        return 0;
+    P->marks_lo = lo;
+    P->marks_span = span;
+    return 1;
+}
+
+void rcy__pools_marks_end(rcy_pools *P)
+{
+    free(P->marks);
+    P->marks = NULL;
+    P->marks_lo = 0;
+    P->marks_span = 0;
 }
 
 /* Decommits each run of adjacent dirty pools of an arena with one call. */

@@ -87,6 +87,11 @@ typedef struct rcy_pools {
     size_t outside_bytes;  /* the heap's bytes outside pools (large blocks), for the peak */
     size_t peak_committed; /* high-water mark of committed pool bytes + outside_bytes */
     unsigned validate_tick; /* check level 3: paces the whole-heap validator */
+    /* mark bits (rcy__pools_marks_begin): bit i is the granule at
+       marks_lo + 16 * i; marks_span bytes are covered */
+    uint64_t *marks;
+    uintptr_t marks_lo;
+    size_t marks_span;
 } rcy_pools;
 
 /* Empty pools keep their pages while there are at most RCY_DIRTY_MIN of
@@ -120,6 +125,30 @@ typedef struct rcy_pool_cursor {
     int started;
 } rcy_pool_cursor;
 int rcy__pools_next_span(rcy_pools *P, unsigned kind, rcy_pool_cursor *c, rcy_span *out);
+/* Mark bits: one per 16-byte granule of the address range the heap's
+   arenas span, all clear at rcy__pools_marks_begin, for a layer above
+   that needs a flag per block it can test without touching the block (the
+   collector's mark: the bits of a large heap stay in cache where its
+   blocks do not). One flat table: finding a bit is a subtraction, not a
+   page-map lookup. 0 if the table cannot be allocated, or the arenas lie
+   so far apart that it would be larger than RCY_MARKS_MAX_SPREAD times
+   what they need. Arenas mapped after marks_begin are not covered. */
+#define RCY_MARKS_MAX_SPREAD 8
+int rcy__pools_marks_begin(rcy_pools *P);
+void rcy__pools_marks_end(rcy_pools *P);
+
+/* The word holding p's mark bit and the bit's mask; NULL if p is outside
+   the range covered. */
+static inline uint64_t *rcy__mark_word(const rcy_pools *P, const void *p, uint64_t *mask)
+{
+    uintptr_t offset = (uintptr_t)p - P->marks_lo;
+    if (offset >= P->marks_span)
+        return NULL;
+    size_t granule = offset >> 4;
+    *mask = (uint64_t)1 << (granule & 63);
+    return &P->marks[granule >> 6];
+}
+
 /* Blocks of class cls a pool holds. */
 uint32_t rcy__pool_capacity(unsigned cls);
 
@@ -151,19 +180,31 @@ static inline char *rcy__pool_memory(const rcy_pool *pool)
 }
 
 
-/* The hot path: pop the first free block of the class's first pool. */
+/* A block of a used pool of class cls: a freed one, else an untouched
+   one; NULL if it has neither. */
+static inline void *rcy__pool_take(rcy_pool *pool, unsigned cls)
+{
+    void *b = pool->freelist;
+    if (RCY_LIKELY(b != NULL)) {
+        pool->freelist = *(void **)b;
+    } else if (pool->bump < pool->limit) {
+        b = pool->bump; /* a pool reused whole (a structure freed and rebuilt) serves from here */
+        pool->bump += RCY_CLASS_SIZE(cls);
+    } else {
+        return NULL;
+    }
+    pool->nused++;
+    return b;
+}
+
+/* The hot path: a block of the class's first pool. */
 static inline void *rcy__pool_alloc(rcy_pools *P, unsigned kind, size_t n)
 {
     unsigned cls = rcy__size_class(n);
     rcy_pool *pool = P->avail[kind][cls].first;
-    if (RCY_LIKELY(pool != NULL)) {
-        void *b = pool->freelist;
-        if (RCY_LIKELY(b != NULL)) {
-            pool->freelist = *(void **)b;
-            pool->nused++;
-            return b;
-        }
-    }
+    void *b;
+    if (RCY_LIKELY(pool != NULL) && RCY_LIKELY((b = rcy__pool_take(pool, cls)) != NULL))
+        return b;
     return rcy__pool_alloc_slow(P, kind, cls);
 }
 
