@@ -12,8 +12,7 @@
  *   3. mark: objects with gc_refs > 0, and all they reach, are reachable:
  *      an ordered scan, with an explicit stack only for references that
  *      point back to objects already passed (scan_one); a full collection
- *      tests the allocator's mark bits before a referent's header, and
- *      settles each survivor as it finds it reachable;
+ *      tests the allocator's mark bits before a referent's header;
  *   4. settle: survivors go to the next generation; the rest are garbage,
  *      gathered in a vector that holds a reference to each, so none can
  *      die or move while user code (finalizers, callbacks) runs;
@@ -247,53 +246,24 @@ static void subtract_all(rcy_heap *h, unsigned gen, rcy_ptrvec *garbage)
     }
 }
 
-/* The header word of an object the mark found reachable. In a full
-   collection it is final (generation 2, the collector's bits gone), so
-   survivors need no settling pass over the heap: step 4 visits only the
-   objects the scan passed unreached, listed in the garbage vector
-   (`tentative`, step 4 keeps those still unreached). */
+/* An object the mark found reachable. */
 static uint32_t reachable_word(rcy_heap *h, void *o, uint32_t w)
 {
     if (h->gc.current.mark_bits)
         set_mark_bit(h, o, 0);
-    if (h->gc.current.settled_by_mark)
-        return (w & ~(RCY_GC_COLLECTING | RCY_GC_UNREACHABLE | RCY_GC_NOTED | RCY_GC_GEN_MASK |
-                      RCY_GC_SLOT_MASK)) |
-               ((uint32_t)RCY_GEN_OLD << RCY_GC_GEN_SHIFT);
     return w & ~RCY_GC_COLLECTING;
 }
 
-/* Validating builds take the fallbacks of a full collection on purpose:
-   every other one without mark bits, every other pair settling by a walk
-   as if the tentative list could not grow, so the tests cover all four
-   ways a full collection can run. */
-static int exercise_fallback(const rcy_gc *g, unsigned which)
+/* Validating builds do every other full collection without mark bits, as
+   when the table cannot be allocated, so the tests cover both ways. */
+static int exercise_no_mark_bits(const rcy_gc *g)
 {
 #if RCY_CHECK_LEVEL >= 3
-    return (g->stats[2].collections & which) != 0;
+    return (g->stats[2].collections & 1) != 0;
 #else
-    (void)g, (void)which;
+    (void)g;
     return 0;
 #endif
-}
-#define FALLBACK_NO_MARK_BITS 1u
-#define FALLBACK_SETTLE_BY_WALK 2u
-
-static void note_tentative(rcy_gc *g, void *o)
-{
-    if (!g->current.settled_by_mark || g->tentative_lost)
-        return;
-    if (exercise_fallback(g, FALLBACK_SETTLE_BY_WALK) || !rcy__ptrvec_push(&g->unreachable, o))
-        g->tentative_lost = 1;
-}
-
-/* A scan of a full collection passes every unreached object again. */
-static void restart_tentative(rcy_gc *g)
-{
-    if (g->current.settled_by_mark) {
-        g->unreachable.len = 0; /* empty outside step 4 onwards */
-        g->tentative_lost = 0;
-    }
 }
 
 /* Step 3, CPython's move_unreachable without moving anything: the set is
@@ -339,7 +309,6 @@ static void scan_one(rcy_heap *h, void *o, void *arg)
         return;
     if ((w & RCY_GC_REFS_MASK) == 0) {
         hd->gcword = w | RCY_GC_SCANNED;
-        note_tentative(g, o);
         return;
     }
     hd->gcword = reachable_word(h, o, w);
@@ -353,7 +322,6 @@ static void mark_all(rcy_heap *h, unsigned gen, rcy_ptrvec *garbage)
 {
     do {
         h->gc.stack_overflowed = 0;
-        restart_tentative(&h->gc);
         if (garbage) {
             for (size_t i = 0; i < garbage->len; i++)
                 scan_one(h, garbage->items[i], NULL);
@@ -379,18 +347,14 @@ static void promote(rcy_objects *O, void *o, unsigned to)
 
 /* Garbage is held by the collector from here on; 0 if there is no room
    to hold it (then it survives this collection). */
-static void hold(void *o)
-{
-    rcy_objhead *hd = RCY_HEAD(o);
-    hd->gcword = (hd->gcword & ~(RCY_GC_COLLECTING | RCY_GC_SLOT_MASK)) | RCY_GC_UNREACHABLE;
-    rcy_incref(o);
-}
-
 static int hold_as_garbage(rcy_heap *h, void *o)
 {
-    if (!(RCY_HEAD(o)->gcword & RCY_GC_COLLECTING) || !rcy__ptrvec_push(&h->gc.unreachable, o))
+    rcy_objhead *hd = RCY_HEAD(o);
+    uint32_t w = hd->gcword;
+    if (!(w & RCY_GC_COLLECTING) || !rcy__ptrvec_push(&h->gc.unreachable, o))
         return 0;
-    hold(o);
+    hd->gcword = (w & ~(RCY_GC_COLLECTING | RCY_GC_SLOT_MASK)) | RCY_GC_UNREACHABLE;
+    rcy_incref(o);
     return 1;
 }
 
@@ -446,40 +410,15 @@ static void promote_young(rcy_heap *h, unsigned gen, size_t survivors)
     O->count[h->gc.current.old] += survivors;
 }
 
-/* A full collection whose mark settled the survivors: what the scan
-   passed unreached (listed in the garbage vector) and nothing reached
-   later is garbage. */
-static size_t settle_tentative(rcy_heap *h, size_t set_size)
+static void settle_set(rcy_heap *h, unsigned gen)
 {
-    rcy_ptrvec *t = &h->gc.unreachable;
-    size_t kept = 0;
-    for (size_t i = 0; i < t->len; i++) {
-        void *o = t->items[i];
-        if (!(RCY_HEAD(o)->gcword & RCY_GC_COLLECTING))
-            continue; /* reached after the scan passed it */
-        hold(o);
-        t->items[kept++] = o;
-    }
-    t->len = kept;
-    return set_size - kept;
-}
-
-static void settle_set(rcy_heap *h, unsigned gen, size_t set_size)
-{
-    rcy_gc *g = &h->gc;
-    size_t survivors = 0;
-    if (g->current.settled_by_mark && !g->tentative_lost) {
-        survivors = settle_tentative(h, set_size);
-    } else {
-        g->unreachable.len = 0; /* a partial tentative list */
-        if (gen >= RCY_GEN_OLD)
-            walk_tracked(h, gen, settle_old, &survivors);
-        else
-            survivors = settle_young(h, gen);
-    }
-    g->current.settled_by_mark = 0;
+    size_t held = h->gc.unreachable.len, survivors = 0;
+    if (gen >= RCY_GEN_OLD)
+        walk_tracked(h, gen, settle_old, &survivors);
+    else
+        survivors = settle_young(h, gen);
     promote_young(h, gen, survivors);
-    h->objects.unreachable += g->unreachable.len;
+    h->objects.unreachable += h->gc.unreachable.len - held;
 }
 
 /* ---- steps 5-8: what happens to the garbage ---- */
@@ -636,7 +575,7 @@ static size_t collect(rcy_heap *h, int gen, int automatic)
 {
     rcy_gc *g = &h->gc;
     rcy_collection *c = &g->current;
-    *c = (rcy_collection){(unsigned)gen, gen < 2 ? (unsigned)gen + 1 : 2, 0, 0};
+    *c = (rcy_collection){(unsigned)gen, gen < 2 ? (unsigned)gen + 1 : 2, 0};
 
     g->stats[gen].collections++;
     validate_generations(h);
@@ -646,13 +585,9 @@ static size_t collect(rcy_heap *h, int gen, int automatic)
         return 0;
     }
     update_counts(h, gen);
-    size_t set_size = 0;
-    for (int i = 0; i <= gen; i++) {
-        g->noted_at[i] = h->objects.noted; /* drops from now on count for the next one */
-        set_size += h->objects.count[i];
-    }
-    c->settled_by_mark = gen >= RCY_GEN_OLD;
-    c->mark_bits = c->settled_by_mark && !exercise_fallback(g, FALLBACK_NO_MARK_BITS) &&
+    for (int i = 0; i <= gen; i++) /* drops from now on count for the next one */
+        g->noted_at[i] = h->objects.noted;
+    c->mark_bits = gen >= RCY_GEN_OLD && !exercise_no_mark_bits(g) &&
                    rcy__pools_marks_begin(&h->pools);
     for_each_in_set(h, c->gen, c->mark_bits ? update_refs_marking : update_refs, NULL); /* 1, 2 */
     subtract_all(h, c->gen, NULL);
@@ -660,7 +595,7 @@ static size_t collect(rcy_heap *h, int gen, int automatic)
     if (c->mark_bits)
         rcy__pools_marks_end(&h->pools);
     c->mark_bits = 0;
-    settle_set(h, c->gen, set_size);                       /* 4 */
+    settle_set(h, c->gen);                                 /* 4 */
     size_t n = g->unreachable.len;
     if (g->debug & RCY_DEBUG_COLLECTABLE)
         print_collectable(&g->unreachable);

@@ -17,7 +17,6 @@ typedef struct rcy_gc_cb {
    to generation old. */
 typedef struct rcy_collection {
     unsigned gen, old;
-    int settled_by_mark; /* a full collection's mark gives survivors their final word */
     int mark_bits;       /* the set is flagged in the allocator's mark bits too */
 } rcy_collection;
 
@@ -26,8 +25,6 @@ typedef struct rcy_gc {
     rcy_ptrvec unreachable;            /* the garbage of the running collection, held */
     rcy_ptrvec stack;                  /* objects marked reachable, to traverse */
     int stack_overflowed;              /* the stack could not grow: mark again */
-    int tentative_lost;                /* full collection: the unreached could not all be
-                                          listed in `unreachable`; settle by a walk */
     size_t threshold[RCY_GENERATIONS];
     size_t count[RCY_GENERATIONS];     /* count[0] lives in rcy_objects */
     rcy_gc_genstats stats[RCY_GENERATIONS];
