@@ -11,6 +11,13 @@ __attribute__((format(printf, 1, 2)))
 #endif
 _Noreturn void rcy__misuse(const char *fmt, ...);
 
+/* For a rare path kept out of a hot function's body. */
+#if defined(__GNUC__)
+#define RCY_NOINLINE __attribute__((noinline))
+#else
+#define RCY_NOINLINE
+#endif
+
 /* Level 3 runs whole-structure validators; at most every RCY_VALIDATE_EVERY
    calls of a hot slow path, so that tests stay affordable. */
 #define RCY_VALIDATE_EVERY 256

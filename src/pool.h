@@ -75,7 +75,7 @@ typedef struct rcy_pools {
     rcy_pool_list avail[RCY_KINDS][RCY_CLASS_COUNT]; /* allocation takes from the first pool */
     rcy_arena *bucket[RCY_POOLS_PER_ARENA]; /* bucket[i]: arenas with i+1 free pools */
     uint64_t bucket_bits;                   /* bit i: bucket[i] is not empty */
-    rcy_arena *all;
+    rcy_arena *all, *all_last; /* every arena, oldest first */
     rcy_pool_list dirty; /* empty pools with pages, newest first */
     size_t ndirty;
     size_t pools_used;
