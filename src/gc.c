@@ -11,8 +11,9 @@
  *      referent measured slower, its writes land far apart);
  *   3. mark: objects with gc_refs > 0, and all they reach, are reachable:
  *      an ordered scan, with an explicit stack only for references that
- *      point back to objects already passed (scan_one); a full collection
- *      tests the allocator's mark bits before a referent's header;
+ *      point back to objects already passed (scan_one); steps 2-3 of a
+ *      full collection keep gc_refs in the allocator's side table, so they
+ *      rarely touch a referent's header;
  *   4. settle: survivors go to the next generation; the rest are garbage,
  *      gathered in a vector that holds a reference to each, so none can
  *      die or move while user code (finalizers, callbacks) runs;
@@ -188,30 +189,47 @@ static void update_refs(rcy_heap *h, void *o, void *arg)
     start_examining(o, RCY_HEAD(o)->refcnt);
 }
 
-/* A full collection's mark bits (pool.h) mirror RCY_GC_COLLECTING, so the
-   mark can skip a referent outside the set, or known reachable, without
-   reading its header: with a heap larger than the cache, that read is a
-   miss for nearly every reference. */
-static void set_mark_bit(rcy_heap *h, void *o, int on)
+/* A full collection keeps gc_refs in the allocator's side table (pool.h),
+   one byte per object: 0 for an object outside the set or known
+   reachable, 1 + gc_refs below SIDE_SATURATED, SIDE_SATURATED when gc_refs
+   is too large for a byte and lives in the header. The header's
+   COLLECTING and SCANNED bits stay true as well. Subtracting and marking
+   then touch a referent's byte, not its header: with a heap larger than
+   the cache, the header read is a miss for nearly every reference, while
+   the table (1/32 of the heap) stays in cache. Objects outside the table's
+   range (some large blocks) keep everything in the header. */
+#define SIDE_SATURATED 255
+
+static uint8_t *side_byte(rcy_heap *h, const void *o)
 {
-    uint64_t mask;
-    uint64_t *word = rcy__mark_word(&h->pools, o, &mask);
-    if (word)
-        *word = on ? *word | mask : *word & ~mask;
+    return h->gc.current.side ? rcy__side_byte(&h->pools, o) : NULL;
 }
 
-static void update_refs_marking(rcy_heap *h, void *o, void *arg)
+static void update_refs_side(rcy_heap *h, void *o, void *arg)
 {
     update_refs(h, o, arg);
-    set_mark_bit(h, o, 1);
+    uint8_t *b = side_byte(h, o);
+    uint32_t rc = RCY_HEAD(o)->refcnt;
+    if (b)
+        *b = rc < SIDE_SATURATED - 1 ? (uint8_t)(rc + 1) : SIDE_SATURATED;
 }
 
-/* 1 if the mark bits prove the object is not (or no longer) examined. */
-static int mark_bit_clear(const rcy_heap *h, const void *o)
+/* gc_refs == 0 for an object being examined, its header word w. */
+static int refs_zero(rcy_heap *h, const void *o, uint32_t w)
 {
-    uint64_t mask;
-    const uint64_t *word = rcy__mark_word(&h->pools, o, &mask);
-    return word && !(*word & mask);
+    const uint8_t *b = side_byte(h, o);
+    if (!b || *b == SIDE_SATURATED)
+        return (w & RCY_GC_REFS_MASK) == 0;
+    return *b == 1;
+}
+
+/* The header word of an object whose gc_refs becomes 1 (the byte too). */
+static uint32_t refs_one(rcy_heap *h, const void *o, uint32_t w)
+{
+    uint8_t *b = side_byte(h, o);
+    if (b && *b != SIDE_SATURATED)
+        *b = 2;
+    return w | 1;
 }
 
 static void subtract_one(void *child)
@@ -227,10 +245,28 @@ static void visit_subtract(void **slot, void *arg)
         subtract_one(*slot);
 }
 
+static void visit_subtract_side(void **slot, void *arg)
+{
+    void *child = *slot;
+    if (!child)
+        return;
+    uint8_t *b = rcy__side_byte(arg, child);
+    if (!b || *b == SIDE_SATURATED) {
+        subtract_one(child);
+    } else if (*b != 0) { /* in the set */
+        RCY_ASSERT(*b > 1); /* more references from inside than its count */
+        if (*b > 1)
+            --*b;
+    }
+}
+
 static void subtract_refs(rcy_heap *h, void *o, void *arg)
 {
-    (void)h, (void)arg;
-    rcy__traverse(o, visit_subtract, NULL);
+    (void)arg;
+    if (h->gc.current.side)
+        rcy__traverse(o, visit_subtract_side, &h->pools);
+    else
+        rcy__traverse(o, visit_subtract, NULL);
 }
 
 /* Steps 2 and 7: subtract the references from each object of a set. */
@@ -248,14 +284,15 @@ static void subtract_all(rcy_heap *h, unsigned gen, rcy_ptrvec *garbage)
 /* An object the mark found reachable. */
 static uint32_t reachable_word(rcy_heap *h, void *o, uint32_t w)
 {
-    if (h->gc.current.mark_bits)
-        set_mark_bit(h, o, 0);
+    uint8_t *b = side_byte(h, o);
+    if (b)
+        *b = 0;
     return w & ~RCY_GC_COLLECTING;
 }
 
-/* Validating builds do every other full collection without mark bits, as
-   when the table cannot be allocated, so the tests cover both ways. */
-static int exercise_no_mark_bits(const rcy_gc *g)
+/* Validating builds do every other full collection without the side
+   table, as when it cannot be allocated, so the tests cover both ways. */
+static int exercise_no_side_table(const rcy_gc *g)
 {
 #if RCY_CHECK_LEVEL >= 3
     return (g->stats[2].collections & 1) != 0;
@@ -273,7 +310,7 @@ static RCY_NOINLINE void rescue(rcy_heap *h, void *child, uint32_t w)
     if (rcy__ptrvec_push(&g->stack, child)) {
         RCY_HEAD(child)->gcword = reachable_word(h, child, w);
     } else {
-        RCY_HEAD(child)->gcword = (w & ~RCY_GC_SCANNED) | 1; /* a root for the next scan */
+        RCY_HEAD(child)->gcword = refs_one(h, child, w & ~RCY_GC_SCANNED); /* a root for the next scan */
         g->stack_overflowed = 1;
     }
 }
@@ -286,8 +323,8 @@ static inline void mark_child(rcy_heap *h, void *child)
         return; /* outside the set, or known reachable */
     if (w & RCY_GC_SCANNED)
         rescue(h, child, w);
-    else if ((w & RCY_GC_REFS_MASK) == 0)
-        hd->gcword = w | 1;
+    else if (refs_zero(h, child, w))
+        hd->gcword = refs_one(h, child, w);
 }
 
 static void visit_mark(void **slot, void *arg)
@@ -296,11 +333,17 @@ static void visit_mark(void **slot, void *arg)
         mark_child(arg, *slot);
 }
 
-/* The same, for a collection with mark bits. */
-static void visit_mark_bits(void **slot, void *arg)
+/* The same with the side table: a referent whose byte is 0 is outside
+   the set or known reachable, and its header is not read. */
+static void visit_mark_side(void **slot, void *arg)
 {
-    if (*slot && !mark_bit_clear(arg, *slot))
-        mark_child(arg, *slot);
+    rcy_heap *h = arg;
+    void *child = *slot;
+    if (!child)
+        return;
+    const uint8_t *b = rcy__side_byte(&h->pools, child);
+    if (!b || *b != 0)
+        mark_child(h, child);
 }
 
 /* Step 3, CPython's move_unreachable without moving anything: the set is
@@ -322,12 +365,12 @@ static void scan_one(rcy_heap *h, void *o, void *arg)
     uint32_t w = hd->gcword;
     if (!(w & RCY_GC_COLLECTING))
         return;
-    if ((w & RCY_GC_REFS_MASK) == 0) {
+    if (refs_zero(h, o, w)) {
         hd->gcword = w | RCY_GC_SCANNED;
         return;
     }
     hd->gcword = reachable_word(h, o, w);
-    rcy_visit_fn visit = g->current.mark_bits ? visit_mark_bits : visit_mark;
+    rcy_visit_fn visit = g->current.side ? visit_mark_side : visit_mark;
     rcy__traverse(o, visit, h);
     while (g->stack.len)
         rcy__traverse(g->stack.items[--g->stack.len], visit, h);
@@ -603,14 +646,14 @@ static size_t collect(rcy_heap *h, int gen, int automatic)
     update_counts(h, gen);
     for (int i = 0; i <= gen; i++) /* drops from now on count for the next one */
         g->noted_at[i] = h->objects.noted;
-    c->mark_bits = gen >= RCY_GEN_OLD && !exercise_no_mark_bits(g) &&
-                   rcy__pools_marks_begin(&h->pools);
-    for_each_in_set(h, c->gen, c->mark_bits ? update_refs_marking : update_refs, NULL); /* 1, 2 */
+    c->side = gen >= RCY_GEN_OLD && !exercise_no_side_table(g) &&
+              rcy__pools_side_begin(&h->pools);
+    for_each_in_set(h, c->gen, c->side ? update_refs_side : update_refs, NULL); /* 1, 2 */
     subtract_all(h, c->gen, NULL);
     mark_all(h, c->gen, NULL);                             /* 3 */
-    if (c->mark_bits)
-        rcy__pools_marks_end(&h->pools);
-    c->mark_bits = 0;
+    if (c->side)
+        rcy__pools_side_end(&h->pools);
+    c->side = 0;
     settle_set(h, c->gen);                                 /* 4 */
     size_t n = g->unreachable.len;
     if (g->debug & RCY_DEBUG_COLLECTABLE)

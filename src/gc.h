@@ -17,7 +17,7 @@ typedef struct rcy_gc_cb {
    to generation old. */
 typedef struct rcy_collection {
     unsigned gen, old;
-    int mark_bits;       /* the set is flagged in the allocator's mark bits too */
+    int side;            /* gc_refs is in the allocator's side table (gc.c) */
 } rcy_collection;
 
 typedef struct rcy_gc {

@@ -188,7 +188,10 @@ void *rcy_new_sized(rcy_heap *h, const rcy_type *t, size_t n)
     if (collectable && O->young_count + 1 > O->young_limit)
         O->young_full(h); /* like CPython, collect before the new object exists */
     unsigned kind = collectable ? RCY_KIND_OBJECTS : RCY_KIND_PLAIN;
-    rcy_objhead *hd = n <= SIZE_MAX - sizeof *hd ? rcy__mem_alloc(h, sizeof *hd + n, kind) : NULL;
+    size_t bytes = sizeof(rcy_objhead) + n;
+    if (collectable && bytes < RCY_TRACKED_MIN_BLOCK)
+        bytes = RCY_TRACKED_MIN_BLOCK;
+    rcy_objhead *hd = n <= SIZE_MAX - sizeof *hd ? rcy__mem_alloc(h, bytes, kind) : NULL;
     if (!hd) {
         errno = ENOMEM;
         return NULL;

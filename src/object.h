@@ -27,6 +27,7 @@
 #ifndef RCY_OBJECT_H
 #define RCY_OBJECT_H
 
+#include "pool.h"
 #include "ptrmap.h"
 #include "ptrvec.h"
 #include "recycle.h"
@@ -59,6 +60,11 @@
    vector as large as the heap would cost memory, and cache misses on every
    death. */
 #define RCY_YOUNG_CAP ((uint32_t)1 << 16)
+
+/* Blocks of collectable objects are at least this large, so that each
+   has a byte of its own in the pool layer's side table (one per 32-byte
+   granule), which full collections use. */
+#define RCY_TRACKED_MIN_BLOCK ((size_t)1 << RCY_SIDE_SHIFT)
 
 /* Generations 0 and 1 in one vector of pointers: items[0..boundary) are
    generation 1, items[boundary..len) generation 0, so promoting all of

@@ -423,8 +423,8 @@ int rcy__pools_next_span(rcy_pools *P, unsigned kind, rcy_pool_cursor *c, rcy_sp
 }
 
 /* The table is one zeroed allocation, large enough that the system
-   allocator maps fresh pages, and gives them back at marks_end. */
-int rcy__pools_marks_begin(rcy_pools *P)
+   allocator maps fresh pages, and gives them back at side_end. */
+int rcy__pools_side_begin(rcy_pools *P)
 {
     if (!P->all)
         return 0;
@@ -435,22 +435,22 @@ int rcy__pools_marks_begin(rcy_pools *P)
         hi = base + RCY_ARENA_SIZE > hi ? base + RCY_ARENA_SIZE : hi;
     }
     size_t span = hi - lo;
-    if (span / RCY_ARENA_SIZE > RCY_MARKS_MAX_SPREAD * P->arenas_current)
+    if (span / RCY_ARENA_SIZE > RCY_SIDE_MAX_SPREAD * P->arenas_current)
         return 0;
-    P->marks = calloc(span / (16 * 64), sizeof *P->marks);
-    if (!P->marks)
+    P->side = calloc(span >> RCY_SIDE_SHIFT, 1);
+    if (!P->side)
         return 0;
-    P->marks_lo = lo;
-    P->marks_span = span;
+    P->side_lo = lo;
+    P->side_span = span;
     return 1;
 }
 
-void rcy__pools_marks_end(rcy_pools *P)
+void rcy__pools_side_end(rcy_pools *P)
 {
-    free(P->marks);
-    P->marks = NULL;
-    P->marks_lo = 0;
-    P->marks_span = 0;
+    free(P->side);
+    P->side = NULL;
+    P->side_lo = 0;
+    P->side_span = 0;
 }
 
 /* Decommits each run of adjacent dirty pools of an arena with one call. */

@@ -87,11 +87,11 @@ typedef struct rcy_pools {
     size_t outside_bytes;  /* the heap's bytes outside pools (large blocks), for the peak */
     size_t peak_committed; /* high-water mark of committed pool bytes + outside_bytes */
     unsigned validate_tick; /* check level 3: paces the whole-heap validator */
-    /* mark bits (rcy__pools_marks_begin): bit i is the granule at
-       marks_lo + 16 * i; marks_span bytes are covered */
-    uint64_t *marks;
-    uintptr_t marks_lo;
-    size_t marks_span;
+    /* side table (rcy__pools_side_begin): byte i is the granule at
+       side_lo + 32 * i; side_span bytes are covered */
+    uint8_t *side;
+    uintptr_t side_lo;
+    size_t side_span;
 } rcy_pools;
 
 /* Empty pools keep their pages while there are at most RCY_DIRTY_MIN of
@@ -125,28 +125,26 @@ typedef struct rcy_pool_cursor {
     int started;
 } rcy_pool_cursor;
 int rcy__pools_next_span(rcy_pools *P, unsigned kind, rcy_pool_cursor *c, rcy_span *out);
-/* Mark bits: one per 16-byte granule of the address range the heap's
-   arenas span, all clear at rcy__pools_marks_begin, for a layer above
-   that needs a flag per block it can test without touching the block (the
-   collector's mark: the bits of a large heap stay in cache where its
-   blocks do not). One flat table: finding a bit is a subtraction, not a
-   page-map lookup. 0 if the table cannot be allocated, or the arenas lie
-   so far apart that it would be larger than RCY_MARKS_MAX_SPREAD times
-   what they need. Arenas mapped after marks_begin are not covered. */
-#define RCY_MARKS_MAX_SPREAD 8
-int rcy__pools_marks_begin(rcy_pools *P);
-void rcy__pools_marks_end(rcy_pools *P);
+/* A side table: one byte per 32-byte granule of the address range the
+   heap's arenas span, all zero at rcy__pools_side_begin, for a layer
+   above that needs a little state per block it can reach without
+   touching the block (the collector's full collection: the table of a
+   large heap stays in cache where its blocks do not). Blocks of 32 bytes
+   or more have a byte each; smaller ones may share one. One flat table:
+   finding a byte is a subtraction, not a page-map lookup. 0 if the table
+   cannot be allocated, or the arenas lie so far apart that it would be
+   larger than RCY_SIDE_MAX_SPREAD times what they need. Arenas mapped
+   after side_begin are not covered. */
+#define RCY_SIDE_SHIFT 5
+#define RCY_SIDE_MAX_SPREAD 8
+int rcy__pools_side_begin(rcy_pools *P);
+void rcy__pools_side_end(rcy_pools *P);
 
-/* The word holding p's mark bit and the bit's mask; NULL if p is outside
-   the range covered. */
-static inline uint64_t *rcy__mark_word(const rcy_pools *P, const void *p, uint64_t *mask)
+/* p's byte; NULL if p is outside the range covered. */
+static inline uint8_t *rcy__side_byte(const rcy_pools *P, const void *p)
 {
-    uintptr_t offset = (uintptr_t)p - P->marks_lo;
-    if (offset >= P->marks_span)
-        return NULL;
-    size_t granule = offset >> 4;
-    *mask = (uint64_t)1 << (granule & 63);
-    return &P->marks[granule >> 6];
+    uintptr_t offset = (uintptr_t)p - P->side_lo;
+    return offset < P->side_span ? &P->side[offset >> RCY_SIDE_SHIFT] : NULL;
 }
 
 /* Blocks of class cls a pool holds. */

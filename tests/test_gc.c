@@ -1138,6 +1138,18 @@ static void pair_traverse(void *self, rcy_visit_fn visit, void *arg)
 }
 static const rcy_type pair_type = {"pair", sizeof(pair), pair_traverse, NULL, NULL};
 
+/* A tracked type with one pointer: its block is still 32 bytes, the
+   smallest a tracked object gets (each has a byte of its own in the side
+   table full collections use). */
+typedef struct single {
+    void *p;
+} single;
+static void single_traverse(void *self, rcy_visit_fn visit, void *arg)
+{
+    visit(&((single *)self)->p, arg);
+}
+static const rcy_type single_type = {"single", sizeof(single), single_traverse, NULL, NULL};
+
 static void test_tracked_header_size(void)
 {
     rcy_heap *h = quiet_heap();
@@ -1153,6 +1165,11 @@ static void test_tracked_header_size(void)
     }
     rcy_mem_get_stats(h, &after);
     CHECK_EQ(after.small_bytes_used - before.small_bytes_used, (size_t)N * 32);
+    single *one = rcy_new(h, &single_type);
+    rcy_mem_stats with_one;
+    rcy_mem_get_stats(h, &with_one);
+    CHECK_EQ(with_one.small_bytes_used - after.small_bytes_used, 32);
+    rcy_decref(one);
     /* a cycle among them is still found, after neighbours died around it */
     for (int i = 0; i < N; i += 2)
         rcy_decref(all[i]);
@@ -1168,6 +1185,47 @@ static void test_tracked_header_size(void)
         rcy_decref(all[i]);
     CHECK_EQ(objects_in(h, -1), 0);
     rcy_heap_destroy(h);
+}
+
+/* An object with more references from inside the set than a byte of the
+   side table holds: its count lives in the header during a full
+   collection. A hub referenced by `n` ring members, each of which also
+   holds the next, and the hub holds the first: alive while the test holds
+   the first member, all garbage once it lets go. Around the byte's limit,
+   and well past it. */
+static void test_many_referrers(void)
+{
+    static const size_t counts[] = {1, 252, 253, 254, 255, 256, 300, 1000};
+    for (size_t k = 0; k < sizeof counts / sizeof counts[0]; k++) {
+        size_t n = counts[k];
+        rcy_heap *h = quiet_heap();
+        pair *hub = rcy_new(h, &pair_type);
+        pair *first = rcy_new(h, &pair_type), *prev = first;
+        CHECK(hub && first);
+        for (size_t i = 0; i < n; i++) {
+            pair *m = i == 0 ? first : rcy_new(h, &pair_type);
+            CHECK(m != NULL);
+            rcy_incref(hub);
+            m->l = hub;
+            if (i > 0)
+                prev->r = m; /* the new reference moves into the ring */
+            prev = m;
+        }
+        rcy_incref(first);
+        prev->r = first; /* the ring closes */
+        rcy_incref(first);
+        hub->l = first;
+        rcy_decref(hub);  /* only the ring holds it now */
+        CHECK_EQ(rcy_refcount(hub), n);
+        for (int pass = 0; pass < 2; pass++) /* with and without the side table (check level 3) */
+            CHECK_EQ(rcy_gc_collect(h, -1), 0);
+        CHECK_EQ(objects_in(h, -1), n + 1);
+        CHECK_EQ(rcy_refcount(hub), n);
+        rcy_decref(first);
+        CHECK_EQ(rcy_gc_collect(h, -1), n + 1);
+        CHECK_EQ(objects_in(h, -1), 0);
+        rcy_heap_destroy(h);
+    }
 }
 
 /* With the collector disabled, generation 0 stops growing at its cap and
@@ -1473,6 +1531,7 @@ int main(void)
     test_get_objects();
     test_enumeration_snapshot();
     test_tracked_header_size();
+    test_many_referrers();
     test_young_cap();
     test_saveall();
     test_debug_stats();
