@@ -422,8 +422,9 @@ int rcy__pools_next_span(rcy_pools *P, unsigned kind, rcy_pool_cursor *c, rcy_sp
     return 0;
 }
 
-/* The table is one zeroed allocation, large enough that the system
-   allocator maps fresh pages, and gives them back at side_end. */
+/* The table is one zeroed allocation from the system allocator; for a
+   large heap that maps fresh pages and side_end unmaps them, so the
+   memory goes back at once. */
 int rcy__pools_side_begin(rcy_pools *P)
 {
     if (!P->all)
