@@ -189,7 +189,7 @@ void *rcy_new_sized(rcy_heap *h, const rcy_type *t, size_t n)
         O->young_full(h); /* like CPython, collect before the new object exists */
     unsigned kind = collectable ? RCY_KIND_OBJECTS : RCY_KIND_PLAIN;
     size_t bytes = sizeof(rcy_objhead) + n;
-    if (collectable && bytes < RCY_TRACKED_MIN_BLOCK)
+    if (RCY_UNLIKELY(bytes < RCY_TRACKED_MIN_BLOCK) && collectable)
         bytes = RCY_TRACKED_MIN_BLOCK;
     rcy_objhead *hd = n <= SIZE_MAX - sizeof *hd ? rcy__mem_alloc(h, bytes, kind) : NULL;
     if (!hd) {
