@@ -21,7 +21,7 @@
  *      weak references that are not garbage themselves;
  *   6. finalizers run, each at most once;
  *   7. steps 2-3 again on the garbage: what a finalizer resurrected, and
- *      all it reaches, survives whole;
+ *      all it reaches, survives whole (skipped if no user code ran);
  *   8. the rest are cleared through traverse and die by reference count
  *      when the collector lets go of them.
  *
