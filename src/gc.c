@@ -214,19 +214,20 @@ static void update_refs_side(rcy_heap *h, void *o, void *arg)
         *b = rc < SIDE_SATURATED - 1 ? (uint8_t)(rc + 1) : SIDE_SATURATED;
 }
 
-/* gc_refs == 0 for an object being examined, its header word w. */
-static int refs_zero(rcy_heap *h, const void *o, uint32_t w)
+/* The helpers below take an object's header word w and its byte b
+   (side_byte: NULL when the header holds everything). */
+
+/* gc_refs == 0 for an object being examined. */
+static int refs_zero(const uint8_t *b, uint32_t w)
 {
-    const uint8_t *b = side_byte(h, o);
     if (!b || *b == SIDE_SATURATED)
         return (w & RCY_GC_REFS_MASK) == 0;
     return *b == 1;
 }
 
 /* The header word of an object whose gc_refs becomes 1 (the byte too). */
-static uint32_t refs_one(rcy_heap *h, const void *o, uint32_t w)
+static uint32_t refs_one(uint8_t *b, uint32_t w)
 {
-    uint8_t *b = side_byte(h, o);
     if (b && *b != SIDE_SATURATED)
         *b = 2;
     return w | 1;
@@ -281,10 +282,9 @@ static void subtract_all(rcy_heap *h, unsigned gen, rcy_ptrvec *garbage)
     }
 }
 
-/* An object the mark found reachable. */
-static uint32_t reachable_word(rcy_heap *h, void *o, uint32_t w)
+/* The header word of an object the mark found reachable. */
+static uint32_t reachable_word(uint8_t *b, uint32_t w)
 {
-    uint8_t *b = side_byte(h, o);
     if (b)
         *b = 0;
     return w & ~RCY_GC_COLLECTING;
@@ -304,33 +304,35 @@ static int exercise_no_side_table(const rcy_gc *g)
 
 /* A referent the scan passed (SCANNED) is reachable after all. Out of
    line: rare, and it keeps the common path of mark_child free of spills. */
-static RCY_NOINLINE void rescue(rcy_heap *h, void *child, uint32_t w)
+static RCY_NOINLINE void rescue(rcy_heap *h, void *child, uint8_t *b, uint32_t w)
 {
     rcy_gc *g = &h->gc;
     if (rcy__ptrvec_push(&g->stack, child)) {
-        RCY_HEAD(child)->gcword = reachable_word(h, child, w);
+        RCY_HEAD(child)->gcword = reachable_word(b, w);
     } else {
-        RCY_HEAD(child)->gcword = refs_one(h, child, w & ~RCY_GC_SCANNED); /* a root for the next scan */
+        RCY_HEAD(child)->gcword = refs_one(b, w & ~RCY_GC_SCANNED); /* a root for the next scan */
         g->stack_overflowed = 1;
     }
 }
 
-static inline void mark_child(rcy_heap *h, void *child)
+/* b: the child's byte (side_byte). */
+static inline void mark_child(rcy_heap *h, void *child, uint8_t *b)
 {
     rcy_objhead *hd = RCY_HEAD(child);
     uint32_t w = hd->gcword;
     if (!(w & RCY_GC_COLLECTING))
         return; /* outside the set, or known reachable */
     if (w & RCY_GC_SCANNED)
-        rescue(h, child, w);
-    else if (refs_zero(h, child, w))
-        hd->gcword = refs_one(h, child, w);
+        rescue(h, child, b, w);
+    else if (refs_zero(b, w))
+        hd->gcword = refs_one(b, w);
 }
 
+/* Without the side table. */
 static void visit_mark(void **slot, void *arg)
 {
     if (*slot)
-        mark_child(arg, *slot);
+        mark_child(arg, *slot, NULL);
 }
 
 /* The same with the side table: a referent whose byte is 0 is outside
@@ -341,9 +343,9 @@ static void visit_mark_side(void **slot, void *arg)
     void *child = *slot;
     if (!child)
         return;
-    const uint8_t *b = rcy__side_byte(&h->pools, child);
+    uint8_t *b = rcy__side_byte(&h->pools, child);
     if (!b || *b != 0)
-        mark_child(h, child);
+        mark_child(h, child, b);
 }
 
 /* Step 3, CPython's move_unreachable without moving anything: the set is
@@ -365,11 +367,12 @@ static void scan_one(rcy_heap *h, void *o, void *arg)
     uint32_t w = hd->gcword;
     if (!(w & RCY_GC_COLLECTING))
         return;
-    if (refs_zero(h, o, w)) {
+    uint8_t *b = side_byte(h, o);
+    if (refs_zero(b, w)) {
         hd->gcword = w | RCY_GC_SCANNED;
         return;
     }
-    hd->gcword = reachable_word(h, o, w);
+    hd->gcword = reachable_word(b, w);
     rcy_visit_fn visit = g->current.side ? visit_mark_side : visit_mark;
     rcy__traverse(o, visit, h);
     while (g->stack.len)
