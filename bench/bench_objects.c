@@ -9,10 +9,11 @@
  *                                        and for all, raw malloc + free of 48 B
  *   bench_objects_<alloc> refpair        incref + decref of a live object
  *                                        (malloc variants: a hand-written count)
- *   bench_objects_<alloc> bt [depth] [gcoff]
+ *   bench_objects_<alloc> bt [depth] [gcoff|nopace]
  *                                        binary-trees (default depth 21, quick 16);
- *                                        recycle: collector on (default thresholds)
- *                                        or off (gcoff)
+ *                                        recycle: collector on (defaults), off
+ *                                        (gcoff), or on without drop pacing
+ *                                        (nopace: Python's policy)
  */
 #include "bench_common.h"
 
@@ -83,7 +84,7 @@ static void bt_free(node *n)
 }
 #endif
 
-/* gc_mode: 0 collector on, 1 off, 2 on with drop pacing */
+/* gc_mode: 0 collector on (defaults), 1 off, 2 on without drop pacing */
 static void binary_trees(int max_depth, int gc_mode)
 {
     const int min_depth = 4;
@@ -94,7 +95,7 @@ static void binary_trees(int max_depth, int gc_mode)
     if (gc_mode == 1)
         rcy_gc_disable(g_heap);
     if (gc_mode == 2)
-        rcy_gc_set_drop_pacing(g_heap, 1);
+        rcy_gc_set_drop_pacing(g_heap, 0);
 #else
     (void)gc_mode;
 #endif
@@ -127,7 +128,7 @@ static void binary_trees(int max_depth, int gc_mode)
     rcy_gc_get_stats(g_heap, st);
     snprintf(extra, sizeof extra, " gc0=%zu gc1=%zu gc2=%zu header_bytes=%zu", st[0].collections,
              st[1].collections, st[2].collections, rcy_header_size(&node_type));
-    const char *variant = gc_mode == 1 ? "recycle-gcoff" : gc_mode == 2 ? "recycle-pace" : "recycle";
+    const char *variant = gc_mode == 1 ? "recycle-gcoff" : gc_mode == 2 ? "recycle-nopace" : "recycle";
 #elif defined(ALLOC_BOEHM)
     snprintf(extra, sizeof extra, " gc_count=%lu", (unsigned long)GC_get_gc_no());
     const char *variant = ALLOC_NAME;
@@ -265,14 +266,14 @@ int main(int argc, char **argv)
     if (!strcmp(mode, "bt")) {
         int depth = (int)arg_long(argc, argv, 2, bench_quick() ? 16 : 21);
         int gc_mode = argc > 3 && !strcmp(argv[3], "gcoff") ? 1
-                      : argc > 3 && !strcmp(argv[3], "pace") ? 2 : 0;
+                      : argc > 3 && !strcmp(argv[3], "nopace") ? 2 : 0;
         binary_trees(depth, gc_mode);
     } else if (!strcmp(mode, "newfree")) {
         newfree();
     } else if (!strcmp(mode, "refpair")) {
         refpair();
     } else {
-        fprintf(stderr, "usage: %s bt [depth] [gcoff|pace] | newfree | refpair\n", argv[0]);
+        fprintf(stderr, "usage: %s bt [depth] [gcoff|nopace] | newfree | refpair\n", argv[0]);
         return 2;
     }
     return 0;

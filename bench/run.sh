@@ -106,14 +106,14 @@ for ((rep = 1; rep <= REPS; rep++)); do
     BT=()
     for a in "${ALLOCS[@]}"; do
         BT+=("$a")
-        if [ "$a" = recycle ]; then BT+=("recycle-gcoff" "recycle-pace"); fi
+        if [ "$a" = recycle ]; then BT+=("recycle-gcoff" "recycle-nopace"); fi
     done
     if [ -n "$BOEHM" ]; then BT+=("boehm"); fi
     for v in $(rotate "$rep" "${BT[@]}"); do
         if [ "$v" = recycle-gcoff ]; then
             run_one "$rep" "bt/$v" "$BIN/bench_objects_recycle" bt "$BT_DEPTH" gcoff
-        elif [ "$v" = recycle-pace ]; then
-            run_one "$rep" "bt/$v" "$BIN/bench_objects_recycle" bt "$BT_DEPTH" pace
+        elif [ "$v" = recycle-nopace ]; then
+            run_one "$rep" "bt/$v" "$BIN/bench_objects_recycle" bt "$BT_DEPTH" nopace
         else
             run_one "$rep" "bt/$v" "$BIN/bench_objects_$v" bt "$BT_DEPTH"
         fi
@@ -139,13 +139,13 @@ for ((rep = 1; rep <= REPS; rep++)); do
     done
     # binary-trees at the depth CPython can do, collector on and off
     SMALL=()
-    if [ -n "$RECYCLE" ]; then SMALL+=(recycle recycle-gcoff recycle-pace); fi
+    if [ -n "$RECYCLE" ]; then SMALL+=(recycle recycle-gcoff recycle-nopace); fi
     if [ -n "$PY" ]; then SMALL+=(cpython cpython-gcoff); fi
     for v in $(rotate "$rep" "${SMALL[@]}"); do
         case "$v" in
             recycle) run_one "$rep" "bt$PY_BT_DEPTH/$v" "$BIN/bench_objects_recycle" bt "$PY_BT_DEPTH" ;;
             recycle-gcoff) run_one "$rep" "bt$PY_BT_DEPTH/$v" "$BIN/bench_objects_recycle" bt "$PY_BT_DEPTH" gcoff ;;
-            recycle-pace) run_one "$rep" "bt$PY_BT_DEPTH/$v" "$BIN/bench_objects_recycle" bt "$PY_BT_DEPTH" pace ;;
+            recycle-nopace) run_one "$rep" "bt$PY_BT_DEPTH/$v" "$BIN/bench_objects_recycle" bt "$PY_BT_DEPTH" nopace ;;
             cpython) run_one "$rep" "bt$PY_BT_DEPTH/$v" "$PY" bench/py/gc_bench.py bt "$PY_BT_DEPTH" on ;;
             cpython-gcoff) run_one "$rep" "bt$PY_BT_DEPTH/$v" "$PY" bench/py/gc_bench.py bt "$PY_BT_DEPTH" off ;;
         esac

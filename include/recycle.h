@@ -216,14 +216,15 @@ RCY_API void rcy_gc_get_threshold(rcy_heap *h, size_t out[3]);
 /** t0 == 0 disables automatic collection, as in Python. */
 RCY_API void rcy_gc_set_threshold(rcy_heap *h, size_t t0, size_t t1, size_t t2);
 RCY_API void rcy_gc_get_count(rcy_heap *h, size_t out[3]);
-/** Drop pacing (off by default): automatic collections of generations 0
- *  and 1 are skipped (they only promote) when no tracked object has lost a
- *  reference without dying since that generation was last collected: no
- *  cycle can have become garbage then, unless the code moved the cycle's
- *  last outside reference into the cycle itself without a decref. Such
- *  cycles wait for the next full collection. Explicit rcy_gc_collect
- *  calls always scan. Makes the collector almost free for programs that
- *  allocate heavily but create few cycles. */
+/** Drop pacing (on by default; 0 turns it off, for Python's behaviour):
+ *  automatic collections of generations 0 and 1 are skipped (they only
+ *  promote) when no tracked object has lost a reference without dying
+ *  since that generation was last collected: no cycle can have become
+ *  garbage then, unless the code moved the cycle's last outside reference
+ *  into the cycle itself without a decref. Such cycles wait for the next
+ *  full collection (they count towards the 25% growth that triggers it).
+ *  Explicit rcy_gc_collect calls always scan. Makes the collector almost
+ *  free for programs that allocate heavily but create few cycles. */
 RCY_API void rcy_gc_set_drop_pacing(rcy_heap *h, int on);
 
 typedef struct { size_t collections, collected, uncollectable; } rcy_gc_genstats;

@@ -29,7 +29,7 @@
  * marks the set being examined (until known reachable), gc_refs lives in
  * the slot bits, and RCY_GC_UNREACHABLE marks the garbage from step 4 on.
  *
- * Drop pacing (rcy_gc_set_drop_pacing, off by default): a cycle becomes
+ * Drop pacing (rcy_gc_set_drop_pacing, on by default): a cycle becomes
  * garbage when its last outside reference is dropped while its own
  * references keep its counts above zero. The object layer counts such
  * drops (the first per object since the collector last examined it:
@@ -39,7 +39,9 @@
  * programs that make no cycles (trees, lists built and freed) then pay
  * almost nothing for the collector. What it misses: a cycle orphaned by
  * moving, not dropping, its last outside reference into the cycle itself;
- * full collections, which are never skipped, find it.
+ * full collections, which are never skipped, find it, and such garbage
+ * adds to the growth that triggers them, so it stays below a quarter of
+ * the heap (test_gc's test_moved_cycles_bounded).
  *
  * Automatic collection: allocations of tracked objects raise count[0]
  * (the object layer's young_count); when it passes threshold[0] the object
@@ -522,10 +524,13 @@ static int finalize_garbage(const rcy_ptrvec *garbage)
 }
 
 /* An object leaves the garbage: back to a generation, the collector's
-   reference dropped by the caller. */
+   reference dropped by the caller. Drops of garbage are not noted
+   (rcy__decref_note), so its leaving counts as one: it may be part of a
+   cycle orphaned again since. */
 static void leave_garbage(rcy_heap *h, void *o)
 {
     h->objects.unreachable--;
+    h->objects.noted++;
     unsigned old = h->gc.current.old;
     promote(&h->objects, o, old == 1 ? RCY_GEN_YOUNG : old); /* young joins generation 0 */
 }
@@ -749,6 +754,7 @@ void rcy__gc_init(rcy_heap *h)
     g->threshold[1] = 10;
     g->threshold[2] = 10;
     g->enabled = 1;
+    g->drop_pacing = 1;
     h->objects.young_full = young_full;
     update_young_limit(h);
 }

@@ -1512,6 +1512,45 @@ static void test_drop_pacing(void)
     rcy_heap_destroy(h);
 }
 
+/* Drop pacing is on by default, and cycles orphaned by moving our last
+   reference into them (no drop) are not seen by young collections. The
+   growth they cause triggers full collections, so they never pile up
+   beyond a quarter of the live heap plus what is allocated between two
+   checks of generation 2. */
+static void test_moved_cycles_bounded(void)
+{
+    enum { T0 = 100, LIVE = 20000, LEAKS = 200000 };
+    rcy_heap *h = rcy_heap_new();
+    rcy_gc_set_threshold(h, T0, 10, 10);
+    node **keep = malloc(LIVE * sizeof *keep);
+    CHECK(keep != NULL);
+    allocate_live(h, keep, LIVE);
+    rcy_gc_collect(h, -1);
+    rcy_gc_genstats before[3], after[3];
+    rcy_gc_get_stats(h, before);
+    reset_counts();
+    size_t worst = 0;
+    for (size_t i = 0; i < LEAKS; i++) {
+        node *r = mk(h, &node_type);
+        r->s[0] = r; /* our reference now lives in the cycle */
+        size_t garbage = i + 1 - destroyed;
+        if (garbage > worst)
+            worst = garbage;
+    }
+    rcy_gc_get_stats(h, after);
+    CHECK(after[0].collections - before[0].collections >= LEAKS / (2 * (T0 + 1)));
+    CHECK_EQ(after[0].collected, before[0].collected); /* skipped: paced */
+    CHECK_EQ(after[1].collected, before[1].collected);
+    CHECK(after[2].collections - before[2].collections >= 2);
+    size_t between_checks = (T0 + 1) * 11 * 11;
+    CHECK(worst <= LIVE / 4 + 2 * between_checks);
+    CHECK(destroyed + worst >= LEAKS);
+    for (size_t i = 0; i < LIVE; i++)
+        rcy_decref(keep[i]);
+    free(keep);
+    rcy_heap_destroy(h);
+}
+
 int main(void)
 {
     quick = check_quick();
@@ -1538,5 +1577,6 @@ int main(void)
     test_heaps_independent();
     test_heap_destroy_with_live();
     test_drop_pacing();
+    test_moved_cycles_bounded();
     return check_summary("test_gc");
 }

@@ -599,8 +599,12 @@ static void section_thresholds(void)
         allocs++;
         node *b = node_new(h, 0);
         allocs++;
-        a->next = b; /* our reference to b now lives in a, */
-        b->next = a; /* and our reference to a in b */
+        rcy_incref(b); /* a.next = b */
+        a->next = b;
+        rcy_incref(a); /* b.next = a */
+        b->next = a;
+        rcy_decref(a); /* del a, b */
+        rcy_decref(b);
     }
     size_t count[3];
     rcy_gc_get_count(h, count);
