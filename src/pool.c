@@ -246,13 +246,14 @@ static size_t list_length_checked(rcy_pool *head, int listed, unsigned cls, int 
 /* Every invariant of pool.h's states, over the whole heap. */
 static void validate_pools(rcy_pools *P)
 {
-    size_t used = 0, dirty = 0, empty_arenas = 0;
+    size_t used = 0, dirty = 0, empty_arenas = 0, empty_clean = 0;
     for (rcy_arena *a = P->all; a; a = a->all_next) {
         RCY_ASSERT((a->free_dirty & a->free_clean) == 0);
         RCY_ASSERT((unsigned)__builtin_popcountll(a->free_dirty | a->free_clean) == a->nfree);
         used += RCY_POOLS_PER_ARENA - a->nfree;
         dirty += (size_t)__builtin_popcountll(a->free_dirty);
         empty_arenas += a->nfree == RCY_POOLS_PER_ARENA;
+        empty_clean += a->nfree == RCY_POOLS_PER_ARENA && !a->free_dirty;
         for (unsigned i = 0; i < RCY_POOLS_PER_ARENA; i++) {
             rcy_pool *p = &a->pools[i];
             int empty = (int)(((a->free_dirty | a->free_clean) >> i) & 1);
@@ -262,7 +263,7 @@ static void validate_pools(rcy_pools *P)
         }
     }
     RCY_ASSERT(used == P->pools_used && dirty == P->ndirty);
-    RCY_ASSERT(empty_arenas == P->empty_arenas && empty_arenas <= 1);
+    RCY_ASSERT(empty_arenas == P->empty_arenas && empty_clean <= 1);
     RCY_ASSERT(list_length_checked(P->dirty.first, 0, 0, 0) == P->ndirty);
     for (unsigned k = 0; k < RCY_KINDS; k++)
         for (unsigned c = 0; c < RCY_CLASS_COUNT; c++)
@@ -310,6 +311,15 @@ static rcy_pool *pool_new(rcy_pools *P, unsigned kind, unsigned cls)
     return pool;
 }
 
+/* An empty arena holding no pages costs only address space; one is kept
+   so that a program hovering at an arena boundary does not map and unmap
+   one on every turn. */
+static void maybe_free_clean_arena(rcy_pools *P, rcy_arena *a)
+{
+    if (a->nfree == RCY_POOLS_PER_ARENA && !a->free_dirty && P->empty_arenas > 1)
+        arena_free(P, a);
+}
+
 static void decommit_pool(rcy_pools *P, rcy_pool *pool)
 {
     rcy_arena *a = rcy__pool_arena(pool);
@@ -319,20 +329,28 @@ static void decommit_pool(rcy_pools *P, rcy_pool *pool)
     a->free_clean |= bit;
     rcy__os_decommit(rcy__pool_memory(pool), RCY_POOL_SIZE);
     P->bytes_released_total += RCY_POOL_SIZE;
+    maybe_free_clean_arena(P, a);
+}
+
+/* How many empty pools may keep their pages (RCY_DIRTY_SHARE). */
+static size_t dirty_bound(const rcy_pools *P)
+{
+    size_t bound = P->pools_used / RCY_DIRTY_SHARE;
+    return bound < RCY_DIRTY_MIN ? RCY_DIRTY_MIN : bound;
 }
 
 static void trim_dirty_cache(rcy_pools *P)
 {
-    size_t bound = P->pools_used / RCY_DIRTY_SHARE;
-    if (bound < RCY_DIRTY_MIN)
-        bound = RCY_DIRTY_MIN;
+    size_t bound = dirty_bound(P);
     while (P->ndirty > bound)
         decommit_pool(P, P->dirty.last);
 }
 
-/* A pool that became empty: into its arena's free pools, the dirty cache,
-   and, if the arena is now wholly empty and another empty one is already
-   kept, back to the OS. */
+/* A pool that became empty: into its arena's free pools and the dirty
+   cache. A wholly empty arena stays, warm, as long as the empty arenas
+   fit in the cache's bound (a structure freed and rebuilt reuses them);
+   one past that goes back to the OS at once, as does one whose last page
+   the cache gave back (decommit_pool). */
 static void pool_release(rcy_pools *P, rcy_pool *pool)
 {
     rcy_arena *a = rcy__pool_arena(pool);
@@ -342,8 +360,11 @@ static void pool_release(rcy_pools *P, rcy_pool *pool)
     bucket_remove(P, a);
     a->nfree++;
     bucket_insert(P, a);
-    if (a->nfree == RCY_POOLS_PER_ARENA && ++P->empty_arenas > 1)
-        arena_free(P, a);
+    if (a->nfree == RCY_POOLS_PER_ARENA) {
+        P->empty_arenas++;
+        if (P->empty_arenas > 1 && P->empty_arenas * RCY_POOLS_PER_ARENA > dirty_bound(P))
+            arena_free(P, a);
+    }
     trim_dirty_cache(P);
     maybe_validate(P);
 }

@@ -99,7 +99,8 @@ typedef struct rcy_pools {
    program which frees and rebuilds a structure of a quarter of its live size
    (binary-trees does) reuses warm pages instead of faulting them in again,
    small enough that RSS falls as soon as the program frees most of what it
-   holds. */
+   holds. This holds for pools of wholly empty arenas too: an arena is
+   unmapped once the cache has given back all its pages. */
 #define RCY_DIRTY_MIN 64
 #define RCY_DIRTY_SHARE 4
 

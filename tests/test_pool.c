@@ -441,8 +441,6 @@ static void test_peak(void)
     rcy_heap_destroy(h);
 }
 
-/* ~40 MiB of 64-byte blocks: tens of arenas come and, once all is freed,
- * go again, but for at most one kept in reserve. */
 /* n blocks of 64 bytes, each holding its index; 0 if one failed. */
 static int alloc_numbered(rcy_heap *h, void **p, size_t n)
 {
@@ -455,6 +453,8 @@ static int alloc_numbered(rcy_heap *h, void **p, size_t n)
     return 1;
 }
 
+/* ~40 MiB of 64-byte blocks: tens of arenas come and, once all is freed,
+ * go again, but for at most one kept in reserve. */
 static void test_arenas(void)
 {
     rcy_heap *h = check_new_heap();
@@ -640,6 +640,47 @@ static void test_print_stats(void)
     rcy_heap_destroy(h);
 }
 
+/* A structure freed while a larger one lives: its emptied arenas stay,
+ * pages and all, within the dirty cache's bound (a quarter of the pools in
+ * use), and building it again reuses them without mapping or faulting
+ * anything. Once everything is freed, they go. */
+static void test_empty_arenas_kept_warm(void)
+{
+    rcy_heap *h = check_new_heap();
+    const size_t live_n = (16u << 20) / 64, temp_n = (4u << 20) / 64;
+    void **live = malloc(live_n * sizeof *live), **temp = malloc(temp_n * sizeof *temp);
+    CHECK(live && temp);
+    if (!live || !temp)
+        return;
+    CHECK(alloc_numbered(h, live, live_n));
+    CHECK(alloc_numbered(h, temp, temp_n));
+    rcy_mem_stats before, s;
+    rcy_mem_get_stats(h, &before);
+    for (size_t i = 0; i < temp_n; i++)
+        rcy_free(h, temp[i]);
+    rcy_mem_get_stats(h, &s);
+    check_stats_consistent(&s);
+    CHECK_EQ(s.arenas_current, before.arenas_current); /* its empty arenas kept */
+    CHECK_EQ(s.bytes_released_total, before.bytes_released_total);
+    CHECK(s.pools_empty_dirty >= temp_n * 64 / POOL_SIZE - 1);
+
+    CHECK(alloc_numbered(h, temp, temp_n));
+    rcy_mem_get_stats(h, &s);
+    CHECK_EQ(s.arenas_allocated, before.arenas_allocated); /* reused, none mapped */
+    CHECK_EQ(s.bytes_released_total, before.bytes_released_total);
+
+    for (size_t i = 0; i < temp_n; i++)
+        rcy_free(h, temp[i]);
+    for (size_t i = 0; i < live_n; i++)
+        rcy_free(h, live[i]);
+    rcy_mem_get_stats(h, &s);
+    CHECK(s.arenas_current <= 2); /* the reserve, and the 64-byte class's kept pool */
+    CHECK(s.pools_empty_dirty <= 64);
+    free(live);
+    free(temp);
+    rcy_heap_destroy(h);
+}
+
 /* The last pool of a class stays when its last block is freed, so that
  * one block allocated and freed in a loop does not set up a pool each
  * time; it is the same pool afterwards, and rcy_purge releases it. */
@@ -673,6 +714,7 @@ int main(void)
     test_stats_mixed();
     test_peak();
     test_arenas();
+    test_empty_arenas_kept_warm();
     test_pool_changes_class();
     test_print_stats();
     return check_summary("test_pool");
