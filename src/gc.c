@@ -40,8 +40,9 @@
  * almost nothing for the collector. What it misses: a cycle orphaned by
  * moving, not dropping, its last outside reference into the cycle itself;
  * full collections, which are never skipped, find it, and such garbage
- * adds to the growth that triggers them, so it stays below a quarter of
- * the heap (test_gc's test_moved_cycles_bounded).
+ * adds to the growth that triggers them (100% when no drop was noted
+ * since the last one, else 25%), so it stays below the size of the live
+ * heap (test_gc's test_moved_cycles_bounded).
  *
  * Automatic collection: allocations of tracked objects raise count[0]
  * (the object layer's young_count); when it passes threshold[0] the object
@@ -49,8 +50,9 @@
  * count passes its threshold, as in CPython. A full collection also waits
  * until the number of tracked objects has grown by 25% since the last one
  * (CPython counts objects promoted into generation 2 instead; counting the
- * live total needs no scan and ignores objects that died old), which keeps
- * the total work linear in the heap size. */
+ * live total needs no scan and ignores objects that died old), or by 100%
+ * if drop pacing saw no drop since (full_growth), which keeps the total
+ * work linear in the heap size. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -131,7 +133,7 @@ static void count_one(rcy_heap *h, void *o, void *arg)
     uint32_t w = RCY_HEAD(o)->gcword;
     RCY_ASSERT(!(w & (RCY_GC_COLLECTING | RCY_GC_UNREACHABLE)));
     RCY_ASSERT(RCY_HEAD(o)->refcnt > 0);
-    counts[rcy__generation(&h->objects, w)]++;
+    counts[rcy__generation(&h->objects, o)]++;
 }
 #endif
 
@@ -618,21 +620,13 @@ static int may_skip(rcy_heap *h, int gen)
     return h->gc.drop_pacing && gen < 2 && h->objects.noted == h->gc.noted_at[gen];
 }
 
-static void make_old(rcy_heap *h, void *o, void *arg)
-{
-    (void)h, (void)arg;
-    rcy__set_generation(o, RCY_GEN_OLD, 0);
-}
-
-/* A collection proven empty: promotion without scanning; O(1) for
-   generation 0. */
+/* A collection proven empty: promotion without scanning, O(1) (the
+   objects of an emptied young vector are old: see rcy_young). */
 static void skip_collection(rcy_heap *h, unsigned gen)
 {
     size_t survivors = 0;
     for (unsigned g = 0; g <= gen; g++)
         survivors += h->objects.count[g];
-    if (gen == 1)
-        for_each_in_set(h, gen, make_old, NULL);
     promote_young(h, gen, survivors);
     h->gc.skipped[gen]++;
 }
@@ -728,6 +722,18 @@ static size_t collect_with_callbacks(rcy_heap *h, int gen, int automatic)
 }
 
 /* Called by the object layer when count[0] passes threshold[0]. */
+/* How much the tracked objects must have grown since the last full
+   collection for another: 25%, or 100% when drop pacing is on and no drop
+   was noted since. Then the only garbage a full collection could find is
+   cycles abandoned as they were built, and those count in the growth. */
+static size_t full_growth(const rcy_heap *h)
+{
+    const rcy_gc *g = &h->gc;
+    if (g->drop_pacing && h->objects.noted == g->noted_at[2])
+        return g->long_lived_total;
+    return g->long_lived_total / 4;
+}
+
 static void young_full(rcy_heap *h)
 {
     rcy_gc *g = &h->gc;
@@ -736,8 +742,8 @@ static void young_full(rcy_heap *h)
         if (g->count[i] <= g->threshold[i])
             continue;
         size_t tracked = rcy__tracked_count(&h->objects);
-        if (i == 2 && tracked < g->long_lived_total + g->long_lived_total / 4)
-            continue; /* the heap has not grown by 25%: not worth a full pass yet */
+        if (i == 2 && tracked < g->long_lived_total + full_growth(h))
+            continue; /* the heap has not grown enough: not worth a full pass yet */
         gen = i;
         break;
     }
@@ -839,8 +845,9 @@ void rcy_gc_freeze(rcy_heap *h)
 
 static void thaw(rcy_heap *h, void *o, void *arg)
 {
+    (void)h, (void)arg;
     if (rcy__gen_of(RCY_HEAD(o)->gcword) == RCY_GEN_PERMANENT)
-        make_old(h, o, arg);
+        rcy__set_generation(o, RCY_GEN_OLD, 0);
 }
 
 void rcy_gc_unfreeze(rcy_heap *h)
@@ -897,7 +904,7 @@ static int snapshot_deliver(snapshot *s, rcy_object_fn fn, void *arg)
 static void add_if_in_generation(rcy_heap *h, void *o, void *arg)
 {
     snapshot *s = arg;
-    if (s->generation < 0 || (int)rcy__generation(&h->objects, RCY_HEAD(o)->gcword) == s->generation)
+    if (s->generation < 0 || (int)rcy__generation(&h->objects, o) == s->generation)
         snapshot_add(s, o);
 }
 

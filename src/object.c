@@ -94,8 +94,8 @@ static void unplace(rcy_objects *O, void *o)
         return;
     }
     RCY_ASSERT(!(w & RCY_GC_COLLECTING)); /* no user code runs while the set is examined */
-    unsigned gen = rcy__generation(O, w);
-    if (rcy__gen_of(w) == RCY_GEN_YOUNG)
+    unsigned gen = rcy__generation(O, o);
+    if (gen < RCY_GEN_OLD)
         young_remove(&O->young, w & RCY_GC_SLOT_MASK);
     O->count[gen]--;
 }

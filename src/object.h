@@ -70,7 +70,10 @@
    generation 1, items[boundary..len) generation 0, so promoting all of
    generation 0 is `boundary = len`. A young object's header has
    RCY_GEN_YOUNG and its index (slot); which of the two generations it is
-   in follows from the index. A hole is an odd value: the holes of
+   in follows from the index. Promoting both into generation 2 empties the
+   vector without touching the objects: a header that says RCY_GEN_YOUNG
+   but whose slot no longer holds the object (beyond len, or reused)
+   belongs to generation 2. A hole is an odd value: the holes of
    generation 0 are chained, (next hole's index + 1) << 1 | 1, and reused
    before the vector grows; those of generation 1 wait for its next
    collection, which empties the vector. */
@@ -135,17 +138,22 @@ static inline void *rcy__tracked_at(char *b, unsigned gen)
 /* Doubles the young vector's room; 0 at RCY_YOUNG_CAP or out of memory. */
 int rcy__young_grow(rcy_young *y);
 
-/* Generation 0 or 1, for a young object outside a collection. */
-static inline unsigned rcy__young_generation(const rcy_young *y, uint32_t gcword)
+/* Generation 0 or 1, or 2 if the vector was emptied since the object was
+   placed in it (see rcy_young), for an object whose header says
+   RCY_GEN_YOUNG, outside a collection. */
+static inline unsigned rcy__young_generation(const rcy_young *y, const void *o)
 {
-    return (gcword & RCY_GC_SLOT_MASK) < y->boundary ? 1 : 0;
+    uint32_t slot = RCY_HEAD(o)->gcword & RCY_GC_SLOT_MASK;
+    if (slot >= y->len || y->items[slot] != o)
+        return RCY_GEN_OLD;
+    return slot < y->boundary ? 1 : 0;
 }
 
 /* The generation of a tracked object outside a collection. */
-static inline unsigned rcy__generation(const rcy_objects *O, uint32_t gcword)
+static inline unsigned rcy__generation(const rcy_objects *O, const void *o)
 {
-    unsigned gen = rcy__gen_of(gcword);
-    return gen == RCY_GEN_YOUNG ? rcy__young_generation(&O->young, gcword) : gen;
+    unsigned gen = rcy__gen_of(RCY_HEAD(o)->gcword);
+    return gen == RCY_GEN_YOUNG ? rcy__young_generation(&O->young, o) : gen;
 }
 
 static inline void rcy__set_generation(void *o, unsigned gen, uint32_t slot)

@@ -1514,9 +1514,9 @@ static void test_drop_pacing(void)
 
 /* Drop pacing is on by default, and cycles orphaned by moving our last
    reference into them (no drop) are not seen by young collections. The
-   growth they cause triggers full collections, so they never pile up
-   beyond a quarter of the live heap plus what is allocated between two
-   checks of generation 2. */
+   growth they cause triggers full collections (at 100% growth, as no drop
+   is noted), so they never pile up beyond the size of the live heap plus
+   what is allocated between two checks of generation 2. */
 static void test_moved_cycles_bounded(void)
 {
     enum { T0 = 100, LIVE = 20000, LEAKS = 200000 };
@@ -1543,12 +1543,48 @@ static void test_moved_cycles_bounded(void)
     CHECK_EQ(after[1].collected, before[1].collected);
     CHECK(after[2].collections - before[2].collections >= 2);
     size_t between_checks = (T0 + 1) * 11 * 11;
-    CHECK(worst <= LIVE / 4 + 2 * between_checks);
+    CHECK(worst <= LIVE + 2 * between_checks);
     CHECK(destroyed + worst >= LEAKS);
     for (size_t i = 0; i < LIVE; i++)
         rcy_decref(keep[i]);
     free(keep);
     rcy_heap_destroy(h);
+}
+
+/* Full collections wait until the tracked objects have grown by 25% since
+   the last one; by 100% when drop pacing saw no drop since, since then
+   only cycles abandoned as they were built can be garbage. */
+static void test_full_collection_growth(void)
+{
+    enum { BASE = 20000, GROWN = 80000 };
+    size_t fulls[3]; /* no drops; a drop now and then; drop pacing off */
+    for (int mode = 0; mode < 3; mode++) {
+        rcy_heap *h = rcy_heap_new();
+        rcy_gc_set_threshold(h, 10, 10, 10);
+        rcy_gc_set_drop_pacing(h, mode != 2);
+        node **keep = malloc(GROWN * sizeof *keep);
+        CHECK(keep != NULL);
+        allocate_live(h, keep, BASE);
+        rcy_gc_collect(h, -1);
+        rcy_gc_genstats before[3], after[3];
+        rcy_gc_get_stats(h, before);
+        for (size_t i = BASE; i < GROWN; i++) {
+            keep[i] = mk(h, &node_type);
+            if (mode == 1 && i % 1000 == 0) {
+                rcy_incref(keep[0]);
+                rcy_decref(keep[0]); /* a drop */
+            }
+        }
+        rcy_gc_get_stats(h, after);
+        fulls[mode] = after[2].collections - before[2].collections;
+        for (size_t i = 0; i < GROWN; i++)
+            rcy_decref(keep[i]);
+        free(keep);
+        rcy_heap_destroy(h);
+    }
+    CHECK(fulls[0] >= 1 && fulls[0] <= 2); /* at 40,000 (and maybe 80,000) */
+    CHECK(fulls[1] >= 5);                  /* 25,000, 31,250, 39,000, ... */
+    CHECK(fulls[2] >= 5);
 }
 
 int main(void)
@@ -1578,5 +1614,6 @@ int main(void)
     test_heap_destroy_with_live();
     test_drop_pacing();
     test_moved_cycles_bounded();
+    test_full_collection_growth();
     return check_summary("test_gc");
 }
