@@ -175,7 +175,7 @@ static inline void rcy__objects_place(rcy_objects *O, void *o, unsigned gen)
             slot = y->hole - 1;
             y->hole = (uint32_t)((uintptr_t)y->items[slot] >> 1);
             y->items[slot] = o;
-        } else if (y->len < y->cap || rcy__young_grow(y)) {
+        } else if (y->len < y->cap || (y->cap < RCY_YOUNG_CAP && rcy__young_grow(y))) {
             slot = y->len++;
             y->items[slot] = o;
         } else {
