@@ -721,7 +721,6 @@ static size_t collect_with_callbacks(rcy_heap *h, int gen, int automatic)
     return info.collected + info.uncollectable;
 }
 
-/* Called by the object layer when count[0] passes threshold[0]. */
 /* How much the tracked objects must have grown since the last full
    collection for another: 25%, or 100% when drop pacing is on and no drop
    was noted since. Then the only garbage a full collection could find is
@@ -734,6 +733,7 @@ static size_t full_growth(const rcy_heap *h)
     return g->long_lived_total / 4;
 }
 
+/* Called by the object layer when count[0] passes threshold[0]. */
 static void young_full(rcy_heap *h)
 {
     rcy_gc *g = &h->gc;
