@@ -419,7 +419,10 @@ static int hold_as_garbage(rcy_heap *h, void *o)
     uint32_t w = hd->gcword;
     if (!(w & RCY_GC_COLLECTING) || !rcy__ptrvec_push(&h->gc.unreachable, o))
         return 0;
-    hd->gcword = (w & ~(RCY_GC_COLLECTING | RCY_GC_SLOT_MASK)) | RCY_GC_UNREACHABLE;
+    /* NOTED: the collector's own clearing drops references to garbage, and
+       they are not drops worth noting (what survives counts as one as it
+       leaves: leave_garbage) */
+    hd->gcword = (w & ~(RCY_GC_COLLECTING | RCY_GC_SLOT_MASK)) | RCY_GC_UNREACHABLE | RCY_GC_NOTED;
     rcy_incref(o);
     return 1;
 }
@@ -527,7 +530,7 @@ static int finalize_garbage(const rcy_ptrvec *garbage)
 
 /* An object leaves the garbage: back to a generation, the collector's
    reference dropped by the caller. Drops of garbage are not noted
-   (rcy__decref_note), so its leaving counts as one: it may be part of a
+   (hold_as_garbage), so its leaving counts as one: it may be part of a
    cycle orphaned again since. */
 static void leave_garbage(rcy_heap *h, void *o)
 {

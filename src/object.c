@@ -131,14 +131,10 @@ void rcy_gc_track(void *o)
    examined it. A cycle becomes garbage through such a drop (the last
    outside reference goes while the cycle's own keep it above zero), or
    when code moves that reference into the cycle without a decref: see
-   gc.c's drop pacing for how the collector uses the count. Garbage of
-   the running collection is left out: the collector's own clearing drops
-   references to it, and what of it survives is counted as it leaves. */
+   gc.c's drop pacing for how the collector uses the count. */
 void rcy__decref_note(void *o)
 {
     rcy_objhead *hd = RCY_HEAD(o);
-    if (hd->gcword & RCY_GC_UNREACHABLE)
-        return;
     hd->gcword |= RCY_GC_NOTED;
     if (hd->gcword & RCY_GC_TRACKED)
         heap_of_object(o)->objects.noted++;
