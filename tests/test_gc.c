@@ -1512,6 +1512,25 @@ static void test_drop_pacing(void)
     rcy_heap_destroy(h);
 }
 
+/* A heap with thresholds (t0, 10, 10) holding n live nodes, keep[0..n),
+   just collected in full. */
+static rcy_heap *heap_with_live(size_t t0, node **keep, size_t n)
+{
+    rcy_heap *h = rcy_heap_new();
+    rcy_gc_set_threshold(h, t0, 10, 10);
+    allocate_live(h, keep, n);
+    rcy_gc_collect(h, -1);
+    return h;
+}
+
+static void destroy_with_live(rcy_heap *h, node **keep, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        rcy_decref(keep[i]);
+    free(keep);
+    rcy_heap_destroy(h);
+}
+
 /* Drop pacing is on by default, and cycles orphaned by moving our last
    reference into them (no drop) are not seen by young collections. The
    growth they cause triggers full collections (at 100% growth, as no drop
@@ -1520,12 +1539,9 @@ static void test_drop_pacing(void)
 static void test_moved_cycles_bounded(void)
 {
     enum { T0 = 100, LIVE = 20000, LEAKS = 200000 };
-    rcy_heap *h = rcy_heap_new();
-    rcy_gc_set_threshold(h, T0, 10, 10);
     node **keep = malloc(LIVE * sizeof *keep);
     CHECK(keep != NULL);
-    allocate_live(h, keep, LIVE);
-    rcy_gc_collect(h, -1);
+    rcy_heap *h = heap_with_live(T0, keep, LIVE);
     rcy_gc_genstats before[3], after[3];
     rcy_gc_get_stats(h, before);
     reset_counts();
@@ -1545,10 +1561,7 @@ static void test_moved_cycles_bounded(void)
     size_t between_checks = (T0 + 1) * 11 * 11;
     CHECK(worst <= LIVE + 2 * between_checks);
     CHECK(destroyed + worst >= LEAKS);
-    for (size_t i = 0; i < LIVE; i++)
-        rcy_decref(keep[i]);
-    free(keep);
-    rcy_heap_destroy(h);
+    destroy_with_live(h, keep, LIVE);
 }
 
 /* Full collections wait until the tracked objects have grown by 25% since
@@ -1559,13 +1572,10 @@ static void test_full_collection_growth(void)
     enum { BASE = 20000, GROWN = 80000 };
     size_t fulls[3]; /* no drops; a drop now and then; drop pacing off */
     for (int mode = 0; mode < 3; mode++) {
-        rcy_heap *h = rcy_heap_new();
-        rcy_gc_set_threshold(h, 10, 10, 10);
-        rcy_gc_set_drop_pacing(h, mode != 2);
         node **keep = malloc(GROWN * sizeof *keep);
         CHECK(keep != NULL);
-        allocate_live(h, keep, BASE);
-        rcy_gc_collect(h, -1);
+        rcy_heap *h = heap_with_live(10, keep, BASE);
+        rcy_gc_set_drop_pacing(h, mode != 2);
         rcy_gc_genstats before[3], after[3];
         rcy_gc_get_stats(h, before);
         for (size_t i = BASE; i < GROWN; i++) {
@@ -1577,10 +1587,7 @@ static void test_full_collection_growth(void)
         }
         rcy_gc_get_stats(h, after);
         fulls[mode] = after[2].collections - before[2].collections;
-        for (size_t i = 0; i < GROWN; i++)
-            rcy_decref(keep[i]);
-        free(keep);
-        rcy_heap_destroy(h);
+        destroy_with_live(h, keep, GROWN);
     }
     CHECK(fulls[0] >= 1 && fulls[0] <= 2); /* at 40,000 (and maybe 80,000) */
     CHECK(fulls[1] >= 5);                  /* 25,000, 31,250, 39,000, ... */
