@@ -614,13 +614,20 @@ static void update_counts(rcy_heap *h, int gen)
     h->objects.young_count = 0;
 }
 
+/* Drop pacing is on and no drop was noted since generation gen was last
+   really collected. */
+static int paced_and_nothing_dropped(const rcy_heap *h, int gen)
+{
+    return h->gc.drop_pacing && h->objects.noted == h->gc.noted_at[gen];
+}
+
 /* With drop pacing, a collection of generation 0 or 1 with no drop noted
    since that generation was last really collected is skipped. Full
    collections always scan: they also find cycles that were orphaned with
    no drop at all, by moving the last outside reference into the cycle. */
 static int may_skip(rcy_heap *h, int gen)
 {
-    return h->gc.drop_pacing && gen < 2 && h->objects.noted == h->gc.noted_at[gen];
+    return gen < 2 && paced_and_nothing_dropped(h, gen);
 }
 
 /* A collection proven empty: promotion without scanning, O(1) (the
@@ -730,10 +737,8 @@ static size_t collect_with_callbacks(rcy_heap *h, int gen, int automatic)
    cycles abandoned as they were built, and those count in the growth. */
 static size_t full_growth(const rcy_heap *h)
 {
-    const rcy_gc *g = &h->gc;
-    if (g->drop_pacing && h->objects.noted == g->noted_at[2])
-        return g->long_lived_total;
-    return g->long_lived_total / 4;
+    size_t base = h->gc.long_lived_total;
+    return paced_and_nothing_dropped(h, 2) ? base : base / 4;
 }
 
 /* Called by the object layer when count[0] passes threshold[0]. */
