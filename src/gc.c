@@ -7,13 +7,16 @@
  *      are no list links);
  *   2. update_refs: gc_refs = refcount; subtract_refs: minus one for every
  *      reference from inside the set; what remains counts references from
- *      outside (two passes: setting up each object when first met as a
- *      referent measured slower, its writes land far apart);
+ *      outside (two passes in a full collection: setting up each object
+ *      when first met as a referent measured slower, its writes land far
+ *      apart);
  *   3. mark: objects with gc_refs > 0, and all they reach, are reachable:
  *      an ordered scan, with an explicit stack only for references that
  *      point back to objects already passed (scan_one); steps 2-3 of a
  *      full collection keep gc_refs in the allocator's side table, so they
- *      rarely touch a referent's header;
+ *      rarely touch a referent's header; a young collection keeps it in an
+ *      array beside the young vector, and needs no update pass
+ *      (young_subtract, young_mark);
  *   4. settle: survivors go to the next generation; the rest are garbage,
  *      gathered in a vector that holds a reference to each, so none can
  *      die or move while user code (finalizers, callbacks) runs;
@@ -91,7 +94,8 @@ typedef void (*object_step)(rcy_heap *h, void *o, void *arg);
    order. step must not allocate or free objects.
    (Prefetching the referents of objects some blocks ahead measured no
    faster, at 1e6 and 1e7 objects.) */
-static inline void walk_tracked(rcy_heap *h, unsigned maxgen, object_step step, void *arg)
+static RCY_ALWAYS_INLINE void walk_tracked(rcy_heap *h, unsigned maxgen, object_step step,
+                                           void *arg)
 {
     rcy_mem_cursor c = {0};
     rcy_span s;
@@ -112,7 +116,8 @@ static uint32_t young_start(const rcy_young *y, unsigned gen)
 }
 
 /* Every object of the generations 0..gen. */
-static inline void for_each_in_set(rcy_heap *h, unsigned gen, object_step step, void *arg)
+static RCY_ALWAYS_INLINE void for_each_in_set(rcy_heap *h, unsigned gen, object_step step,
+                                              void *arg)
 {
     if (gen >= RCY_GEN_OLD) {
         walk_tracked(h, gen, step, arg);
@@ -398,6 +403,131 @@ static void mark_all(rcy_heap *h, unsigned gen, rcy_ptrvec *garbage)
     ptrvec_trim(&h->gc.stack);
 }
 
+/* ---- steps 2-3 of a young collection: gc_refs beside the vector ---- */
+
+/* A young collection keeps gc_refs in an array parallel to the young
+   vector (young_refs), not in the headers: subtracting needs no separate
+   pass to set the counts up (each object adds its own count to its slot,
+   whenever its referents subtracted theirs), and the mark and settle read
+   a compact array where the headers lie scattered. After subtracting,
+   refs[i] is exact; the mark then turns it into one of these. */
+#define YOUNG_REACHABLE ((int64_t)-1)
+#define YOUNG_SCANNED ((int64_t)-2) /* passed with no outside reference */
+
+typedef struct young_pass {
+    rcy_gc *g;
+    void **items;
+    int64_t *refs;
+    uint32_t start, len; /* the set: items[start..len) */
+} young_pass;
+
+/* child's slot if it is in the set, else -1. A young header's slot is
+   authoritative only if the vector still holds the object there. */
+static inline int64_t set_slot(const young_pass *p, const void *child)
+{
+    uint32_t w = RCY_HEAD(child)->gcword;
+    if ((w & (RCY_GC_TRACKED | RCY_GC_GEN_MASK)) != (RCY_GC_TRACKED | RCY_GEN_YOUNG))
+        return -1;
+    uint32_t s = w & RCY_GC_SLOT_MASK;
+    return s >= p->start && s < p->len && p->items[s] == child ? (int64_t)s : -1;
+}
+
+static void visit_young_subtract(void **slot, void *arg)
+{
+    young_pass *p = arg;
+    if (*slot) {
+        int64_t s = set_slot(p, *slot);
+        if (s >= 0)
+            p->refs[s]--;
+    }
+}
+
+static void young_subtract(young_pass *p)
+{
+    memset(p->refs + p->start, 0, (p->len - p->start) * sizeof *p->refs);
+    for (uint32_t i = p->start; i < p->len; i++) {
+        void *o = p->items[i];
+        if (RCY_YOUNG_IS_HOLE(o))
+            continue;
+        p->refs[i] += RCY_HEAD(o)->refcnt;
+        rcy__traverse(o, visit_young_subtract, p);
+    }
+}
+
+/* As mark_child, on the array. */
+static void visit_young_mark(void **slot, void *arg)
+{
+    young_pass *p = arg;
+    int64_t s = *slot ? set_slot(p, *slot) : -1;
+    if (s < 0)
+        return;
+    int64_t r = p->refs[s];
+    if (r == YOUNG_SCANNED) {
+        if (rcy__ptrvec_push(&p->g->stack, *slot)) {
+            p->refs[s] = YOUNG_REACHABLE;
+        } else {
+            p->refs[s] = 1; /* a root for the next scan */
+            p->g->stack_overflowed = 1;
+        }
+    } else if (r == 0) {
+        p->refs[s] = 1;
+    }
+}
+
+/* As scan_one and mark_all, on the array. */
+static void young_mark(young_pass *p)
+{
+    rcy_gc *g = p->g;
+    do {
+        g->stack_overflowed = 0;
+        for (uint32_t i = p->start; i < p->len; i++) {
+            int64_t r = p->refs[i];
+            if (r == YOUNG_REACHABLE || r == YOUNG_SCANNED || RCY_YOUNG_IS_HOLE(p->items[i]))
+                continue;
+            if (r == 0) {
+                p->refs[i] = YOUNG_SCANNED;
+                continue;
+            }
+            p->refs[i] = YOUNG_REACHABLE;
+            rcy__traverse(p->items[i], visit_young_mark, p);
+            while (g->stack.len)
+                rcy__traverse(g->stack.items[--g->stack.len], visit_young_mark, p);
+        }
+    } while (g->stack_overflowed);
+    ptrvec_trim(&g->stack);
+}
+
+/* The array for a young collection; NULL if it cannot grow (the
+   collection then keeps gc_refs in the headers, as a full one does).
+   Validating builds use the headers every other time, so the tests cover
+   both ways. */
+static int64_t *young_refs(rcy_heap *h)
+{
+    rcy_gc *g = &h->gc;
+#if RCY_CHECK_LEVEL >= 3
+    if (g->stats[0].collections & 1)
+        return NULL;
+#endif
+    uint32_t need = h->objects.young.len;
+    if (need > g->young_refs_cap) {
+        int64_t *grown = realloc(g->young_refs, (size_t)h->objects.young.cap * sizeof *grown);
+        if (!grown)
+            return NULL;
+        g->young_refs = grown;
+        g->young_refs_cap = h->objects.young.cap;
+    }
+    return g->young_refs;
+}
+
+/* Steps 2-3 of a young collection with the array. */
+static void young_examine(rcy_heap *h, unsigned gen, int64_t *refs)
+{
+    rcy_young *y = &h->objects.young;
+    young_pass p = {&h->gc, y->items, refs, young_start(y, gen), y->len};
+    young_subtract(&p);
+    young_mark(&p);
+}
+
 /* ---- step 4: survivors move on, garbage is held ---- */
 
 static void clear_collector_bits(void *o)
@@ -411,13 +541,14 @@ static void promote(rcy_objects *O, void *o, unsigned to)
     rcy__objects_place(O, o, to);
 }
 
-/* Garbage is held by the collector from here on; 0 if there is no room
-   to hold it (then it survives this collection). */
+/* An object the mark left unreachable is garbage, held by the collector
+   from here on; 0 if there is no room to hold it (then it survives this
+   collection). */
 static int hold_as_garbage(rcy_heap *h, void *o)
 {
     rcy_objhead *hd = RCY_HEAD(o);
     uint32_t w = hd->gcword;
-    if (!(w & RCY_GC_COLLECTING) || !rcy__ptrvec_push(&h->gc.unreachable, o))
+    if (!rcy__ptrvec_push(&h->gc.unreachable, o))
         return 0;
     /* NOTED: the collector's own clearing drops references to garbage, and
        they are not drops worth noting (what survives counts as one as it
@@ -431,7 +562,7 @@ static int hold_as_garbage(rcy_heap *h, void *o)
 static void settle_old(rcy_heap *h, void *o, void *arg)
 {
     size_t *survivors = arg;
-    if (hold_as_garbage(h, o))
+    if ((RCY_HEAD(o)->gcword & RCY_GC_COLLECTING) && hold_as_garbage(h, o))
         return;
     clear_collector_bits(o);
     rcy__set_generation(o, RCY_GEN_OLD, 0);
@@ -440,8 +571,9 @@ static void settle_old(rcy_heap *h, void *o, void *arg)
 
 /* A young collection: survivors of generation 0 keep their slot and
    become generation 1 when the boundary moves; those of generation 1 go
-   to generation 2. */
-static size_t settle_young(rcy_heap *h, unsigned gen)
+   to generation 2. refs: the mark's verdicts (young_refs), or NULL when
+   they are in the headers. */
+static size_t settle_young(rcy_heap *h, unsigned gen, const int64_t *refs)
 {
     rcy_young *y = &h->objects.young;
     size_t survivors = 0;
@@ -449,7 +581,9 @@ static size_t settle_young(rcy_heap *h, unsigned gen)
         void *o = y->items[i];
         if (RCY_YOUNG_IS_HOLE(o))
             continue;
-        if (hold_as_garbage(h, o)) {
+        int unreachable = refs ? refs[i] == YOUNG_SCANNED
+                               : (RCY_HEAD(o)->gcword & RCY_GC_COLLECTING) != 0;
+        if (unreachable && hold_as_garbage(h, o)) {
             y->items[i] = RCY_YOUNG_HOLE(0);
             continue;
         }
@@ -479,13 +613,13 @@ static void promote_young(rcy_heap *h, unsigned gen, size_t survivors)
     O->count[h->gc.current.old] += survivors;
 }
 
-static void settle_set(rcy_heap *h, unsigned gen)
+static void settle_set(rcy_heap *h, unsigned gen, const int64_t *young_refs)
 {
     size_t held = h->gc.unreachable.len, survivors = 0;
     if (gen >= RCY_GEN_OLD)
         walk_tracked(h, gen, settle_old, &survivors);
     else
-        survivors = settle_young(h, gen);
+        survivors = settle_young(h, gen, young_refs);
     promote_young(h, gen, survivors);
     h->objects.unreachable += h->gc.unreachable.len - held;
 }
@@ -658,15 +792,20 @@ static size_t collect(rcy_heap *h, int gen, int automatic)
     update_counts(h, gen);
     for (int i = 0; i <= gen; i++) /* drops from now on count for the next one */
         g->noted_at[i] = h->objects.noted;
-    c->side = gen >= RCY_GEN_OLD && !exercise_no_side_table(g) &&
-              rcy__pools_side_begin(&h->pools);
-    for_each_in_set(h, c->gen, c->side ? update_refs_side : update_refs, NULL); /* 1, 2 */
-    subtract_all(h, c->gen, NULL);
-    mark_all(h, c->gen, NULL);                             /* 3 */
-    if (c->side)
-        rcy__pools_side_end(&h->pools);
-    c->side = 0;
-    settle_set(h, c->gen);                                 /* 4 */
+    int64_t *refs = c->gen < RCY_GEN_OLD ? young_refs(h) : NULL;
+    if (refs) {
+        young_examine(h, c->gen, refs);                    /* 1-3 */
+    } else {
+        c->side = gen >= RCY_GEN_OLD && !exercise_no_side_table(g) &&
+                  rcy__pools_side_begin(&h->pools);
+        for_each_in_set(h, c->gen, c->side ? update_refs_side : update_refs, NULL); /* 1, 2 */
+        subtract_all(h, c->gen, NULL);
+        mark_all(h, c->gen, NULL);                         /* 3 */
+        if (c->side)
+            rcy__pools_side_end(&h->pools);
+        c->side = 0;
+    }
+    settle_set(h, c->gen, refs);                           /* 4 */
     size_t n = g->unreachable.len;
     if (g->debug & RCY_DEBUG_COLLECTABLE)
         print_collectable(&g->unreachable);
@@ -779,6 +918,7 @@ void rcy__gc_fini(rcy_heap *h)
     rcy__ptrvec_fini(&h->gc.garbage); /* the objects go with the heap's memory */
     rcy__ptrvec_fini(&h->gc.unreachable);
     rcy__ptrvec_fini(&h->gc.stack);
+    free(h->gc.young_refs);
     memset(&h->gc, 0, sizeof h->gc);
 }
 
