@@ -255,12 +255,10 @@ static void visit_subtract(void **slot, void *arg)
         subtract_one(*slot);
 }
 
-static void visit_subtract_side(void **slot, void *arg)
+/* The side table's decrement for one reference from inside the set. */
+static void subtract_side_now(rcy_pools *P, void *child)
 {
-    void *child = *slot;
-    if (!child)
-        return;
-    uint8_t *b = rcy__side_byte(arg, child);
+    uint8_t *b = rcy__side_byte(P, child);
     if (!b || *b == SIDE_SATURATED) {
         subtract_one(child);
     } else if (*b != 0) { /* in the set */
@@ -270,10 +268,48 @@ static void visit_subtract_side(void **slot, void *arg)
     }
 }
 
+static void visit_subtract_side(void **slot, void *arg)
+{
+    if (*slot)
+        subtract_side_now(arg, *slot);
+}
+
+/* Decrements commute, so with a table larger than the cache each waits in
+   a small ring while its byte is fetched: the misses of successive
+   references then overlap instead of following one another. */
+#define SUBTRACT_LAG 16
+#if RCY_CHECK_LEVEL >= 3
+#define SUBTRACT_LAG_TABLE 0 /* the tests' heaps are small: cover the ring */
+#else
+#define SUBTRACT_LAG_TABLE ((size_t)2 << 20) /* bytes of table that call for it */
+#endif
+typedef struct subtract_ring {
+    rcy_pools *P;
+    void *child[SUBTRACT_LAG];
+    unsigned next;
+} subtract_ring;
+
+static void visit_subtract_lagged(void **slot, void *arg)
+{
+    subtract_ring *r = arg;
+    void *child = *slot;
+    if (!child)
+        return;
+    uint8_t *b = rcy__side_byte(r->P, child);
+    if (b)
+        __builtin_prefetch(b, 1);
+    void **place = &r->child[r->next++ % SUBTRACT_LAG];
+    void *due = *place;
+    *place = child;
+    if (due)
+        subtract_side_now(r->P, due);
+}
+
 static void subtract_refs(rcy_heap *h, void *o, void *arg)
 {
-    (void)arg;
-    if (h->gc.current.side)
+    if (arg)
+        rcy__traverse(o, visit_subtract_lagged, arg);
+    else if (h->gc.current.side)
         rcy__traverse(o, visit_subtract_side, &h->pools);
     else
         rcy__traverse(o, visit_subtract, NULL);
@@ -286,6 +322,12 @@ static void subtract_all(rcy_heap *h, unsigned gen, rcy_ptrvec *garbage)
         for (size_t i = 0; i < garbage->len; i++)
             if (is_garbage(garbage->items[i]))
                 subtract_refs(h, garbage->items[i], NULL);
+    } else if (h->gc.current.side && (h->pools.side_span >> RCY_SIDE_SHIFT) > SUBTRACT_LAG_TABLE) {
+        subtract_ring r = {&h->pools, {0}, 0};
+        for_each_in_set(h, gen, subtract_refs, &r);
+        for (unsigned i = 0; i < SUBTRACT_LAG; i++)
+            if (r.child[i])
+                subtract_side_now(r.P, r.child[i]);
     } else {
         for_each_in_set(h, gen, subtract_refs, NULL);
     }
