@@ -167,6 +167,15 @@ static void test_self_and_mutual(void)
     rcy_heap_destroy(h);
 }
 
+/* n new nodes, each holding the next in slot 0 (and the last the first). */
+static void make_ring(rcy_heap *h, node **r, int n)
+{
+    for (int i = 0; i < n; i++)
+        r[i] = mk(h, &node_type);
+    for (int i = 0; i < n; i++)
+        set_slot(r[i], 0, r[(i + 1) % n]);
+}
+
 /* Garbage of several shapes among live structures, all in generation 0,
  * collected as generation gen: young collections keep gc_refs beside the
  * young vector, full ones in the side table (or the headers); all must
@@ -181,10 +190,7 @@ static void test_mixed_by_generation(void)
         node *early = mk(h, &node_type);
         set_slot(early, 0, early);
         node *cyc[3];
-        for (int i = 0; i < 3; i++)
-            cyc[i] = mk(h, &node_type);
-        for (int i = 0; i < 3; i++)
-            set_slot(cyc[i], 0, cyc[(i + 1) % 3]);
+        make_ring(h, cyc, 3);
         set_slot(cyc[1], 1, early); /* garbage pointing at a survivor */
         node *self = mk(h, &node_type);
         set_slot(self, 0, self);
@@ -219,10 +225,7 @@ static void test_return_value_and_mixed(void)
     node *a = mk(h, &node_type);
     set_slot(a, 0, a);
     node *r[5];
-    for (int i = 0; i < 5; i++)
-        r[i] = mk(h, &node_type);
-    for (int i = 0; i < 5; i++)
-        set_slot(r[i], 0, r[(i + 1) % 5]);
+    make_ring(h, r, 5);
     node *p = mk(h, &node_type), *q = mk(h, &node_type);
     set_slot(p, 0, q);
     set_slot(q, 0, p);
