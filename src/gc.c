@@ -15,8 +15,8 @@
  *      point back to objects already passed (scan_one); steps 2-3 of a
  *      full collection keep gc_refs in the allocator's side table, so they
  *      rarely touch a referent's header; a young collection keeps it in an
- *      array beside the young vector, and needs no update pass
- *      (young_subtract, young_mark);
+ *      array beside the young vector, needs no update pass, and marks
+ *      from a work list of its roots (young_subtract, young_mark);
  *   4. settle: survivors go to the next generation; the rest are garbage,
  *      gathered in a vector that holds a reference to each, so none can
  *      die or move while user code (finalizers, callbacks) runs;
@@ -452,9 +452,9 @@ static void mark_all(rcy_heap *h, unsigned gen, rcy_ptrvec *garbage)
    pass to set the counts up (each object adds its own count to its slot,
    whenever its referents subtracted theirs), and the mark and settle read
    a compact array where the headers lie scattered. After subtracting,
-   refs[i] is exact; the mark then turns it into one of these. */
-#define YOUNG_REACHABLE ((int64_t)-1)
-#define YOUNG_SCANNED ((int64_t)-2) /* passed with no outside reference */
+   refs[i] is exact; the mark turns the entries of what it reaches into
+   YOUNG_REACHABLE. */
+#define YOUNG_REACHABLE INT64_MIN
 
 typedef struct young_pass {
     rcy_gc *g;
@@ -496,51 +496,55 @@ static void young_subtract(young_pass *p)
     }
 }
 
-/* As mark_child, on the array. */
+/* The stack has room for the whole set (young_refs reserved it), and an
+   object is pushed once, as it is marked: pushing cannot fail. */
 static void visit_young_mark(void **slot, void *arg)
 {
     young_pass *p = arg;
     int64_t s = *slot ? set_slot(p, *slot) : -1;
-    if (s < 0)
-        return;
-    int64_t r = p->refs[s];
-    if (r == YOUNG_SCANNED) {
-        if (rcy__ptrvec_push(&p->g->stack, *slot)) {
-            p->refs[s] = YOUNG_REACHABLE;
-        } else {
-            p->refs[s] = 1; /* a root for the next scan */
-            p->g->stack_overflowed = 1;
-        }
-    } else if (r == 0) {
-        p->refs[s] = 1;
+    if (s >= 0 && p->refs[s] != YOUNG_REACHABLE) {
+        p->refs[s] = YOUNG_REACHABLE;
+        p->g->stack.items[p->g->stack.len++] = *slot;
     }
 }
 
-/* As scan_one and mark_all, on the array. */
-static void young_mark(young_pass *p)
+/* Reverses v->items[from..len): what a traverse stacked comes off in the
+   order it reported it, first referent first. Objects built depth first
+   (a tree, a list) are then marked in the order they were allocated,
+   which is mostly address order. */
+static void reverse_from(rcy_ptrvec *v, size_t from)
 {
-    rcy_gc *g = p->g;
-    do {
-        g->stack_overflowed = 0;
-        for (uint32_t i = p->start; i < p->len; i++) {
-            int64_t r = p->refs[i];
-            if (r == YOUNG_REACHABLE || r == YOUNG_SCANNED || RCY_YOUNG_IS_HOLE(p->items[i]))
-                continue;
-            if (r == 0) {
-                p->refs[i] = YOUNG_SCANNED;
-                continue;
-            }
-            p->refs[i] = YOUNG_REACHABLE;
-            rcy__traverse(p->items[i], visit_young_mark, p);
-            while (g->stack.len)
-                rcy__traverse(g->stack.items[--g->stack.len], visit_young_mark, p);
-        }
-    } while (g->stack_overflowed);
-    ptrvec_trim(&g->stack);
+    for (size_t i = from, j = v->len; i + 1 < j; i++, j--) {
+        void *t = v->items[i];
+        v->items[i] = v->items[j - 1];
+        v->items[j - 1] = t;
+    }
 }
 
-/* The array for a young collection; NULL if it cannot grow (the
-   collection then keeps gc_refs in the headers, as a full one does).
+/* Step 3 with a work list: the objects with an outside reference are
+   marked and stacked in one pass over the array that does not branch on
+   the counts, then what the stack reaches is marked. Unlike the scan of
+   the header path, nothing is passed and rescued later. */
+static void young_mark(young_pass *p)
+{
+    rcy_ptrvec *stack = &p->g->stack;
+    for (uint32_t i = p->start; i < p->len; i++) {
+        int64_t r = p->refs[i]; /* 0 for a hole */
+        stack->items[stack->len] = p->items[i];
+        stack->len += r > 0;
+        p->refs[i] = r > 0 ? YOUNG_REACHABLE : r;
+    }
+    while (stack->len) {
+        size_t top = --stack->len;
+        rcy__traverse(stack->items[top], visit_young_mark, p);
+        reverse_from(stack, top);
+    }
+    ptrvec_trim(stack);
+}
+
+/* The array for a young collection, with room on the mark stack for the
+   whole set; NULL if either cannot grow (the collection then keeps
+   gc_refs in the headers, as a full one does).
    Validating builds use the headers every other time, so the tests cover
    both ways. */
 static int64_t *young_refs(rcy_heap *h)
@@ -551,6 +555,8 @@ static int64_t *young_refs(rcy_heap *h)
         return NULL;
 #endif
     uint32_t need = h->objects.young.len;
+    if (!rcy__ptrvec_reserve(&g->stack, (size_t)need + 1))
+        return NULL;
     if (need > g->young_refs_cap) {
         int64_t *grown = realloc(g->young_refs, (size_t)h->objects.young.cap * sizeof *grown);
         if (!grown)
@@ -623,7 +629,7 @@ static size_t settle_young(rcy_heap *h, unsigned gen, const int64_t *refs)
         void *o = y->items[i];
         if (RCY_YOUNG_IS_HOLE(o))
             continue;
-        int unreachable = refs ? refs[i] == YOUNG_SCANNED
+        int unreachable = refs ? refs[i] != YOUNG_REACHABLE
                                : (RCY_HEAD(o)->gcword & RCY_GC_COLLECTING) != 0;
         if (unreachable && hold_as_garbage(h, o)) {
             y->items[i] = RCY_YOUNG_HOLE(0);

@@ -13,17 +13,27 @@ typedef struct rcy_ptrvec {
     size_t len, cap;
 } rcy_ptrvec;
 
+/* Makes room for n items in all; 0 (nothing changed) when out of memory. */
+static inline int rcy__ptrvec_reserve(rcy_ptrvec *v, size_t n)
+{
+    if (n <= v->cap)
+        return 1;
+    size_t cap = v->cap ? v->cap * 2 : 256;
+    while (cap < n)
+        cap *= 2;
+    void **grown = realloc(v->items, cap * sizeof *grown);
+    if (!grown)
+        return 0;
+    v->items = grown;
+    v->cap = cap;
+    return 1;
+}
+
 /* Appends p; 0 (nothing changed) when out of memory. */
 static inline int rcy__ptrvec_push(rcy_ptrvec *v, void *p)
 {
-    if (v->len == v->cap) {
-        size_t cap = v->cap ? v->cap * 2 : 256;
-        void **grown = realloc(v->items, cap * sizeof *grown);
-        if (!grown)
-            return 0;
-        v->items = grown;
-        v->cap = cap;
-    }
+    if (v->len == v->cap && !rcy__ptrvec_reserve(v, v->len + 1))
+        return 0;
     v->items[v->len++] = p;
     return 1;
 }

@@ -180,7 +180,9 @@ static void make_ring(rcy_heap *h, node **r, int n)
  * collected as generation gen: young collections keep gc_refs beside the
  * young vector, full ones in the side table (or the headers); all must
  * find the same garbage. `early` is held only by a live object created
- * after it: the scan passes it unreached and must rescue it. */
+ * after it: the scan passes it unreached and must rescue it. `mid` and
+ * `deep` are a cycle two steps below that live object: the mark must go
+ * on from what it marks. */
 static void test_mixed_by_generation(void)
 {
     const int gens[] = {0, 1, -1};
@@ -196,6 +198,12 @@ static void test_mixed_by_generation(void)
         set_slot(self, 0, self);
         node *late = mk(h, &node_type);
         set_slot(late, 0, early);
+        node *mid = mk(h, &node_type), *deep = mk(h, &node_type);
+        set_slot(late, 1, mid);
+        set_slot(mid, 0, deep);
+        set_slot(deep, 0, mid);
+        rcy_decref(mid);
+        rcy_decref(deep);
         void *lf = rcy_new(h, &leaf_type); /* untracked, held by garbage */
         set_slot(self, 1, lf);
         rcy_decref(lf);
@@ -209,9 +217,11 @@ static void test_mixed_by_generation(void)
         CHECK_EQ(rcy_refcount(early), 2); /* itself and late */
         CHECK(late->s[0] == early && early->s[0] == early);
         CHECK(rcy_gc_is_tracked(early) && rcy_gc_is_tracked(late));
+        CHECK_EQ(rcy_refcount(deep), 1);
+        CHECK(late->s[1] == mid && mid->s[0] == deep && deep->s[0] == mid);
         rcy_decref(late);
-        CHECK_EQ(rcy_gc_collect(h, -1), 1);
-        CHECK_EQ(destroyed, 6);
+        CHECK_EQ(rcy_gc_collect(h, -1), 3);
+        CHECK_EQ(destroyed, 8);
         rcy_heap_destroy(h);
     }
 }
