@@ -528,7 +528,9 @@ static void reverse_from(rcy_ptrvec *v, size_t from)
 static void young_mark(young_pass *p)
 {
     rcy_ptrvec *stack = &p->g->stack;
+    RCY_ASSERT(stack->len == 0);
     for (uint32_t i = p->start; i < p->len; i++) {
+        /* the store lands at the count of roots so far, below the set size */
         int64_t r = p->refs[i]; /* 0 for a hole */
         stack->items[stack->len] = p->items[i];
         stack->len += r > 0;
@@ -555,7 +557,7 @@ static int64_t *young_refs(rcy_heap *h)
         return NULL;
 #endif
     uint32_t need = h->objects.young.len;
-    if (!rcy__ptrvec_reserve(&g->stack, (size_t)need + 1))
+    if (!rcy__ptrvec_reserve(&g->stack, need))
         return NULL;
     if (need > g->young_refs_cap) {
         int64_t *grown = realloc(g->young_refs, (size_t)h->objects.young.cap * sizeof *grown);

@@ -180,7 +180,8 @@ static void make_ring(rcy_heap *h, node **r, int n)
  * collected as generation gen: young collections keep gc_refs beside the
  * young vector, full ones in the side table (or the headers); all must
  * find the same garbage. `early` is held only by a live object created
- * after it: the scan passes it unreached and must rescue it. `mid` and
+ * after it: the header path's scan passes it unreached and must rescue
+ * it. `mid` and
  * `deep` are a cycle two steps below that live object: the mark must go
  * on from what it marks. */
 static void test_mixed_by_generation(void)
