@@ -10,7 +10,11 @@
  *                       live ones, each pointing at another ring member,
  *                       every 16th a self-cycle) on top of B
  *                       long-lived objects, collector at default thresholds;
- *                       every collection timed through the gc callbacks
+ *                       every collection timed through the gc callbacks;
+ *                       then, as a control, a fixed workload as long as the
+ *                       median gen-0 pause, timed as often and the same way
+ *                       (what this machine adds to a constant amount of
+ *                       work: its max is the floor for the pauses' max)
  *   bench_gc untrack N  N tracked objects: a chain of records, each holding
  *                       three boxes that hold only atoms (objects without
  *                       traverse, like a dict of ints); a full collection
@@ -224,6 +228,50 @@ static double pct(double *v, size_t n, double q)
     return v[i];
 }
 
+/* ---- the control: the machine's own jitter ---- */
+
+/* Follows a random cycle through a 256 KiB table (L2-sized), reading
+   scattered words as the collector reads scattered headers. */
+static uint32_t chase(const uint32_t *next, size_t steps)
+{
+    uint32_t i = 0;
+    for (size_t k = 0; k < steps; k++)
+        i = next[i];
+    return i;
+}
+
+static volatile uint32_t chase_sink;
+
+/* n timings of a workload as long as target_s, each after about gap_s of
+   spinning (the allocation loop's time between collections), sorted. */
+static void control_timings(double target_s, double gap_s, double *out, size_t n)
+{
+    enum { SLOTS = 1u << 16 };
+    uint32_t *next = os_array(SLOTS * sizeof *next);
+    rng_t rng = {0x5EED};
+    for (uint32_t i = 0; i < SLOTS; i++)
+        next[i] = i;
+    for (uint32_t i = SLOTS - 1; i > 0; i--) { /* Sattolo: one cycle through every slot */
+        uint32_t j = (uint32_t)(rng_next(&rng) % i), t = next[i];
+        next[i] = next[j];
+        next[j] = t;
+    }
+    enum { CALIBRATE = 1u << 22 };
+    double t0 = now_s();
+    chase_sink = chase(next, CALIBRATE);
+    size_t steps = (size_t)(target_s / ((now_s() - t0) / CALIBRATE));
+    for (size_t k = 0; k < n; k++) {
+        double until = now_s() + gap_s;
+        while (now_s() < until)
+            ;
+        double start = now_s();
+        chase_sink = chase(next, steps);
+        out[k] = now_s() - start;
+    }
+    qsort(out, n, sizeof *out, cmp_double);
+    os_array_free(next, SLOTS * sizeof *next);
+}
+
 static void young(size_t m, size_t base)
 {
     enum { RING = 1000 };
@@ -272,13 +320,20 @@ static void young(size_t m, size_t base)
             gc_time += p.pause[g][i];
         qsort(p.pause[g], p.n[g], sizeof(double), cmp_double);
     }
+    size_t nc = p.n[0];
+    double *control = os_array((nc ? nc : 1) * sizeof(double));
+    if (nc)
+        control_timings(pct(p.pause[0], nc, 0.5), (total - gc_time) / (double)nc, control, nc);
     printf("RESULT bench=gc_young alloc=recycle allocs=%zu base=%zu total_s=%.3f gc_s=%.4f "
            "gen0_n=%zu gen0_median_us=%.2f gen0_p99_us=%.2f gen0_max_us=%.2f "
-           "gen1_n=%zu gen1_median_us=%.2f gen1_max_us=%.2f gen2_n=%zu gen2_max_us=%.1f\n",
+           "gen1_n=%zu gen1_median_us=%.2f gen1_max_us=%.2f gen2_n=%zu gen2_max_us=%.1f "
+           "control_median_us=%.2f control_p99_us=%.2f control_max_us=%.2f\n",
            m, base, total, gc_time, p.n[0], pct(p.pause[0], p.n[0], 0.5) * 1e6,
            pct(p.pause[0], p.n[0], 0.99) * 1e6, p.n[0] ? p.pause[0][p.n[0] - 1] * 1e6 : 0,
            p.n[1], pct(p.pause[1], p.n[1], 0.5) * 1e6, p.n[1] ? p.pause[1][p.n[1] - 1] * 1e6 : 0,
-           p.n[2], p.n[2] ? p.pause[2][p.n[2] - 1] * 1e6 : 0);
+           p.n[2], p.n[2] ? p.pause[2][p.n[2] - 1] * 1e6 : 0, pct(control, nc, 0.5) * 1e6,
+           pct(control, nc, 0.99) * 1e6, nc ? control[nc - 1] * 1e6 : 0);
+    os_array_free(control, (nc ? nc : 1) * sizeof(double));
     for (size_t i = 0; i < RING; i++)
         rcy_xdecref(ring[i]);
     if (keep)
