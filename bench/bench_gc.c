@@ -14,7 +14,7 @@
  *                       then, as a control, a fixed workload as long as the
  *                       median gen-0 pause, timed as often and the same way
  *                       (what this machine adds to a constant amount of
- *                       work: its max is the floor for the pauses' max)
+ *                       work: its max is a floor for the pauses' max)
  *   bench_gc untrack N  N tracked objects: a chain of records, each holding
  *                       three boxes that hold only atoms (objects without
  *                       traverse, like a dict of ints); a full collection
