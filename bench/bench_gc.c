@@ -321,7 +321,7 @@ static void young(size_t m, size_t base)
         qsort(p.pause[g], p.n[g], sizeof(double), cmp_double);
     }
     size_t nc = p.n[0];
-    double *control = os_array((nc ? nc : 1) * sizeof(double));
+    double *control = os_array(MAXPAUSE * sizeof(double)); /* nc <= MAXPAUSE */
     if (nc)
         control_timings(pct(p.pause[0], nc, 0.5), (total - gc_time) / (double)nc, control, nc);
     printf("RESULT bench=gc_young alloc=recycle allocs=%zu base=%zu total_s=%.3f gc_s=%.4f "
@@ -333,7 +333,7 @@ static void young(size_t m, size_t base)
            p.n[1], pct(p.pause[1], p.n[1], 0.5) * 1e6, p.n[1] ? p.pause[1][p.n[1] - 1] * 1e6 : 0,
            p.n[2], p.n[2] ? p.pause[2][p.n[2] - 1] * 1e6 : 0, pct(control, nc, 0.5) * 1e6,
            pct(control, nc, 0.99) * 1e6, nc ? control[nc - 1] * 1e6 : 0);
-    os_array_free(control, (nc ? nc : 1) * sizeof(double));
+    os_array_free(control, MAXPAUSE * sizeof(double));
     for (size_t i = 0; i < RING; i++)
         rcy_xdecref(ring[i]);
     if (keep)
