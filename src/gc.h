@@ -25,8 +25,6 @@ typedef struct rcy_gc {
     rcy_ptrvec unreachable;            /* the garbage of the running collection, held */
     rcy_ptrvec stack;                  /* objects marked reachable, to traverse */
     int stack_overflowed;              /* the stack could not grow: mark again */
-    int64_t *young_refs;               /* gc_refs of a young collection (gc.c) */
-    uint32_t young_refs_cap;
     size_t threshold[RCY_GENERATIONS];
     size_t count[RCY_GENERATIONS];     /* count[0] lives in rcy_objects */
     rcy_gc_genstats stats[RCY_GENERATIONS];

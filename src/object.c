@@ -41,6 +41,7 @@ void rcy__objects_init(rcy_objects *O)
 void rcy__objects_fini(rcy_objects *O)
 {
     free(O->young.items);
+    free(O->young.scratch);
     rcy__ptrvec_fini(&O->pending);
     rcy__objects_init(O);
 }
@@ -63,6 +64,23 @@ int rcy__young_grow(rcy_young *y)
         return 0;
     y->items = grown;
     y->cap = cap;
+    (void)rcy__young_fit_scratch(y); /* if it fails, a collection tries again */
+    return 1;
+}
+
+/* The old contents need no copy: see rcy_young. */
+int rcy__young_fit_scratch(rcy_young *y)
+{
+    if (y->scratch_cap >= y->cap)
+        return 1;
+    size_t bytes = (size_t)y->cap * (sizeof(int64_t) + sizeof(void *));
+    int64_t *fresh = malloc(bytes);
+    if (!fresh)
+        return 0;
+    memset(fresh, 0, bytes);
+    free(y->scratch);
+    y->scratch = fresh;
+    y->scratch_cap = y->cap;
     return 1;
 }
 

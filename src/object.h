@@ -76,11 +76,19 @@
    belongs to generation 2. A hole is an odd value: the holes of
    generation 0 are chained, (next hole's index + 1) << 1 | 1, and reused
    before the vector grows; those of generation 1 wait for its next
-   collection, which empties the vector. */
+   collection, which empties the vector.
+   scratch is room for whoever examines the vector: scratch_cap words, one
+   per slot (gc.c keeps a young collection's gc_refs there), then as many
+   pointers (its mark stack). It means nothing outside a collection. It
+   grows with the vector, when an allocation needs room, and its pages are
+   touched then: a collection, whose length is a pause the program sees,
+   neither allocates it nor takes page faults on it. */
 typedef struct rcy_young {
     void **items;
+    int64_t *scratch;
     uint32_t len, cap, boundary;
     uint32_t hole; /* first hole of generation 0, index + 1; 0: none */
+    uint32_t scratch_cap;
 } rcy_young;
 
 #define RCY_YOUNG_HOLE(next_plus_1) ((void *)(((uintptr_t)(next_plus_1) << 1) | 1))
@@ -137,6 +145,8 @@ static inline void *rcy__tracked_at(char *b, unsigned gen)
 
 /* Doubles the young vector's room; 0 at RCY_YOUNG_CAP or out of memory. */
 int rcy__young_grow(rcy_young *y);
+/* Gives the scratch room for the vector's capacity; 0 if out of memory. */
+int rcy__young_fit_scratch(rcy_young *y);
 
 /* Generation 0 or 1, or 2 if the vector was emptied since the object was
    placed in it (see rcy_young), for an object whose header says
