@@ -448,15 +448,16 @@ static void mark_all(rcy_heap *h, unsigned gen, rcy_ptrvec *garbage)
 /* ---- steps 2-3 of a young collection: gc_refs beside the vector ---- */
 
 /* A young collection keeps gc_refs in an array parallel to the young
-   vector (the vector's scratch), not in the headers: subtracting needs no separate
-   pass to set the counts up (each object adds its own count to its slot,
-   whenever its referents subtracted theirs), and the mark and settle read
-   a compact array where the headers lie scattered. After subtracting,
-   refs[i] is exact; the mark turns the entries of what it reaches into
-   YOUNG_REACHABLE. Its work list is the rest of the scratch. Neither is
-   allocated nor first touched during a collection (see rcy_young): in
-   the first generation-1 period of a program, growing them here took a
-   pause of ~50 us up to ~75-85 us (bench_gc_recycle young). */
+   vector (the start of the vector's scratch), not in the headers:
+   subtracting needs no separate pass to set the counts up (each object
+   adds its own count to its slot, whenever its referents subtracted
+   theirs), and the mark and settle read a compact array where the headers
+   lie scattered. After subtracting, refs[i] is exact; the mark turns the
+   entries of what it reaches into YOUNG_REACHABLE. Its work list is the
+   rest of the scratch. Neither is allocated nor first touched during a
+   collection (see rcy_young): in the first generation-1 period of a
+   program, growing them here took a pause of ~50 us up to ~75-85 us
+   (bench_gc_recycle young). */
 #define YOUNG_REACHABLE INT64_MIN
 
 typedef struct young_pass {
