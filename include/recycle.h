@@ -75,7 +75,7 @@ RCY_API size_t rcy_purge(rcy_heap *h);
 /* 2. Memory statistics (sys._debugmallocstats)                        */
 /* ------------------------------------------------------------------ */
 
-#define RCY_SIZE_CLASSES 32
+#define RCY_SIZE_CLASSES 64 /* block sizes 8, 16, 24, ... 512 */
 typedef struct rcy_class_stats {
     size_t block_size;   /* bytes per block of this class */
     size_t pools;        /* pools serving the class */
@@ -133,11 +133,11 @@ typedef struct rcy_type {
 
 /* ---- internals the inline functions need (do not use directly) ----
  * Every object, tracked by the collector or not, is preceded by this
- * 16-byte header and nothing else. */
+ * 8-byte header and nothing else; its type is its pool's (one word per
+ * 16 KiB of objects, not one per object). */
 typedef struct rcy_objhead {
-    uint32_t refcnt;          /* RCY_IMMORTAL: saturated, never freed */
-    uint32_t gcword;          /* collector flags and, during a collection, gc_refs */
-    uintptr_t type_and_flags; /* const rcy_type * | finalized/weakref bits */
+    uint32_t refcnt; /* RCY_IMMORTAL: saturated, never freed */
+    uint32_t gcword; /* flags, generation, and during a collection gc_refs */
 } rcy_objhead;
 #define RCY_IMMORTAL UINT32_MAX
 #define RCY_HEAD(o) ((rcy_objhead *)(o) - 1)
@@ -151,7 +151,7 @@ RCY_API void rcy__decref_checked(void *o);
 /* -------------------------------------------------------------------- */
 
 /** A new object with refcount 1 and a zero-filled payload of t->size
- *  bytes; NULL (errno ENOMEM) on failure. */
+ *  bytes, 8-byte aligned; NULL (errno ENOMEM) on failure. */
 RCY_API void *rcy_new(rcy_heap *h, const rcy_type *t);
 /** The same with a payload of n bytes. */
 RCY_API void *rcy_new_sized(rcy_heap *h, const rcy_type *t, size_t n);
@@ -197,7 +197,7 @@ static inline void rcy_xdecref(void *o) { if (o) rcy_decref(o); }
 RCY_API size_t rcy_refcount(const void *o);
 RCY_API const rcy_type *rcy_typeof(const void *o);
 RCY_API rcy_heap *rcy_heap_of(const void *o);
-/** Bytes of hidden header in front of objects of this type: 16 for every
+/** Bytes of hidden header in front of objects of this type: 8 for every
  *  type, collectable ones included. */
 RCY_API size_t rcy_header_size(const rcy_type *t);
 

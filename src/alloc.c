@@ -13,18 +13,19 @@
 
 #include "heap.h"
 
-#define RECIP(k) ((65536u + (k) - 1u) / (k))
-/* ceil(2^16 / k) for k = block size / 16: divides a pool offset exactly */
+/* ceil(2^20 / k) for k = block size / 8: divides a pool offset exactly
+   (offsets are below 2^11 units, k at most 2^6). */
+#define RECIP_SHIFT 20
+#define RECIP(k) (((1u << RECIP_SHIFT) + (k) - 1u) / (k))
+#define RECIP8(k) RECIP(k), RECIP(k + 1), RECIP(k + 2), RECIP(k + 3), RECIP(k + 4), \
+                  RECIP(k + 5), RECIP(k + 6), RECIP(k + 7)
 static const uint32_t class_recip[RCY_CLASS_COUNT] = {
-    RECIP(1),  RECIP(2),  RECIP(3),  RECIP(4),  RECIP(5),  RECIP(6),  RECIP(7),  RECIP(8),
-    RECIP(9),  RECIP(10), RECIP(11), RECIP(12), RECIP(13), RECIP(14), RECIP(15), RECIP(16),
-    RECIP(17), RECIP(18), RECIP(19), RECIP(20), RECIP(21), RECIP(22), RECIP(23), RECIP(24),
-    RECIP(25), RECIP(26), RECIP(27), RECIP(28), RECIP(29), RECIP(30), RECIP(31), RECIP(32)};
+    RECIP8(1), RECIP8(9), RECIP8(17), RECIP8(25), RECIP8(33), RECIP8(41), RECIP8(49), RECIP8(57)};
 
 static size_t block_index(const rcy_pool *pool, const void *p)
 {
-    size_t units = (size_t)((const char *)p - rcy__pool_start(p)) >> 4;
-    return (units * class_recip[pool->cls]) >> 16;
+    uint64_t units = (uint64_t)((const char *)p - rcy__pool_start(p)) >> RCY_CLASS_SHIFT;
+    return (size_t)((units * class_recip[pool->cls]) >> RECIP_SHIFT);
 }
 
 #if RCY_CHECK_LEVEL >= 1
@@ -71,9 +72,9 @@ static void note_large_bytes(rcy_heap *h)
     rcy__pools_note_peak(&h->pools);
 }
 
-void *rcy__mem_alloc_large(rcy_heap *h, size_t n, unsigned kind)
+void *rcy__mem_alloc_large(rcy_heap *h, size_t n, unsigned kind, const void *tag)
 {
-    void *b = rcy__large_alloc(&h->large, n, kind);
+    void *b = rcy__large_alloc(&h->large, n, kind, tag);
     note_large_bytes(h);
     return b;
 }
@@ -92,8 +93,7 @@ void rcy__mem_free(rcy_heap *h, void *p, const char *api)
 #if RCY_CHECK_LEVEL >= 1
         set_live(pool, block_index(pool, p), 0);
         size_t bs = RCY_CLASS_SIZE(pool->cls);
-        if (bs > 16) /* keep an object's header readable for use-after-free reports */
-            memset((char *)p + 16, 0xDD, bs - 16);
+        memset((char *)p + sizeof(void *), 0xDD, bs - sizeof(void *)); /* past the link */
 #endif
         rcy__pool_free(&h->pools, pool, p);
         return;
@@ -154,7 +154,11 @@ static void *enomem(void)
 
 void *rcy_malloc(rcy_heap *h, size_t n)
 {
-    void *p = rcy__mem_alloc(h, n, RCY_KIND_PLAIN);
+    void *p;
+    if (RCY_LIKELY(n <= RCY_SMALL_MAX))
+        p = rcy__mem_alloc_in(h, &h->pools.plain[RCY_KIND_PLAIN][rcy__malloc_class(n)]);
+    else
+        p = rcy__mem_alloc_large(h, n, RCY_KIND_PLAIN, NULL);
     return p ? p : enomem();
 }
 
@@ -197,7 +201,7 @@ void *rcy_realloc(rcy_heap *h, void *p, size_t n)
     }
     size_t old = rcy_usable_size(h, p); /* validates p */
     int small = rcy__pagemap_lookup(p) != NULL;
-    if (small && n <= RCY_SMALL_MAX && rcy__size_class(n) == rcy__size_class(old))
+    if (small && n <= RCY_SMALL_MAX && rcy__malloc_class(n) == rcy__malloc_class(old))
         return p;
     if (!small && n > RCY_SMALL_MAX) {
         void *q = rcy__large_realloc(&h->large, p, n);

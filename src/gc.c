@@ -679,7 +679,7 @@ static int handle_weakrefs(rcy_heap *h, const rcy_ptrvec *garbage)
     rcy_weakref *callbacks = NULL;
     for (size_t i = 0; i < garbage->len; i++) {
         void *o = garbage->items[i];
-        if (is_garbage(o) && (RCY_HEAD(o)->type_and_flags & RCY_TF_WEAKREFD))
+        if (is_garbage(o) && (RCY_HEAD(o)->gcword & RCY_GC_WEAKREFD))
             rcy__weak_filter(rcy__weak_detach(h, o), weakref_survives, &callbacks);
     }
     int ran = callbacks != NULL;
@@ -695,8 +695,8 @@ static int finalize_garbage(const rcy_ptrvec *garbage)
     for (size_t i = 0; i < garbage->len; i++) {
         void *o = garbage->items[i];
         const rcy_type *t = rcy__type(o);
-        if (is_garbage(o) && t->finalize && !(RCY_HEAD(o)->type_and_flags & RCY_TF_FINALIZED)) {
-            RCY_HEAD(o)->type_and_flags |= RCY_TF_FINALIZED;
+        if (is_garbage(o) && t->finalize && !(RCY_HEAD(o)->gcword & RCY_GC_FINALIZED)) {
+            RCY_HEAD(o)->gcword |= RCY_GC_FINALIZED;
             t->finalize(o);
             ran = 1;
         }

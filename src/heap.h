@@ -16,20 +16,17 @@ struct rcy_heap {
     rcy_gc gc;
 };
 
-void *rcy__mem_alloc_large(rcy_heap *h, size_t n, unsigned kind);
+/* tag: as for a pool class (pool.h); NULL for rcy_malloc's blocks. */
+void *rcy__mem_alloc_large(rcy_heap *h, size_t n, unsigned kind, const void *tag);
 #if RCY_CHECK_LEVEL >= 1
 void rcy__mem_mark_live(void *b); /* for the exact double-free check */
 #endif
 
-/* Raw memory for the layers above the allocator: same as rcy_malloc and
-   rcy_free without the errno and NULL conventions of the public API; kind
-   is RCY_KIND_PLAIN or RCY_KIND_OBJECTS (pool.h). Inline, so that object
-   creation gets the pool's fast path. */
-static inline void *rcy__mem_alloc(rcy_heap *h, size_t n, unsigned kind)
+/* A small block of pool class pc: the pool's fast path, for the object
+   layer's creations (it finds pc for a type and size itself). */
+static inline void *rcy__mem_alloc_in(rcy_heap *h, rcy_pool_class *pc)
 {
-    if (RCY_UNLIKELY(n > RCY_SMALL_MAX))
-        return rcy__mem_alloc_large(h, n, kind);
-    void *b = rcy__pool_alloc(&h->pools, kind, n);
+    void *b = rcy__pool_alloc_in(&h->pools, pc);
 #if RCY_CHECK_LEVEL >= 1
     if (b)
         rcy__mem_mark_live(b);

@@ -64,13 +64,14 @@ int rcy__large_owned(const rcy_larges *L, const void *p)
     return rcy__ptrmap_find(&L->blocks, (uintptr_t)p) != NULL;
 }
 
-void *rcy__large_alloc(rcy_larges *L, size_t n, unsigned kind)
+void *rcy__large_alloc(rcy_larges *L, size_t n, unsigned kind, const void *tag)
 {
     if (n > LARGE_MAX)
         return NULL;
     rcy_large *b = malloc(sizeof *b + n);
     if (!b)
         return NULL;
+    b->tag = tag;
     void *p = enter(L, b, n, kind);
     if (!p)
         free(b);

@@ -1,5 +1,5 @@
 /* large: blocks over RCY_SMALL_MAX bytes, from the system allocator.
- * Each carries a 16-byte header in front (size, owning heap), and the heap
+ * Each carries a 32-byte header in front (size, owning heap, tag), and the heap
  * keeps the set of its live large blocks, so it can free them all when it
  * is destroyed and can recognise a foreign pointer or a second free
  * without reading the memory around it. */
@@ -12,7 +12,9 @@
 
 typedef struct rcy_large {
     size_t size;
-    void *owner; /* the heap; NULL once freed */
+    void *owner;     /* the heap; NULL once freed */
+    const void *tag; /* as a pool class's (pool.h): an object's type */
+    void *unused;    /* 32 bytes keep the block 16-byte aligned */
 } rcy_large;
 
 typedef struct rcy_larges {
@@ -24,8 +26,8 @@ typedef struct rcy_larges {
 void rcy__larges_init(rcy_larges *L, void *owner);
 void rcy__larges_fini(rcy_larges *L);
 /* kind: RCY_KIND_PLAIN or RCY_KIND_OBJECTS (pool.h); blocks of each kind
-   can be walked. */
-void *rcy__large_alloc(rcy_larges *L, size_t n, unsigned kind);
+   can be walked. tag: kept in the header for the layer above. */
+void *rcy__large_alloc(rcy_larges *L, size_t n, unsigned kind, const void *tag);
 /* Resizes in place or moves; NULL (old block intact) on failure. */
 void *rcy__large_realloc(rcy_larges *L, void *p, size_t n);
 void rcy__large_free(rcy_larges *L, void *p);

@@ -171,7 +171,7 @@ int rcy_gc_is_tracked(const void *o)
 
 int rcy_gc_is_finalized(const void *o)
 {
-    return (RCY_HEAD(o)->type_and_flags & RCY_TF_FINALIZED) != 0;
+    return (RCY_HEAD(o)->gcword & RCY_GC_FINALIZED) != 0;
 }
 
 /* ---- creation ---- */
@@ -182,41 +182,93 @@ size_t rcy_header_size(const rcy_type *t)
     return sizeof(rcy_objhead);
 }
 
-/* Small payloads are zeroed with whole 16-byte steps up to the end of
-   their block (blocks are multiples of 16), not with a call. */
+/* Small payloads are zeroed in whole words up to the end of their block
+   (the header is a word and blocks are multiples of 8), with a few 16-byte
+   stores, the last one overlapping: a loop here became `rep stos`, whose
+   start-up cost more than the rest of a creation. */
 static inline void zero_payload(void *o, size_t n)
 {
-    if (n > 64) {
-        memset(o, 0, n);
+    char *p = o;
+    size_t room = (n + 7) & ~(size_t)7;
+    if (room > 64) {
+        memset(p, 0, n);
         return;
     }
-    uint64_t *w = o;
-    for (size_t done = 0; done < n; done += 16, w += 2) {
-        w[0] = 0;
-        w[1] = 0;
+    if (room <= 8) {
+        if (room)
+            memset(p, 0, 8);
+        return;
     }
+    memset(p, 0, 16);
+    if (room > 32)
+        memset(p + 16, 0, 16);
+    if (room > 48)
+        memset(p + 32, 0, 16);
+    memset(p + room - 16, 0, 16);
+}
+
+/* ---- the pools of a type ---- */
+
+#define TYPE_CACHE_BITS 6
+_Static_assert(RCY_TYPE_CACHE == 1 << TYPE_CACHE_BITS, "the cache's index is TYPE_CACHE_BITS");
+
+/* Types are addresses below 2^57 and classes below 64: unique keys. */
+static uintptr_t type_pools_key(const rcy_type *t, unsigned cls)
+{
+    return ((uintptr_t)t << 6) | cls;
+}
+
+static RCY_NOINLINE rcy_pool_class *type_pools_miss(rcy_heap *h, const rcy_type *t, unsigned cls,
+                                                     rcy_type_pools *entry)
+{
+    unsigned kind = rcy__collectable(t) ? RCY_KIND_OBJECTS : RCY_KIND_PLAIN;
+    rcy_pool_class *pc = rcy__pools_class(&h->pools, kind, cls, t);
+    if (pc)
+        *entry = (rcy_type_pools){type_pools_key(t, cls), pc};
+    return pc;
+}
+
+/* The pool class objects of type t and size class cls come from; NULL if
+   it cannot be made (out of memory). */
+static inline rcy_pool_class *type_pools(rcy_heap *h, const rcy_type *t, unsigned cls)
+{
+    uintptr_t key = type_pools_key(t, cls);
+    rcy_type_pools *entry =
+        &h->objects.types[(key * 0x9E3779B97F4A7C15ull) >> (64 - TYPE_CACHE_BITS)];
+    if (RCY_LIKELY(entry->key == key))
+        return entry->pc;
+    return type_pools_miss(h, t, cls, entry);
+}
+
+/* A block of `bytes` for an object of type t. */
+static inline rcy_objhead *object_block(rcy_heap *h, const rcy_type *t, size_t bytes)
+{
+    if (RCY_UNLIKELY(bytes > RCY_SMALL_MAX)) {
+        unsigned kind = rcy__collectable(t) ? RCY_KIND_OBJECTS : RCY_KIND_PLAIN;
+        return rcy__mem_alloc_large(h, bytes, kind, t);
+    }
+    rcy_pool_class *pc = type_pools(h, t, rcy__size_class(bytes));
+    return pc ? rcy__mem_alloc_in(h, pc) : NULL;
 }
 
 void *rcy_new_sized(rcy_heap *h, const rcy_type *t, size_t n)
 {
-    if (!t || ((uintptr_t)t & RCY_TF_FLAGS))
+    if (!t || ((uintptr_t)t & (_Alignof(rcy_type) - 1)))
         rcy__misuse("rcy_new(%p): not a valid rcy_type pointer", (const void *)t);
     int collectable = rcy__collectable(t);
     rcy_objects *O = &h->objects;
     if (collectable && O->young_count + 1 > O->young_limit)
         O->young_full(h); /* like CPython, collect before the new object exists */
-    unsigned kind = collectable ? RCY_KIND_OBJECTS : RCY_KIND_PLAIN;
     size_t bytes = sizeof(rcy_objhead) + n;
     if (RCY_UNLIKELY(bytes < RCY_TRACKED_MIN_BLOCK) && collectable)
         bytes = RCY_TRACKED_MIN_BLOCK;
-    rcy_objhead *hd = n <= SIZE_MAX - sizeof *hd ? rcy__mem_alloc(h, bytes, kind) : NULL;
+    rcy_objhead *hd = n <= SIZE_MAX - sizeof(rcy_objhead) ? object_block(h, t, bytes) : NULL;
     if (!hd) {
         errno = ENOMEM;
         return NULL;
     }
     hd->refcnt = 1;
     hd->gcword = RCY_GC_NOTED; /* track() clears it for collectable objects */
-    hd->type_and_flags = (uintptr_t)t;
     void *o = hd + 1;
     zero_payload(o, n);
     if (collectable) {
@@ -251,15 +303,13 @@ void rcy__clear_refs(void *o)
 /* ---- death ---- */
 
 /* Runs the finalizer if it is due. Returns 1 if the object was resurrected. */
-static int finalize_resurrects(rcy_heap *h, void *o)
+static int finalize_resurrects(rcy_heap *h, void *o, const rcy_type *t)
 {
     rcy_objhead *hd = RCY_HEAD(o);
-    const rcy_type *t = rcy__type(o);
-    if (!t->finalize || (hd->type_and_flags & RCY_TF_FINALIZED))
+    if (!t->finalize || (hd->gcword & RCY_GC_FINALIZED))
         return 0;
-    hd->type_and_flags |= RCY_TF_FINALIZED;
     hd->refcnt = 1; /* alive while its finalizer runs */
-    hd->gcword |= RCY_GC_FINALIZING;
+    hd->gcword |= RCY_GC_FINALIZED | RCY_GC_FINALIZING;
     t->finalize(o);
     hd->gcword &= ~RCY_GC_FINALIZING;
     if (--hd->refcnt == 0)
@@ -271,10 +321,9 @@ static int finalize_resurrects(rcy_heap *h, void *o)
     return 1;
 }
 
-/* a: the object's arena (rcy__mem_home). */
-static void free_object(rcy_heap *h, rcy_arena *a, void *o)
+/* a: the object's arena (rcy__mem_home); t: its type. */
+static void free_object(rcy_heap *h, rcy_arena *a, void *o, const rcy_type *t)
 {
-    const rcy_type *t = rcy__type(o);
     rcy_objhead *hd = RCY_HEAD(o);
     if (rcy__collectable(t)) {
         if (hd->gcword & (RCY_GC_TRACKED | RCY_GC_WAS_TRACKED)) {
@@ -284,21 +333,21 @@ static void free_object(rcy_heap *h, rcy_arena *a, void *o)
         if (hd->gcword & RCY_GC_TRACKED)
             untrack(h, o);
         hd->gcword = 0;
-        rcy__clear_refs(o);
+        t->traverse(o, clear_slot, NULL); /* rcy__clear_refs, with the type at hand */
     }
     if (t->destroy)
         t->destroy(o);
-    hd->type_and_flags |= RCY_TF_DEAD; /* for the collector's walks */
     rcy__mem_release(h, a, rcy__object_block(o));
 }
 
 static void die_now(rcy_heap *h, rcy_arena *a, void *o)
 {
-    if (finalize_resurrects(h, o))
+    const rcy_type *t = rcy__type_at(a, rcy__object_block(o));
+    if (finalize_resurrects(h, o, t))
         return;
-    if (RCY_HEAD(o)->type_and_flags & RCY_TF_WEAKREFD)
+    if (RCY_HEAD(o)->gcword & RCY_GC_WEAKREFD)
         rcy__weak_run(rcy__weak_detach(h, o));
-    free_object(h, a, o);
+    free_object(h, a, o, t);
 }
 
 /* Queues a dying object; 0 if the queue cannot grow (out of memory: the
@@ -343,7 +392,8 @@ static void object_dies(void *o)
     rcy_arena *a;
     rcy_heap *h = rcy__mem_home(rcy__object_block(o), &a);
     rcy_objects *O = &h->objects;
-    if (O->depth >= RCY_DEATH_NESTING && rcy__collectable(rcy__type(o)) && push_pending(h, o))
+    if (O->depth >= RCY_DEATH_NESTING && rcy__collectable(rcy__type_at(a, rcy__object_block(o))) &&
+        push_pending(h, o))
         return;
     O->depth++;
     die_now(h, a, o);
@@ -373,13 +423,24 @@ void rcy__decref_slow(void *o)
 
 /* ---- checked builds: validate the object before touching its count ---- */
 
+/* The name of the type of the object whose block starts at b, if its
+   pool still says (a freed small block's does, until the pool serves
+   something else); "?" if not. */
+static const char *name_at(const void *b, int live)
+{
+    rcy_arena *a = rcy__pagemap_lookup(b);
+    const rcy_type *t = a || live ? rcy__type_at(a, b) : NULL;
+    return t && t->name ? t->name : "?";
+}
+
 static void check_object(void *o, const char *api)
 {
-    if (!o || ((uintptr_t)o & 15))
+    if (!o || ((uintptr_t)o & (sizeof(rcy_objhead) - 1)))
         rcy__misuse("%s(%p): not an object pointer", api, o);
-    const rcy_type *t = rcy__type(o);
-    const char *name = t && t->name ? t->name : "?";
-    if (!rcy__mem_is_live(rcy__object_block(o)))
+    const void *b = rcy__object_block(o);
+    int live = rcy__mem_is_live(b);
+    const char *name = name_at(b, live);
+    if (!live)
         rcy__misuse("%s(%p): object of type '%s' was already freed (use after free)", api, o,
                     name);
     if (RCY_HEAD(o)->refcnt == 0)

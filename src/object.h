@@ -1,54 +1,56 @@
 /* object: the hidden header, object creation and death, tracking.
  *
- * Every object is one block that starts with its 16-byte header:
- *     [ rcy_objhead (16 B) ] [ payload ... ]
- *                            ^ the user's pointer
+ * Every object is one block that starts with its 8-byte header:
+ *     [ rcy_objhead (8 B) ] [ payload ... ]
+ *                           ^ the user's pointer (8-byte aligned)
+ * The type is not in the header: objects of one type come from pools of
+ * their own, whose pool class carries the type as its tag (large objects
+ * keep it in their large header). rcy__type finds it from the address.
  * Objects of collectable types (with traverse) live in blocks of kind
  * RCY_KIND_OBJECTS, which hold nothing else, so the collector finds every
  * one of them by walking that kind (rcy__mem_next_span): no list links.
- * A freed object's block keeps RCY_TF_DEAD in its type word, which tells
- * the walker it is free.
+ * A free block's first word is the pool's free-list link, an address below
+ * 2^63: read as a header, its gcword has RCY_GC_TRACKED clear, which tells
+ * the walker it holds no tracked object.
  *
  * rcy_objhead.gcword:
- *   bits 31..26  the flags below;
- *   bits 25..24  a tracked object's generation: young (0 or 1, see
+ *   bits 31..24  the flags below;
+ *   bits 23..22  a tracked object's generation: young (0 or 1, see
  *                rcy_young), 2, or 3 (permanent);
- *   bits 23..0   the slot: outside a collection, a young object's index
+ *   bits 21..0   the slot: outside a collection, a young object's index
  *                in the young vector; during a collection, gc_refs (bits
- *                22..0) and SCANNED (bit 23) of the objects being examined
+ *                20..0) and SCANNED (bit 21) of the objects being examined
  *                (RCY_GC_COLLECTING set).
  * Generations 0 and 1 are small (thresholds bound them), so they are a
  * vector of pointers: a young collection reads it, not the heap.
  * Generation 2 and the permanent generation are header bits only.
- *
- * type_and_flags: the type pointer (8-aligned) with three flags in bits
- * 0..2. An object with count 0 is dying (maybe queued in `pending`) or
- * free; a free object's memory is the pool's. */
+ * An object with count 0 is dying (maybe queued in `pending`) or free; a
+ * free object's memory is the pool's. */
 #ifndef RCY_OBJECT_H
 #define RCY_OBJECT_H
 
+#include "large.h"
 #include "pool.h"
 #include "ptrmap.h"
 #include "ptrvec.h"
 #include "recycle.h"
 
-#define RCY_TF_FINALIZED ((uintptr_t)1)
-#define RCY_TF_WEAKREFD ((uintptr_t)2)
-#define RCY_TF_DEAD ((uintptr_t)4) /* the block is free */
-#define RCY_TF_FLAGS ((uintptr_t)7)
-
+/* gcword overlays the high half of a free block's link (see above) */
+_Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "gcword must be the link's high half");
 #define RCY_GC_TRACKED (1u << 31)
 #define RCY_GC_COLLECTING (1u << 30)     /* in the set being collected */
 #define RCY_GC_UNREACHABLE (1u << 29)    /* garbage of the running collection */
 #define RCY_GC_WAS_TRACKED (1u << 28)    /* dying: re-track if resurrected */
 #define RCY_GC_FINALIZING (1u << 27)     /* its finalizer is running */
 #define RCY_GC_NOTED RCY_GCWORD_NOTED    /* bit 26: see rcy__decref_note */
-#define RCY_GC_GEN_SHIFT 24
+#define RCY_GC_FINALIZED (1u << 25)      /* its finalizer ran (or is running) */
+#define RCY_GC_WEAKREFD (1u << 24)       /* it has weak references (weakref.c) */
+#define RCY_GC_GEN_SHIFT 22
 #define RCY_GC_GEN_MASK (3u << RCY_GC_GEN_SHIFT)
 #define RCY_GC_SLOT_MASK ((1u << RCY_GC_GEN_SHIFT) - 1)
 /* During a collection the slot holds gc_refs (saturating at
    RCY_GC_REFS_MASK) and the scan's mark (gc.c's step 3). */
-#define RCY_GC_SCANNED (1u << 23)
+#define RCY_GC_SCANNED (1u << 21)
 #define RCY_GC_REFS_MASK (RCY_GC_SCANNED - 1)
 
 #define RCY_GEN_YOUNG 0 /* header value for generations 0 and 1: see rcy_young */
@@ -62,7 +64,7 @@
 #define RCY_YOUNG_CAP ((uint32_t)1 << 16)
 
 /* Blocks of collectable objects are at least this large, so that each
-   has a byte of its own in the pool layer's side table (one per 32-byte
+   has a byte of its own in the pool layer's side table (one per 16-byte
    granule), which full collections use. */
 #define RCY_TRACKED_MIN_BLOCK ((size_t)1 << RCY_SIDE_SHIFT)
 
@@ -94,8 +96,17 @@ typedef struct rcy_young {
 #define RCY_YOUNG_HOLE(next_plus_1) ((void *)(((uintptr_t)(next_plus_1) << 1) | 1))
 #define RCY_YOUNG_IS_HOLE(item) (((uintptr_t)(item)&1) != 0)
 
+/* A direct-mapped cache of the pool classes objects are made from, by
+   type and size class: creation finds its pools with one compare. */
+#define RCY_TYPE_CACHE 64
+typedef struct rcy_type_pools {
+    uintptr_t key; /* rcy__type_pools_key; 0: empty */
+    rcy_pool_class *pc;
+} rcy_type_pools;
+
 typedef struct rcy_objects {
     rcy_young young;      /* generations 0 and 1 */
+    rcy_type_pools types[RCY_TYPE_CACHE];
     size_t count[RCY_GEN_PERMANENT + 1]; /* tracked objects per generation */
     size_t unreachable;   /* tracked objects in a running collection's garbage */
     size_t young_count;   /* tracked allocations minus deallocations */
@@ -108,9 +119,19 @@ typedef struct rcy_objects {
     size_t noted;         /* drops-to-nonzero reported by tracked objects, ever */
 } rcy_objects;
 
+/* The type of the object whose block starts at b, in arena a (NULL: a
+   large block), as rcy__mem_home finds them. */
+static inline const rcy_type *rcy__type_at(const rcy_arena *a, const void *b)
+{
+    const void *tag = a ? rcy__pool_tag(rcy__pool_of((rcy_arena *)a, b))
+                        : rcy__large_header(b)->tag;
+    return tag;
+}
+
 static inline const rcy_type *rcy__type(const void *o)
 {
-    return (const rcy_type *)(RCY_HEAD(o)->type_and_flags & ~RCY_TF_FLAGS);
+    const void *b = RCY_HEAD(o);
+    return rcy__type_at(rcy__pagemap_lookup(b), b);
 }
 
 static inline int rcy__collectable(const rcy_type *t)
@@ -134,13 +155,10 @@ static inline unsigned rcy__gen_of(uint32_t gcword)
    walks of RCY_KIND_OBJECTS blocks. */
 static inline void *rcy__tracked_at(char *b, unsigned gen)
 {
-    const rcy_objhead *hd = (const rcy_objhead *)b;
-    if (hd->type_and_flags & RCY_TF_DEAD)
-        return NULL;
-    uint32_t w = hd->gcword;
+    uint32_t w = ((const rcy_objhead *)b)->gcword;
     if (!(w & RCY_GC_TRACKED) || (w & RCY_GC_UNREACHABLE) || rcy__gen_of(w) > gen)
         return NULL;
-    return (void *)(hd + 1);
+    return b + sizeof(rcy_objhead);
 }
 
 /* Doubles the young vector's room; 0 at RCY_YOUNG_CAP or out of memory. */

@@ -1,7 +1,7 @@
 /* pool: arenas, pools and the cold paths of small-block allocation.
  *
- * The ideas are pymalloc's (CPython's obmalloc.c): size classes 16 bytes
- * apart, LIFO free lists threaded through free blocks, untouched blocks
+ * The ideas are pymalloc's (CPython's obmalloc.c): size classes (here 8
+ * bytes apart), LIFO free lists threaded through free blocks, untouched blocks
  * handed out lazily so fresh memory is not touched early, and new pools
  * taken from the fullest arena so nearly empty arenas drain. Unlike
  * pymalloc, an empty pool inside a live arena gives its pages back: it
@@ -29,6 +29,58 @@ _Static_assert(sizeof(rcy_arena) <= 4096 - 32, "an arena's bookkeeping should fi
 uint32_t rcy__pool_capacity(unsigned cls)
 {
     return (uint32_t)(RCY_POOL_SIZE / RCY_CLASS_SIZE(cls));
+}
+
+/* ---- pool classes ---- */
+
+/* A tagged class's key: tags are addresses below 2^57. */
+static uintptr_t class_key(unsigned kind, unsigned cls, const void *tag)
+{
+    return ((uintptr_t)tag << 7) | ((uintptr_t)kind << 6) | cls;
+}
+
+rcy_pool_class *rcy__pools_class(rcy_pools *P, unsigned kind, unsigned cls, const void *tag)
+{
+    if (!tag)
+        return &P->plain[kind][cls];
+    uintptr_t key = class_key(kind, cls, tag);
+    void **found = rcy__ptrmap_find(&P->tagged, key);
+    if (found)
+        return *found;
+    rcy_pool_class *pc = calloc(1, sizeof *pc);
+    void **slot = pc ? rcy__ptrmap_insert(&P->tagged, key) : NULL;
+    if (!slot) {
+        free(pc);
+        return NULL;
+    }
+    *pc = (rcy_pool_class){{NULL, NULL}, tag, (uint8_t)kind, (uint8_t)cls};
+    *slot = pc;
+    return pc;
+}
+
+static void for_each_class(rcy_pools *P, void (*fn)(rcy_pool_class *, void *), void *arg)
+{
+    for (unsigned k = 0; k < RCY_KINDS; k++)
+        for (unsigned c = 0; c < RCY_CLASS_COUNT; c++)
+            fn(&P->plain[k][c], arg);
+    for (size_t i = 0; P->tagged.slots && i <= P->tagged.mask; i++)
+        if (P->tagged.slots[i].key)
+            fn(P->tagged.slots[i].value, arg);
+}
+
+static void classes_init(rcy_pools *P)
+{
+    for (unsigned k = 0; k < RCY_KINDS; k++)
+        for (unsigned c = 0; c < RCY_CLASS_COUNT; c++)
+            P->plain[k][c] = (rcy_pool_class){{NULL, NULL}, NULL, (uint8_t)k, (uint8_t)c};
+}
+
+static void classes_fini(rcy_pools *P)
+{
+    for (size_t i = 0; P->tagged.slots && i <= P->tagged.mask; i++)
+        if (P->tagged.slots[i].key)
+            free(P->tagged.slots[i].value);
+    rcy__ptrmap_fini(&P->tagged);
 }
 
 /* ---- doubly linked lists: avail lists and the dirty LRU ---- */
@@ -70,18 +122,27 @@ static void list_remove(rcy_pool_list *l, rcy_pool *pool)
 /* A new pool goes first: it has the most free blocks. A pool that regains
    a block after being exhausted goes last, so it gathers more freed blocks
    before allocation reaches it again and the slow path runs rarely. */
+/* The class a used pool serves: found, not stored, to keep pool headers
+   small; only the cold paths need it. */
+static rcy_pool_class *home(rcy_pools *P, const rcy_pool *pool)
+{
+    if (!pool->tag)
+        return &P->plain[pool->kind][pool->cls];
+    return *rcy__ptrmap_find(&P->tagged, class_key(pool->kind, pool->cls, pool->tag));
+}
+
 static void avail_push(rcy_pools *P, rcy_pool *pool, int last)
 {
     if (last)
-        list_push_back(&P->avail[pool->kind][pool->cls], pool);
+        list_push_back(&home(P, pool)->avail, pool);
     else
-        list_push_front(&P->avail[pool->kind][pool->cls], pool);
+        list_push_front(&home(P, pool)->avail, pool);
     pool->listed = 1;
 }
 
 static void avail_remove(rcy_pools *P, rcy_pool *pool)
 {
-    list_remove(&P->avail[pool->kind][pool->cls], pool);
+    list_remove(&home(P, pool)->avail, pool);
     pool->listed = 0;
 }
 
@@ -232,15 +293,21 @@ static rcy_pool *arena_take_pool(rcy_pools *P, rcy_arena *a)
 /* ---- validation (check level 3) ---- */
 
 #if RCY_CHECK_LEVEL >= 3
-static size_t list_length_checked(rcy_pool *head, int listed, unsigned cls, int by_class)
+static size_t list_length_checked(rcy_pool *head, int listed, const rcy_pool_class *pc)
 {
     size_t n = 0;
     for (rcy_pool *p = head, *prev = NULL; p; prev = p, p = p->next, n++) {
         RCY_ASSERT(p->prev == prev);
-        RCY_ASSERT(p->listed == (uint32_t)listed);
-        RCY_ASSERT(!by_class || p->cls == cls);
+        RCY_ASSERT(p->listed == listed);
+        RCY_ASSERT(!pc || (p->tag == pc->tag && p->cls == pc->cls && p->kind == pc->kind));
     }
     return n;
+}
+
+static void validate_class(rcy_pool_class *pc, void *arg)
+{
+    (void)arg;
+    list_length_checked(pc->avail.first, 1, pc);
 }
 
 /* Every invariant of pool.h's states, over the whole heap. */
@@ -264,10 +331,8 @@ static void validate_pools(rcy_pools *P)
     }
     RCY_ASSERT(used == P->pools_used && dirty == P->ndirty);
     RCY_ASSERT(empty_arenas == P->empty_arenas && empty_clean <= 1);
-    RCY_ASSERT(list_length_checked(P->dirty.first, 0, 0, 0) == P->ndirty);
-    for (unsigned k = 0; k < RCY_KINDS; k++)
-        for (unsigned c = 0; c < RCY_CLASS_COUNT; c++)
-            list_length_checked(P->avail[k][c].first, 1, c, 1);
+    RCY_ASSERT(list_length_checked(P->dirty.first, 0, NULL) == P->ndirty);
+    for_each_class(P, validate_class, NULL);
 }
 
 static void maybe_validate(rcy_pools *P)
@@ -284,10 +349,12 @@ static void maybe_validate(rcy_pools *P)
 
 /* ---- pools ---- */
 
-static void pool_init(rcy_pool *pool, unsigned kind, unsigned cls)
+static void pool_init(rcy_pool *pool, rcy_pool_class *pc)
 {
-    pool->kind = kind;
-    pool->cls = (uint16_t)cls;
+    unsigned cls = pc->cls;
+    pool->tag = pc->tag;
+    pool->kind = pc->kind;
+    pool->cls = (uint8_t)cls;
     pool->nused = 0;
     pool->freelist = NULL;
     pool->bump = rcy__pool_memory(pool);
@@ -297,13 +364,13 @@ static void pool_init(rcy_pool *pool, unsigned kind, unsigned cls)
 #endif
 }
 
-static rcy_pool *pool_new(rcy_pools *P, unsigned kind, unsigned cls)
+static rcy_pool *pool_new(rcy_pools *P, rcy_pool_class *pc)
 {
     if (!P->bucket_bits && !arena_new(P))
         return NULL;
     rcy_arena *a = P->bucket[__builtin_ctzll(P->bucket_bits)]; /* the fullest with room */
     rcy_pool *pool = arena_take_pool(P, a);
-    pool_init(pool, kind, cls);
+    pool_init(pool, pc);
     P->pools_used++;
     rcy__pools_note_peak(P);
     avail_push(P, pool, 0);
@@ -369,26 +436,26 @@ static void pool_release(rcy_pools *P, rcy_pool *pool)
     maybe_validate(P);
 }
 
-void *rcy__pool_alloc_slow(rcy_pools *P, unsigned kind, unsigned cls)
+void *rcy__pool_alloc_slow(rcy_pools *P, rcy_pool_class *pc)
 {
     rcy_pool *pool;
-    while ((pool = P->avail[kind][cls].first) != NULL) {
-        void *b = rcy__pool_take(pool, cls);
+    while ((pool = pc->avail.first) != NULL) {
+        void *b = rcy__pool_take(pool, pc->cls);
         if (b)
             return b;
         avail_remove(P, pool); /* exhausted: it rejoins when a block is freed */
     }
-    pool = pool_new(P, kind, cls);
-    return pool ? rcy__pool_take(pool, cls) : NULL;
+    pool = pool_new(P, pc);
+    return pool ? rcy__pool_take(pool, pc->cls) : NULL;
 }
 
 /* The last pool of a class stays, empty, when its last block is freed: a
    program that allocates and frees one block at a time would otherwise
    release and set up a pool on every call. At most one such pool per
    class; rcy_purge releases them. */
-static int sole_pool_of_class(const rcy_pools *P, const rcy_pool *pool)
+static int sole_pool_of_class(rcy_pools *P, const rcy_pool *pool)
 {
-    return pool->listed && P->avail[pool->kind][pool->cls].first == pool && pool->next == NULL;
+    return pool->listed && home(P, pool)->avail.first == pool && pool->next == NULL;
 }
 
 void rcy__pool_free_slow(rcy_pools *P, rcy_pool *pool)
@@ -405,17 +472,19 @@ void rcy__pool_free_slow(rcy_pools *P, rcy_pool *pool)
     }
 }
 
+static void release_kept_pool(rcy_pool_class *pc, void *arg)
+{
+    rcy_pools *P = arg;
+    rcy_pool *pool = pc->avail.first;
+    if (pool && pool->nused == 0 && sole_pool_of_class(P, pool)) {
+        avail_remove(P, pool);
+        pool_release(P, pool);
+    }
+}
+
 static void release_kept_pools(rcy_pools *P)
 {
-    for (unsigned k = 0; k < RCY_KINDS; k++) {
-        for (unsigned c = 0; c < RCY_CLASS_COUNT; c++) {
-            rcy_pool *pool = P->avail[k][c].first;
-            if (pool && pool->nused == 0 && sole_pool_of_class(P, pool)) {
-                avail_remove(P, pool);
-                pool_release(P, pool);
-            }
-        }
-    }
+    for_each_class(P, release_kept_pool, P);
 }
 
 /* ---- walking ---- */
@@ -522,6 +591,7 @@ void rcy__pools_init(rcy_pools *P, void *owner)
 {
     memset(P, 0, sizeof *P);
     P->owner = owner;
+    classes_init(P);
 }
 
 void rcy__pools_fini(rcy_pools *P)
@@ -533,5 +603,6 @@ void rcy__pools_fini(rcy_pools *P)
         rcy__os_unmap(a->base, RCY_ARENA_SIZE);
         free(a);
     }
+    classes_fini(P);
     memset(P, 0, sizeof *P);
 }

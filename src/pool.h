@@ -1,8 +1,10 @@
 /* pool: small blocks (0..512 bytes) from size-class pools inside arenas.
  *
  * Layout: a 1 MiB arena, aligned to 1 MiB, is 64 pools of 16 KiB. A pool
- * serves one size class (16, 32, ... 512 bytes); all of its 16 KiB are
- * blocks. Pool headers live together in the arena's bookkeeping, outside
+ * serves one pool class: a kind, a size class (8, 16, 24, ... 512 bytes)
+ * and a tag, a word the layer above gives every block of the pool (the
+ * object layer: the objects' type, which then needs no room in each
+ * object). All of a pool's 16 KiB are blocks. Pool headers live together in the arena's bookkeeping, outside
  * the arena's memory: an empty pool can give all its pages back, and the
  * headers do not sit 16 KiB apart, where they would all compete for the
  * same few cache sets (measured: a third of the time of a free). A block
@@ -24,13 +26,19 @@
 
 #include "misuse.h"
 #include "pagemap.h"
+#include "ptrmap.h"
 
 #define RCY_POOL_SHIFT 14
 #define RCY_POOL_SIZE ((size_t)1 << RCY_POOL_SHIFT)
 #define RCY_POOLS_PER_ARENA 64
-#define RCY_CLASS_COUNT 32
-#define RCY_CLASS_SIZE(cls) (((size_t)(cls) + 1) << 4)
-#define RCY_MAX_BLOCKS (RCY_POOL_SIZE / 16)
+/* Size classes are 8 bytes apart, for objects, whose 8-byte header
+   would otherwise round a 16-byte payload up to 32; rcy_malloc uses only
+   the multiples of 16 (rcy__malloc_class), so its blocks stay 16-byte
+   aligned. */
+#define RCY_CLASS_SHIFT 3
+#define RCY_CLASS_COUNT RCY_SIZE_CLASSES
+#define RCY_CLASS_SIZE(cls) (((size_t)(cls) + 1) << RCY_CLASS_SHIFT)
+#define RCY_MAX_BLOCKS (RCY_POOL_SIZE >> RCY_CLASS_SHIFT)
 
 /* Kinds of blocks: pools serve one kind, so a layer above can walk every
    block of its kind (rcy__pools_next_span) without meeting anyone else's. */
@@ -38,16 +46,19 @@
 #define RCY_KIND_OBJECTS 1 /* objects of collectable types */
 #define RCY_KINDS 2
 
+struct rcy_pool_class;
+
 typedef struct rcy_pool {
     void *freelist;              /* LIFO of freed blocks, linked through their first word */
     char *bump;                  /* first untouched block */
     char *limit;                 /* end of the last whole block */
-    struct rcy_pool *next, *prev; /* avail list of the class, or the dirty LRU */
+    struct rcy_pool *next, *prev; /* avail list of its class, or the dirty LRU */
+    const void *tag;             /* with kind and cls: the pool class it serves */
     uint32_t nused;              /* blocks handed out; 0 for an empty pool */
-    uint16_t cls;
-    uint16_t index;              /* position in the arena, 0..63 */
-    uint32_t listed;             /* on its class's avail list */
-    uint32_t kind;               /* RCY_KIND_*: whose blocks it holds */
+    uint8_t cls;
+    uint8_t kind;                /* RCY_KIND_*: whose blocks it holds */
+    uint8_t index;               /* position in the arena, 0..63 */
+    uint8_t listed;              /* on its class's avail list */
 #if RCY_CHECK_LEVEL >= 1
     uint64_t live[RCY_MAX_BLOCKS / 64]; /* exact allocated-block bitmap */
 #endif
@@ -58,8 +69,20 @@ typedef struct rcy_pool_list {
     rcy_pool *first, *last;
 } rcy_pool_list;
 
+/* The pools that serve one kind, size class and tag, and the list of
+   those with a free block: allocation takes from the first. Untagged
+   classes are rcy_pools.plain[kind][cls]; tagged ones are made on first
+   use (rcy__pools_class) and live as long as the heap. */
+typedef struct rcy_pool_class {
+    rcy_pool_list avail;
+    const void *tag;
+    uint8_t kind, cls;
+} rcy_pool_class;
+
 /* With 56-byte pool headers (release builds) an arena's bookkeeping fits
-   one 4 KiB page: 0.4% of the arena's megabyte. */
+   one 4 KiB page: 0.4% of the arena's megabyte. (Headers of exactly 64
+   bytes made binary-trees twice as slow, and 72 or 128 did not: keep the
+   size off 64.) */
 typedef struct rcy_arena {
     rcy_pool pools[RCY_POOLS_PER_ARENA]; /* first: a pool finds its arena */
     char *base;
@@ -72,7 +95,8 @@ typedef struct rcy_arena {
 } rcy_arena;
 
 typedef struct rcy_pools {
-    rcy_pool_list avail[RCY_KINDS][RCY_CLASS_COUNT]; /* allocation takes from the first pool */
+    rcy_pool_class plain[RCY_KINDS][RCY_CLASS_COUNT]; /* untagged */
+    rcy_ptrmap tagged; /* rcy__pool_class_key -> rcy_pool_class * */
     rcy_arena *bucket[RCY_POOLS_PER_ARENA]; /* bucket[i]: arenas with i+1 free pools */
     uint64_t bucket_bits;                   /* bit i: bucket[i] is not empty */
     rcy_arena *all, *all_last; /* every arena, oldest first */
@@ -106,7 +130,10 @@ typedef struct rcy_pools {
 
 void rcy__pools_init(rcy_pools *P, void *owner);
 void rcy__pools_fini(rcy_pools *P);
-void *rcy__pool_alloc_slow(rcy_pools *P, unsigned kind, unsigned cls);
+void *rcy__pool_alloc_slow(rcy_pools *P, rcy_pool_class *pc);
+/* The class of pools of this kind, size class and tag (NULL: untagged),
+   made on first use; NULL if out of memory. */
+rcy_pool_class *rcy__pools_class(rcy_pools *P, unsigned kind, unsigned cls, const void *tag);
 void rcy__pool_free_slow(rcy_pools *P, rcy_pool *pool);
 size_t rcy__pools_purge(rcy_pools *P);
 /* Raises peak_committed to the current total if it is higher. */
@@ -126,17 +153,17 @@ typedef struct rcy_pool_cursor {
     int started;
 } rcy_pool_cursor;
 int rcy__pools_next_span(rcy_pools *P, unsigned kind, rcy_pool_cursor *c, rcy_span *out);
-/* A side table: one byte per 32-byte granule of the address range the
+/* A side table: one byte per 16-byte granule of the address range the
    heap's arenas span, all zero at rcy__pools_side_begin, for a layer
    above that needs a little state per block it can reach without
    touching the block (the collector's full collection: the table of a
-   large heap stays in cache where its blocks do not). Blocks of 32 bytes
+   large heap stays in cache where its blocks do not). Blocks of 16 bytes
    or more have a byte each; smaller ones may share one. One flat table:
    finding a byte is a subtraction, not a page-map lookup. 0 if the table
    cannot be allocated, or the arenas lie so far apart that it would be
    larger than RCY_SIDE_MAX_SPREAD times what they need. Arenas mapped
    after side_begin are not covered. */
-#define RCY_SIDE_SHIFT 5
+#define RCY_SIDE_SHIFT 4
 #define RCY_SIDE_MAX_SPREAD 8
 int rcy__pools_side_begin(rcy_pools *P);
 void rcy__pools_side_end(rcy_pools *P);
@@ -151,15 +178,31 @@ static inline uint8_t *rcy__side_byte(const rcy_pools *P, const void *p)
 /* Blocks of class cls a pool holds. */
 uint32_t rcy__pool_capacity(unsigned cls);
 
+/* The class of a block of n bytes, 8-byte granular; 0 for 0. */
 static inline unsigned rcy__size_class(size_t n)
 {
-    return (unsigned)((n - (n != 0)) >> 4);
+    return (unsigned)((n - (n != 0)) >> RCY_CLASS_SHIFT);
 }
 
-/* The pool of arena a that holds p. */
+/* The class of an rcy_malloc of n bytes: a multiple of 16, at least 16. */
+static inline unsigned rcy__malloc_class(size_t n)
+{
+    return n ? (unsigned)((n - 1) >> 4) * 2 + 1 : 1;
+}
+
+/* The tag every block of the pool has (rcy_pool_class). */
+static inline const void *rcy__pool_tag(const rcy_pool *pool)
+{
+    return pool->tag;
+}
+
+_Static_assert((RCY_POOL_SIZE * RCY_POOLS_PER_ARENA) == RCY_ARENA_SIZE, "pools tile an arena");
+
+/* The pool of arena a that holds p. Arenas are aligned to their size, so
+   the index is in p's own bits: no load of a->base. */
 static inline rcy_pool *rcy__pool_of(rcy_arena *a, const void *p)
 {
-    return &a->pools[((uintptr_t)p - (uintptr_t)a->base) >> RCY_POOL_SHIFT];
+    return &a->pools[((uintptr_t)p >> RCY_POOL_SHIFT) & (RCY_POOLS_PER_ARENA - 1)];
 }
 
 /* The first block of the pool that holds p. */
@@ -197,14 +240,13 @@ static inline void *rcy__pool_take(rcy_pool *pool, unsigned cls)
 }
 
 /* The hot path: a block of the class's first pool. */
-static inline void *rcy__pool_alloc(rcy_pools *P, unsigned kind, size_t n)
+static inline void *rcy__pool_alloc_in(rcy_pools *P, rcy_pool_class *pc)
 {
-    unsigned cls = rcy__size_class(n);
-    rcy_pool *pool = P->avail[kind][cls].first;
+    rcy_pool *pool = pc->avail.first;
     void *b;
-    if (RCY_LIKELY(pool != NULL) && RCY_LIKELY((b = rcy__pool_take(pool, cls)) != NULL))
+    if (RCY_LIKELY(pool != NULL) && RCY_LIKELY((b = rcy__pool_take(pool, pool->cls)) != NULL))
         return b;
-    return rcy__pool_alloc_slow(P, kind, cls);
+    return rcy__pool_alloc_slow(P, pc);
 }
 
 /* The hot path of free: push the block; the slow path runs when the free

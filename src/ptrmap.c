@@ -1,5 +1,5 @@
-/* ptrmap: see ptrmap.h. Keys are 16-byte aligned pointers, so the low
- * bits are dropped before a Fibonacci hash spreads them. The table keeps
+/* ptrmap: see ptrmap.h. Keys are mostly 8-byte aligned pointers, so the
+ * low bits are dropped before a Fibonacci hash spreads them. The table keeps
  * its load under 3/4 and grows by doubling. */
 #include "ptrmap.h"
 
@@ -7,7 +7,7 @@
 
 static size_t home_of(const rcy_ptrmap *m, uintptr_t key)
 {
-    uint64_t k = (uint64_t)key >> 4;
+    uint64_t k = (uint64_t)key >> 3;
     return (size_t)((k * 0x9E3779B97F4A7C15ull) >> 20) & m->mask;
 }
 

@@ -48,7 +48,7 @@ static void unlink_from_target(rcy_heap *h, rcy_weakref *w)
     if (w->next)
         w->next->prev = w->prev;
     if (first && !*first) {
-        RCY_HEAD(w->target)->type_and_flags &= ~RCY_TF_WEAKREFD;
+        RCY_HEAD(w->target)->gcword &= ~RCY_GC_WEAKREFD;
         rcy__ptrmap_delete(&h->objects.weak, (uintptr_t)w->target);
     }
     w->target = NULL;
@@ -82,7 +82,7 @@ void *rcy_weakref_new(void *target, rcy_weak_callback cb, void *arg)
     if (w->next)
         w->next->prev = w;
     *first = w;
-    RCY_HEAD(target)->type_and_flags |= RCY_TF_WEAKREFD;
+    RCY_HEAD(target)->gcword |= RCY_GC_WEAKREFD;
     return w;
 }
 
@@ -99,7 +99,7 @@ void *rcy_weakref_get(void *weakref)
 rcy_weakref *rcy__weak_detach(rcy_heap *h, void *o)
 {
     void **first = rcy__ptrmap_find(&h->objects.weak, (uintptr_t)o);
-    RCY_HEAD(o)->type_and_flags &= ~RCY_TF_WEAKREFD;
+    RCY_HEAD(o)->gcword &= ~RCY_GC_WEAKREFD;
     if (!first)
         return NULL;
     rcy_weakref *w = *first, *batch = NULL, **tail = &batch;

@@ -57,10 +57,15 @@ static void **map_array(size_t n)
 }
 
 /* n 64-byte blocks, each written all over. 0 if one failed. */
+/* The size fill() allocates, and its entry in rcy_mem_stats.classes
+   (block sizes 8 bytes apart). */
+#define FILL_SIZE 64
+#define FILL_CLASS (FILL_SIZE / 8 - 1)
+
 static int fill(rcy_heap *h, void **p, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
-        p[i] = rcy_malloc(h, 64);
+        p[i] = rcy_malloc(h, FILL_SIZE);
         if (!p[i])
             return 0;
         memset(p[i], 0x5A, 64);
@@ -155,7 +160,7 @@ static void test_sparse_survivors(size_t total)
            "(%zu pools used, %zu empty dirty, %zu empty clean, %zu arenas)\n",
            mib(peak), mib(grown(rss2, rss0)), s2.pools_used, s2.pools_empty_dirty,
            s2.pools_empty_clean, s2.arenas_current);
-    CHECK_EQ(s2.classes[3].blocks_used, keep);
+    CHECK_EQ(s2.classes[FILL_CLASS].blocks_used, keep);
     /* the cache of dirty empty pools is bounded: 1 MiB (64 pools) or a
        share of the pools in use; the loosest share we accept is one empty
        pool per DIRTY_SHARE used ones */
@@ -240,7 +245,7 @@ static void test_purge_small_cache(void)
     /* the purged pools are usable again */
     CHECK(fill(h, p, n));
     rcy_mem_get_stats(h, &s2);
-    CHECK_EQ(s2.classes[3].blocks_used, n);
+    CHECK_EQ(s2.classes[FILL_CLASS].blocks_used, n);
     for (size_t i = 0; i < n; i++)
         rcy_free(h, p[i]);
     rcy_heap_destroy(h);
