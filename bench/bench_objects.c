@@ -3,9 +3,9 @@
  *   bench_objects_<alloc> newfree        new + release of one object, hot loop:
  *                                        recycle rcy_new + rcy_decref of a 32-byte
  *                                        payload (untracked type, and a type with
- *                                        traverse; both have a 16-byte header);
+ *                                        traverse; both have an 8-byte header);
  *                                        malloc variants malloc + free of the
- *                                        same total size (48 B);
+ *                                        same total size (40 B);
  *                                        and for all, raw malloc + free of 48 B
  *   bench_objects_<alloc> refpair        incref + decref of a live object
  *                                        (malloc variants: a hand-written count)
@@ -178,7 +178,8 @@ static void newfree(void)
                 BENCH_BARRIER();
                 rcy_decref(o);
 #else
-                char *o = a_malloc(48);
+                /* an object's size (a count's word and 32 bytes), or the raw 48 */
+                char *o = a_malloc(kind == 2 ? 48 : 40);
                 o[16] = (char)i;
                 BENCH_BARRIER();
                 a_free(o);

@@ -459,9 +459,9 @@ def main():
     body.append("\n## 2. Objects\n")
     body.append("### New + release, incref + decref\n")
     body.append("recycle: `rcy_new` + `rcy_decref` of an object with a 32-byte payload, of a type "
-                "without traverse and of one with traverse (tracked by the collector); both have a "
-                "16-byte header: 48 B. The malloc variants allocate and free the same total size "
-                "(48 B) for both columns. "
+                "without traverse and of one with traverse (tracked by the collector); both have an "
+                "8-byte header: 40 B. The malloc variants allocate and free the same total size "
+                "(40 B) for both columns. "
                 "The raw column is the allocator alone (`rcy_malloc` + `rcy_free` for recycle). "
                 "Incref + decref: recycle's inline functions on a live object; the malloc variants "
                 "a hand-written count in a malloc'd struct. Each process reports the best of 3 "
@@ -472,7 +472,7 @@ def main():
                      fmt(R.med("newfree", a, "ns_pair", kind="tracked"), 2),
                      fmt(R.med("newfree", a, "ns_pair", kind="raw"), 2),
                      fmt(R.med("refpair", a, "ns_pair"), 3)])
-    body.append(table(["allocator", "new + release, 48 B (ns)", "tracked new + release, 48 B (ns)",
+    body.append(table(["allocator", "new + release, 40 B (ns)", "tracked new + release, 40 B (ns)",
                        "raw malloc + free, 48 B (ns)", "incref + decref (ns)"], rows))
     compare("raw malloc + free of 48 B, hot loop", "ns", R.med("newfree", "recycle", "ns_pair", kind="raw"),
             [(a, R.med("newfree", a, "ns_pair", kind="raw")) for a in R.allocs("newfree") if a != "recycle"],

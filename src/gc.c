@@ -162,6 +162,7 @@ static void validate_generations(rcy_heap *h)
             continue;
         uint32_t w = RCY_HEAD(o)->gcword;
         RCY_ASSERT(rcy__gen_of(w) == RCY_GEN_YOUNG && (w & RCY_GC_SLOT_MASK) == i);
+        RCY_ASSERT(O->young.types[i] == rcy__type(o));
         live++;
     }
     RCY_ASSERT(live == O->count[0] + O->count[1]);
@@ -205,7 +206,7 @@ static void update_refs(rcy_heap *h, void *o, void *arg)
    COLLECTING and SCANNED bits stay true as well. Subtracting and marking
    then touch a referent's byte, not its header: with a heap larger than
    the cache, the header read is a miss for nearly every reference, while
-   the table (1/32 of the heap) stays in cache. Objects outside the table's
+   the table (1/16 of the heap) stays in cache. Objects outside the table's
    range (some large blocks) keep everything in the header. */
 #define SIDE_SATURATED 255
 
@@ -462,8 +463,10 @@ static void mark_all(rcy_heap *h, unsigned gen, rcy_ptrvec *garbage)
 
 typedef struct young_pass {
     void **items;
+    const rcy_type **types; /* the young vector's: no type found from an address */
     int64_t *refs;
-    rcy_ptrvec stack; /* the rest of the scratch: room for the whole vector */
+    uint32_t *stack; /* slots, in the rest of the scratch: room for the whole vector */
+    uint32_t depth;
     uint32_t start, len; /* the set: items[start..len) */
 } young_pass;
 
@@ -496,7 +499,7 @@ static void young_subtract(young_pass *p)
         if (RCY_YOUNG_IS_HOLE(o))
             continue;
         p->refs[i] += RCY_HEAD(o)->refcnt;
-        rcy__traverse(o, visit_young_subtract, p);
+        p->types[i]->traverse(o, visit_young_subtract, p); /* young: collectable */
     }
 }
 
@@ -508,20 +511,20 @@ static void visit_young_mark(void **slot, void *arg)
     int64_t s = *slot ? set_slot(p, *slot) : -1;
     if (s >= 0 && p->refs[s] != YOUNG_REACHABLE) {
         p->refs[s] = YOUNG_REACHABLE;
-        p->stack.items[p->stack.len++] = *slot;
+        p->stack[p->depth++] = (uint32_t)s;
     }
 }
 
-/* Reverses v->items[from..len): what a traverse stacked comes off in the
-   order it reported it, first referent first. Objects built depth first
-   (a tree, a list) are then marked in the order they were allocated,
-   which is mostly address order. */
-static void reverse_from(rcy_ptrvec *v, size_t from)
+/* Reverses p->stack[from..depth): what a traverse stacked comes off in
+   the order it reported it, first referent first. Objects built depth
+   first (a tree, a list) are then marked in the order they were
+   allocated, which is mostly address order. */
+static void reverse_from(young_pass *p, uint32_t from)
 {
-    for (size_t i = from, j = v->len; i + 1 < j; i++, j--) {
-        void *t = v->items[i];
-        v->items[i] = v->items[j - 1];
-        v->items[j - 1] = t;
+    for (uint32_t i = from, j = p->depth; i + 1 < j; i++, j--) {
+        uint32_t s = p->stack[i];
+        p->stack[i] = p->stack[j - 1];
+        p->stack[j - 1] = s;
     }
 }
 
@@ -531,18 +534,17 @@ static void reverse_from(rcy_ptrvec *v, size_t from)
    the header path, nothing is passed and rescued later. */
 static void young_mark(young_pass *p)
 {
-    rcy_ptrvec *stack = &p->stack;
     for (uint32_t i = p->start; i < p->len; i++) {
         /* the store lands at the count of roots so far, below the set size */
         int64_t r = p->refs[i]; /* 0 for a hole */
-        stack->items[stack->len] = p->items[i];
-        stack->len += r > 0;
+        p->stack[p->depth] = i;
+        p->depth += r > 0;
         p->refs[i] = r > 0 ? YOUNG_REACHABLE : r;
     }
-    while (stack->len) {
-        size_t top = --stack->len;
-        rcy__traverse(stack->items[top], visit_young_mark, p);
-        reverse_from(stack, top);
+    while (p->depth) {
+        uint32_t top = --p->depth, s = p->stack[top];
+        p->types[s]->traverse(p->items[s], visit_young_mark, p);
+        reverse_from(p, top);
     }
 }
 
@@ -564,8 +566,8 @@ static int64_t *young_refs(rcy_heap *h)
 static void young_examine(rcy_heap *h, unsigned gen, int64_t *refs)
 {
     rcy_young *y = &h->objects.young;
-    rcy_ptrvec stack = {(void **)(refs + y->scratch_cap), 0, y->scratch_cap};
-    young_pass p = {y->items, refs, stack, young_start(y, gen), y->len};
+    young_pass p = {y->items, y->types, refs, (uint32_t *)(refs + y->scratch_cap), 0,
+                    young_start(y, gen), y->len};
     young_subtract(&p);
     young_mark(&p);
 }
@@ -580,7 +582,7 @@ static void clear_collector_bits(void *o)
 static void promote(rcy_objects *O, void *o, unsigned to)
 {
     clear_collector_bits(o);
-    rcy__objects_place(O, o, to);
+    rcy__objects_place(O, o, rcy__type(o), to);
 }
 
 /* An object the mark left unreachable is garbage, held by the collector

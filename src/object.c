@@ -41,6 +41,7 @@ void rcy__objects_init(rcy_objects *O)
 void rcy__objects_fini(rcy_objects *O)
 {
     free(O->young.items);
+    free(O->young.types);
     free(O->young.scratch);
     rcy__ptrvec_fini(&O->pending);
     rcy__objects_init(O);
@@ -59,10 +60,14 @@ int rcy__young_grow(rcy_young *y)
     uint32_t cap = y->cap ? y->cap * 2 : 1024;
     if (cap > RCY_YOUNG_CAP)
         return 0;
-    void **grown = realloc(y->items, cap * sizeof *grown);
-    if (!grown)
+    void **items = realloc(y->items, cap * sizeof *items);
+    if (!items)
         return 0;
-    y->items = grown;
+    y->items = items; /* larger than cap says: harmless */
+    const rcy_type **types = realloc(y->types, cap * sizeof *types);
+    if (!types)
+        return 0;
+    y->types = types;
     y->cap = cap;
     (void)rcy__young_fit_scratch(y); /* if it fails, a collection tries again */
     return 1;
@@ -120,10 +125,10 @@ static void unplace(rcy_objects *O, void *o)
 
 /* A tracked object reports its next drop (NOTED clear); an untracked one
    never does. */
-static void track(rcy_heap *h, void *o)
+static void track(rcy_heap *h, void *o, const rcy_type *t)
 {
     RCY_HEAD(o)->gcword = (RCY_HEAD(o)->gcword | RCY_GC_TRACKED) & ~RCY_GC_NOTED;
-    rcy__objects_place(&h->objects, o, RCY_GEN_YOUNG);
+    rcy__objects_place(&h->objects, o, t, RCY_GEN_YOUNG);
 }
 
 static void untrack(rcy_heap *h, void *o)
@@ -137,10 +142,11 @@ static void untrack(rcy_heap *h, void *o)
 
 void rcy_gc_track(void *o)
 {
-    if (rcy__collectable(rcy__type(o)) && !(RCY_HEAD(o)->gcword & RCY_GC_TRACKED) &&
+    const rcy_type *t = rcy__type(o);
+    if (rcy__collectable(t) && !(RCY_HEAD(o)->gcword & RCY_GC_TRACKED) &&
         RCY_HEAD(o)->refcnt != 0) {
         rcy_heap *h = heap_of_object(o);
-        track(h, o);
+        track(h, o, t);
         h->objects.noted++; /* it may hold references the collector never saw */
     }
 }
@@ -273,7 +279,7 @@ void *rcy_new_sized(rcy_heap *h, const rcy_type *t, size_t n)
     zero_payload(o, n);
     if (collectable) {
         O->young_count++;
-        track(h, o);
+        track(h, o, t);
     }
     return o;
 }
@@ -316,7 +322,7 @@ static int finalize_resurrects(rcy_heap *h, void *o, const rcy_type *t)
         return 0;
     if (hd->gcword & RCY_GC_WAS_TRACKED) {
         hd->gcword &= ~RCY_GC_WAS_TRACKED;
-        track(h, o);
+        track(h, o, t);
     }
     return 1;
 }

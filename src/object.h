@@ -79,14 +79,17 @@ _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "gcword must be the li
    generation 0 are chained, (next hole's index + 1) << 1 | 1, and reused
    before the vector grows; those of generation 1 wait for its next
    collection, which empties the vector.
+   types[i] is the type of items[i] (unless a hole): a young collection
+   traverses its set without finding each type from its address.
    scratch is room for whoever examines the vector: scratch_cap words, one
    per slot (gc.c keeps a young collection's gc_refs there), then as many
-   pointers (its mark stack). It means nothing outside a collection. It
+   again (its mark stack of slots). It means nothing outside a collection. It
    grows with the vector, when an allocation needs room, and its pages are
    touched then: a collection, whose length is a pause the program sees,
    neither allocates it nor takes page faults on it. */
 typedef struct rcy_young {
     void **items;
+    const rcy_type **types;
     int64_t *scratch;
     uint32_t len, cap, boundary;
     uint32_t hole; /* first hole of generation 0, index + 1; 0: none */
@@ -191,10 +194,10 @@ static inline void rcy__set_generation(void *o, unsigned gen, uint32_t slot)
                  (gen << RCY_GC_GEN_SHIFT) | slot;
 }
 
-/* Puts a tracked object, not in any generation now, into generation 0
-   (RCY_GEN_YOUNG), 2 or 3; generation 2 if the young vector cannot take
-   it. Inline: every tracked object's creation goes through it. */
-static inline void rcy__objects_place(rcy_objects *O, void *o, unsigned gen)
+/* Puts a tracked object of type t, not in any generation now, into
+   generation 0 (RCY_GEN_YOUNG), 2 or 3; generation 2 if the young vector
+   cannot take it. Inline: every tracked object's creation goes through it. */
+static inline void rcy__objects_place(rcy_objects *O, void *o, const rcy_type *t, unsigned gen)
 {
     uint32_t slot = 0;
     if (gen == RCY_GEN_YOUNG) {
@@ -203,9 +206,11 @@ static inline void rcy__objects_place(rcy_objects *O, void *o, unsigned gen)
             slot = y->hole - 1;
             y->hole = (uint32_t)((uintptr_t)y->items[slot] >> 1);
             y->items[slot] = o;
+            y->types[slot] = t;
         } else if (y->len < y->cap || (y->cap < RCY_YOUNG_CAP && rcy__young_grow(y))) {
             slot = y->len++;
             y->items[slot] = o;
+            y->types[slot] = t;
         } else {
             gen = RCY_GEN_OLD; /* full collections still examine it: see RCY_YOUNG_CAP */
         }
