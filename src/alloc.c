@@ -140,7 +140,7 @@ int rcy__mem_next_span(rcy_heap *h, unsigned kind, rcy_mem_cursor *c, rcy_span *
     void *b = rcy__larges_next(&h->large, kind, &c->large_slot);
     if (!b)
         return 0;
-    *out = (rcy_span){b, 0, 1};
+    *out = (rcy_span){b, 0, 1, rcy__large_header(b)->tag};
     return 1;
 }
 

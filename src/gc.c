@@ -87,7 +87,9 @@ static uint32_t clamp_refs(uint32_t rc)
 
 /* ---- walking the set ---- */
 
-typedef void (*object_step)(rcy_heap *h, void *o, void *arg);
+/* t: o's type, which the walk knows (a span's tag, the young vector's
+   types), so a step that traverses need not find it from the address. */
+typedef void (*object_step)(rcy_heap *h, void *o, const rcy_type *t, void *arg);
 
 /* Every tracked object of generation at most maxgen (3: the permanent one
    too), oldest arena first, each in address order: roughly allocation
@@ -104,7 +106,7 @@ static RCY_ALWAYS_INLINE void walk_tracked(rcy_heap *h, unsigned maxgen, object_
         for (size_t i = 0; i < s.n; i++, b += s.stride) {
             void *o = rcy__tracked_at(b, maxgen);
             if (o)
-                step(h, o, arg);
+                step(h, o, s.tag, arg);
         }
     }
 }
@@ -126,14 +128,15 @@ static RCY_ALWAYS_INLINE void for_each_in_set(rcy_heap *h, unsigned gen, object_
     rcy_young *y = &h->objects.young;
     for (uint32_t i = young_start(y, gen); i < y->len; i++)
         if (!RCY_YOUNG_IS_HOLE(y->items[i]))
-            step(h, y->items[i], arg);
+            step(h, y->items[i], y->types[i], arg);
 }
 
 /* ---- validation ---- */
 
 #if RCY_CHECK_LEVEL >= 3
-static void count_one(rcy_heap *h, void *o, void *arg)
+static void count_one(rcy_heap *h, void *o, const rcy_type *t, void *arg)
 {
+    (void)t;
     size_t *counts = arg;
     uint32_t w = RCY_HEAD(o)->gcword;
     RCY_ASSERT(!(w & (RCY_GC_COLLECTING | RCY_GC_UNREACHABLE)));
@@ -193,8 +196,9 @@ static void decrement_refs(void *o)
         hd->gcword--;
 }
 
-static void update_refs(rcy_heap *h, void *o, void *arg)
+static void update_refs(rcy_heap *h, void *o, const rcy_type *t, void *arg)
 {
+    (void)t;
     (void)h, (void)arg;
     start_examining(o, RCY_HEAD(o)->refcnt);
 }
@@ -215,9 +219,9 @@ static uint8_t *side_byte(rcy_heap *h, const void *o)
     return h->gc.current.side ? rcy__side_byte(&h->pools, o) : NULL;
 }
 
-static void update_refs_side(rcy_heap *h, void *o, void *arg)
+static void update_refs_side(rcy_heap *h, void *o, const rcy_type *t, void *arg)
 {
-    update_refs(h, o, arg);
+    update_refs(h, o, t, arg);
     uint8_t *b = side_byte(h, o);
     uint32_t rc = RCY_HEAD(o)->refcnt;
     if (b)
@@ -306,14 +310,14 @@ static void visit_subtract_lagged(void **slot, void *arg)
         subtract_side_now(r->P, due);
 }
 
-static void subtract_refs(rcy_heap *h, void *o, void *arg)
+static void subtract_refs(rcy_heap *h, void *o, const rcy_type *t, void *arg)
 {
     if (arg)
-        rcy__traverse(o, visit_subtract_lagged, arg);
+        t->traverse(o, visit_subtract_lagged, arg); /* tracked: collectable */
     else if (h->gc.current.side)
-        rcy__traverse(o, visit_subtract_side, &h->pools);
+        t->traverse(o, visit_subtract_side, &h->pools);
     else
-        rcy__traverse(o, visit_subtract, NULL);
+        t->traverse(o, visit_subtract, NULL);
 }
 
 /* Steps 2 and 7: subtract the references from each object of a set. */
@@ -322,7 +326,7 @@ static void subtract_all(rcy_heap *h, unsigned gen, rcy_ptrvec *garbage)
     if (garbage) {
         for (size_t i = 0; i < garbage->len; i++)
             if (is_garbage(garbage->items[i]))
-                subtract_refs(h, garbage->items[i], NULL);
+                subtract_refs(h, garbage->items[i], rcy__type(garbage->items[i]), NULL);
     } else if (h->gc.current.side && (h->pools.side_span >> RCY_SIDE_SHIFT) > SUBTRACT_LAG_TABLE) {
         subtract_ring r = {&h->pools, {0}, 0};
         for_each_in_set(h, gen, subtract_refs, &r);
@@ -411,7 +415,7 @@ static void visit_mark_side(void **slot, void *arg)
    object refers to it later, it goes on the stack and is traversed from
    there. If the stack cannot grow, the object is left as a root and the
    scan runs again. */
-static void scan_one(rcy_heap *h, void *o, void *arg)
+static void scan_one(rcy_heap *h, void *o, const rcy_type *t, void *arg)
 {
     (void)arg;
     rcy_gc *g = &h->gc;
@@ -426,7 +430,7 @@ static void scan_one(rcy_heap *h, void *o, void *arg)
     }
     hd->gcword = reachable_word(b, w);
     rcy_visit_fn visit = g->current.side ? visit_mark_side : visit_mark;
-    rcy__traverse(o, visit, h);
+    t->traverse(o, visit, h);
     while (g->stack.len)
         rcy__traverse(g->stack.items[--g->stack.len], visit, h);
 }
@@ -438,7 +442,7 @@ static void mark_all(rcy_heap *h, unsigned gen, rcy_ptrvec *garbage)
         h->gc.stack_overflowed = 0;
         if (garbage) {
             for (size_t i = 0; i < garbage->len; i++)
-                scan_one(h, garbage->items[i], NULL);
+                scan_one(h, garbage->items[i], rcy__type(garbage->items[i]), NULL);
         } else {
             for_each_in_set(h, gen, scan_one, NULL);
         }
@@ -603,8 +607,9 @@ static int hold_as_garbage(rcy_heap *h, void *o)
 }
 
 /* A full collection: survivors stay in (or join) generation 2. */
-static void settle_old(rcy_heap *h, void *o, void *arg)
+static void settle_old(rcy_heap *h, void *o, const rcy_type *t, void *arg)
 {
+    (void)t;
     size_t *survivors = arg;
     if ((RCY_HEAD(o)->gcword & RCY_GC_COLLECTING) && hold_as_garbage(h, o))
         return;
@@ -1018,8 +1023,9 @@ void rcy_gc_get_stats(rcy_heap *h, rcy_gc_genstats out[3])
     memcpy(out, h->gc.stats, sizeof h->gc.stats);
 }
 
-static void make_permanent(rcy_heap *h, void *o, void *arg)
+static void make_permanent(rcy_heap *h, void *o, const rcy_type *t, void *arg)
 {
+    (void)t;
     (void)h, (void)arg;
     rcy__set_generation(o, RCY_GEN_PERMANENT, 0);
 }
@@ -1034,8 +1040,9 @@ void rcy_gc_freeze(rcy_heap *h)
     O->young_count = 0;
 }
 
-static void thaw(rcy_heap *h, void *o, void *arg)
+static void thaw(rcy_heap *h, void *o, const rcy_type *t, void *arg)
 {
+    (void)t;
     (void)h, (void)arg;
     if (rcy__gen_of(RCY_HEAD(o)->gcword) == RCY_GEN_PERMANENT)
         rcy__set_generation(o, RCY_GEN_OLD, 0);
@@ -1092,8 +1099,9 @@ static int snapshot_deliver(snapshot *s, rcy_object_fn fn, void *arg)
     return 0;
 }
 
-static void add_if_in_generation(rcy_heap *h, void *o, void *arg)
+static void add_if_in_generation(rcy_heap *h, void *o, const rcy_type *t, void *arg)
 {
+    (void)t;
     snapshot *s = arg;
     if (s->generation < 0 || (int)rcy__generation(&h->objects, o) == s->generation)
         snapshot_add(s, o);
@@ -1120,12 +1128,12 @@ static void visit_find(void **slot, void *arg)
         s->found = 1;
 }
 
-static void add_if_referrer(rcy_heap *h, void *o, void *arg)
+static void add_if_referrer(rcy_heap *h, void *o, const rcy_type *t, void *arg)
 {
     snapshot *s = arg;
     (void)h;
     s->found = 0;
-    rcy__traverse(o, visit_find, s);
+    t->traverse(o, visit_find, s);
     if (s->found)
         snapshot_add(s, o);
 }

@@ -36,7 +36,7 @@ static inline void *rcy__mem_alloc_in(rcy_heap *h, rcy_pool_class *pc)
 
 void rcy__mem_free(rcy_heap *h, void *p, const char *api);
 
-/* The heap that owns block p (a pointer returned by rcy__mem_alloc, still
+/* The heap that owns block p (from rcy__mem_alloc_in or _large, still
    live), and in *arena its arena, NULL for a large block: one page-map
    lookup that an object's death shares with its release. */
 static inline rcy_heap *rcy__mem_home(const void *p, rcy_arena **arena)

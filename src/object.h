@@ -103,7 +103,7 @@ typedef struct rcy_young {
    type and size class: creation finds its pools with one compare. */
 #define RCY_TYPE_CACHE 64
 typedef struct rcy_type_pools {
-    uintptr_t key; /* rcy__type_pools_key; 0: empty */
+    uintptr_t key; /* object.c's type_pools_key; 0: empty */
     rcy_pool_class *pc;
 } rcy_type_pools;
 
@@ -126,9 +126,7 @@ typedef struct rcy_objects {
    large block), as rcy__mem_home finds them. */
 static inline const rcy_type *rcy__type_at(const rcy_arena *a, const void *b)
 {
-    const void *tag = a ? rcy__pool_tag(rcy__pool_of((rcy_arena *)a, b))
-                        : rcy__large_header(b)->tag;
-    return tag;
+    return a ? rcy__pool_tag(rcy__pool_of((rcy_arena *)a, b)) : rcy__large_header(b)->tag;
 }
 
 static inline const rcy_type *rcy__type(const void *o)

@@ -506,6 +506,7 @@ int rcy__pools_next_span(rcy_pools *P, unsigned kind, rcy_pool_cursor *c, rcy_sp
             out->first = rcy__pool_memory(pool);
             out->stride = RCY_CLASS_SIZE(pool->cls);
             out->n = (size_t)(pool->bump - out->first) / out->stride;
+            out->tag = pool->tag;
             return 1;
         }
     }

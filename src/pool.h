@@ -146,6 +146,7 @@ void rcy__pools_note_peak(rcy_pools *P);
 typedef struct rcy_span {
     char *first;
     size_t stride, n;
+    const void *tag; /* its blocks' (rcy_pool_class) */
 } rcy_span;
 typedef struct rcy_pool_cursor {
     rcy_arena *arena;

@@ -9,6 +9,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include <pthread.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -724,6 +725,65 @@ static void test_misuse(void)
 #endif
 }
 
+/* Objects of many types at once: more (type, size) pairs than the
+   creation cache holds, interleaved, so its entries are evicted and
+   refilled. Each object still reports its own type (which lives in its
+   pool, not in its header), cycles among them are collected, and all of
+   their memory comes back. */
+typedef struct chain_link { void *next; } chain_link;
+static void link_traverse(void *self, rcy_visit_fn visit, void *arg)
+{
+    visit(&((chain_link *)self)->next, arg);
+}
+
+static void test_many_types(void)
+{
+    enum { TYPES = 200, ROUNDS = 20 };
+    static rcy_type types[TYPES];
+    static char names[TYPES][16];
+    for (int i = 0; i < TYPES; i++) {
+        snprintf(names[i], sizeof names[i], "type%d", i);
+        /* odd types are collectable; sizes cover many 8-byte classes */
+        types[i] = (rcy_type){names[i], sizeof(chain_link) + (size_t)(i % 40) * 8,
+                              i % 2 ? link_traverse : NULL, NULL, NULL};
+    }
+    rcy_heap *h = rcy_heap_new();
+    CHECK(h != NULL);
+    if (!h)
+        return;
+    rcy_gc_disable(h);
+    rcy_mem_stats s0, s;
+    rcy_mem_get_stats(h, &s0);
+    static void *objs[ROUNDS][TYPES];
+    int wrong_type = 0, misaligned = 0;
+    for (int r = 0; r < ROUNDS; r++)
+        for (int i = 0; i < TYPES; i++) {
+            objs[r][i] = rcy_new(h, &types[i]);
+            CHECK(objs[r][i] != NULL);
+            misaligned += ((uintptr_t)objs[r][i] % 8) != 0;
+        }
+    for (int r = 0; r < ROUNDS; r++)
+        for (int i = 0; i < TYPES; i++)
+            wrong_type += rcy_typeof(objs[r][i]) != &types[i];
+    CHECK_EQ(wrong_type, 0);
+    CHECK_EQ(misaligned, 0);
+    /* each collectable object of round r points to its twin of round
+       r + 1, the last round back to the first: rings of ROUNDS objects */
+    for (int r = 0; r < ROUNDS; r++)
+        for (int i = 1; i < TYPES; i += 2) {
+            chain_link *l = objs[r][i];
+            l->next = objs[(r + 1) % ROUNDS][i];
+            rcy_incref(l->next);
+        }
+    for (int r = 0; r < ROUNDS; r++)
+        for (int i = 0; i < TYPES; i++)
+            rcy_decref(objs[r][i]);
+    CHECK_EQ(rcy_gc_collect(h, -1), (size_t)ROUNDS * (TYPES / 2));
+    rcy_mem_get_stats(h, &s);
+    CHECK_EQ(s.small_bytes_used, s0.small_bytes_used);
+    rcy_heap_destroy(h);
+}
+
 int main(void)
 {
     quick = check_quick();
@@ -740,6 +800,7 @@ int main(void)
     test_queries();
     test_new_sized(h);
     rcy_heap_destroy(h);
+    test_many_types();
     test_deep_cascades();
     test_misuse();
     return check_summary("test_object");
