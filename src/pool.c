@@ -122,13 +122,11 @@ static void list_remove(rcy_pool_list *l, rcy_pool *pool)
 /* A new pool goes first: it has the most free blocks. A pool that regains
    a block after being exhausted goes last, so it gathers more freed blocks
    before allocation reaches it again and the slow path runs rarely. */
-/* The class a used pool serves: found, not stored, to keep pool headers
-   small; only the cold paths need it. */
+/* The class a used pool serves: found (it exists), not stored, to keep
+   pool headers small; only the cold paths need it. */
 static rcy_pool_class *home(rcy_pools *P, const rcy_pool *pool)
 {
-    if (!pool->tag)
-        return &P->plain[pool->kind][pool->cls];
-    return *rcy__ptrmap_find(&P->tagged, class_key(pool->kind, pool->cls, pool->tag));
+    return rcy__pools_class(P, pool->kind, pool->cls, pool->tag);
 }
 
 static void avail_push(rcy_pools *P, rcy_pool *pool, int last)
