@@ -218,6 +218,12 @@ static inline void zero_payload(void *o, size_t n)
 #define TYPE_CACHE_BITS 6
 _Static_assert(RCY_TYPE_CACHE == 1 << TYPE_CACHE_BITS, "the cache's index is TYPE_CACHE_BITS");
 
+/* Collectable objects live in blocks of their own kind (object.h). */
+static unsigned kind_of_type(const rcy_type *t)
+{
+    return rcy__collectable(t) ? RCY_KIND_OBJECTS : RCY_KIND_PLAIN;
+}
+
 /* Types are addresses below 2^57 and classes below 64: unique keys. */
 static uintptr_t type_pools_key(const rcy_type *t, unsigned cls)
 {
@@ -227,8 +233,7 @@ static uintptr_t type_pools_key(const rcy_type *t, unsigned cls)
 static RCY_NOINLINE rcy_pool_class *type_pools_miss(rcy_heap *h, const rcy_type *t, unsigned cls,
                                                      rcy_type_pools *entry)
 {
-    unsigned kind = rcy__collectable(t) ? RCY_KIND_OBJECTS : RCY_KIND_PLAIN;
-    rcy_pool_class *pc = rcy__pools_class(&h->pools, kind, cls, t);
+    rcy_pool_class *pc = rcy__pools_class(&h->pools, kind_of_type(t), cls, t);
     if (pc)
         *entry = (rcy_type_pools){type_pools_key(t, cls), pc};
     return pc;
@@ -250,8 +255,7 @@ static inline rcy_pool_class *type_pools(rcy_heap *h, const rcy_type *t, unsigne
 static inline rcy_objhead *object_block(rcy_heap *h, const rcy_type *t, size_t bytes)
 {
     if (RCY_UNLIKELY(bytes > RCY_SMALL_MAX)) {
-        unsigned kind = rcy__collectable(t) ? RCY_KIND_OBJECTS : RCY_KIND_PLAIN;
-        return rcy__mem_alloc_large(h, bytes, kind, t);
+            return rcy__mem_alloc_large(h, bytes, kind_of_type(t), t);
     }
     rcy_pool_class *pc = type_pools(h, t, rcy__size_class(bytes));
     return pc ? rcy__mem_alloc_in(h, pc) : NULL;
