@@ -22,16 +22,28 @@ void *rcy__mem_alloc_large(rcy_heap *h, size_t n, unsigned kind, const void *tag
 void rcy__mem_mark_live(void *b); /* for the exact double-free check */
 #endif
 
-/* A small block of pool class pc: the pool's fast path, for the object
-   layer's creations (it finds pc for a type and size itself). */
-static inline void *rcy__mem_alloc_in(rcy_heap *h, rcy_pool_class *pc)
+/* Checked builds record each small block handed out. */
+static inline void *rcy__mem_handed_out(void *b)
 {
-    void *b = rcy__pool_alloc_in(&h->pools, pc);
 #if RCY_CHECK_LEVEL >= 1
     if (b)
         rcy__mem_mark_live(b);
 #endif
     return b;
+}
+
+/* A small block of pool class pc: the pool's fast path, for the object
+   layer's creations (it finds pc for a type and size itself). */
+static inline void *rcy__mem_alloc_in(rcy_heap *h, rcy_pool_class *pc)
+{
+    return rcy__mem_handed_out(rcy__pool_alloc_in(&h->pools, pc));
+}
+
+/* The same without the slow path: NULL if pc's first pool has no free
+   block. For a caller whose own fast path must make no calls. */
+static inline void *rcy__mem_try_in(rcy_pool_class *pc)
+{
+    return rcy__mem_handed_out(rcy__pool_try_in(pc));
 }
 
 void rcy__mem_free(rcy_heap *h, void *p, const char *api);

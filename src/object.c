@@ -109,7 +109,7 @@ static void young_remove(rcy_young *y, uint32_t slot)
 
 /* Takes a tracked object out of its generation (or out of the running
    collection's garbage). */
-static void unplace(rcy_objects *O, void *o)
+static inline void unplace(rcy_objects *O, void *o)
 {
     uint32_t w = RCY_HEAD(o)->gcword;
     if (w & RCY_GC_UNREACHABLE) {
@@ -239,46 +239,56 @@ static RCY_NOINLINE rcy_pool_class *type_pools_miss(rcy_heap *h, const rcy_type 
     return pc;
 }
 
+static inline rcy_type_pools *type_pools_entry(rcy_heap *h, uintptr_t key)
+{
+    return &h->objects.types[(key * 0x9E3779B97F4A7C15ull) >> (64 - TYPE_CACHE_BITS)];
+}
+
 /* The pool class objects of type t and size class cls come from; NULL if
    it cannot be made (out of memory). */
-static inline rcy_pool_class *type_pools(rcy_heap *h, const rcy_type *t, unsigned cls)
+static rcy_pool_class *type_pools(rcy_heap *h, const rcy_type *t, unsigned cls)
 {
     uintptr_t key = type_pools_key(t, cls);
-    rcy_type_pools *entry =
-        &h->objects.types[(key * 0x9E3779B97F4A7C15ull) >> (64 - TYPE_CACHE_BITS)];
+    rcy_type_pools *entry = type_pools_entry(h, key);
     if (RCY_LIKELY(entry->key == key))
         return entry->pc;
     return type_pools_miss(h, t, cls, entry);
 }
 
-/* A block of `bytes` for an object of type t. */
-static inline rcy_objhead *object_block(rcy_heap *h, const rcy_type *t, size_t bytes)
+/* The block size of an object with an n-byte payload (n at most
+   RCY_SMALL_MAX, or the caller checks for overflow). */
+static inline size_t object_bytes(int collectable, size_t n)
 {
-    if (RCY_UNLIKELY(bytes > RCY_SMALL_MAX)) {
-            return rcy__mem_alloc_large(h, bytes, kind_of_type(t), t);
-    }
+    size_t bytes = sizeof(rcy_objhead) + n;
+    return collectable && bytes < RCY_TRACKED_MIN_BLOCK ? RCY_TRACKED_MIN_BLOCK : bytes;
+}
+
+/* A block of `bytes` for an object of type t. */
+static rcy_objhead *object_block(rcy_heap *h, const rcy_type *t, size_t bytes)
+{
+    if (RCY_UNLIKELY(bytes > RCY_SMALL_MAX))
+        return rcy__mem_alloc_large(h, bytes, kind_of_type(t), t);
     rcy_pool_class *pc = type_pools(h, t, rcy__size_class(bytes));
     return pc ? rcy__mem_alloc_in(h, pc) : NULL;
 }
 
-void *rcy_new_sized(rcy_heap *h, const rcy_type *t, size_t n)
+/* Every creation that new_fast declines: a collection is due, the young
+   vector must grow, the type's pools are not cached or have no free
+   block, a large object, or out of memory. */
+static RCY_NOINLINE void *new_general(rcy_heap *h, const rcy_type *t, size_t n)
 {
-    if (!t || ((uintptr_t)t & (_Alignof(rcy_type) - 1)))
-        rcy__misuse("rcy_new(%p): not a valid rcy_type pointer", (const void *)t);
     int collectable = rcy__collectable(t);
     rcy_objects *O = &h->objects;
     if (collectable && O->young_count + 1 > O->young_limit)
         O->young_full(h); /* like CPython, collect before the new object exists */
-    size_t bytes = sizeof(rcy_objhead) + n;
-    if (RCY_UNLIKELY(bytes < RCY_TRACKED_MIN_BLOCK) && collectable)
-        bytes = RCY_TRACKED_MIN_BLOCK;
-    rcy_objhead *hd = n <= SIZE_MAX - sizeof(rcy_objhead) ? object_block(h, t, bytes) : NULL;
+    rcy_objhead *hd = n <= SIZE_MAX - RCY_TRACKED_MIN_BLOCK
+                          ? object_block(h, t, object_bytes(collectable, n))
+                          : NULL;
     if (!hd) {
         errno = ENOMEM;
         return NULL;
     }
-    hd->refcnt = 1;
-    hd->gcword = RCY_GC_NOTED; /* track() clears it for collectable objects */
+    *hd = (rcy_objhead){1, RCY_GC_NOTED}; /* track() clears NOTED */
     void *o = hd + 1;
     zero_payload(o, n);
     if (collectable) {
@@ -288,9 +298,50 @@ void *rcy_new_sized(rcy_heap *h, const rcy_type *t, size_t n)
     return o;
 }
 
+/* The common creation, with no call at all (which keeps it short): a
+   small object whose type's pools are cached and have a free block and,
+   for a collectable type, no collection due and room in the young vector.
+   NULL if any of that fails; new_general then does it all. */
+static inline void *new_fast(rcy_heap *h, const rcy_type *t, size_t n)
+{
+    rcy_objects *O = &h->objects;
+    int collectable = rcy__collectable(t);
+    if (collectable && (O->young_count >= O->young_limit || !rcy__young_has_room(&O->young)))
+        return NULL;
+    uintptr_t key = type_pools_key(t, rcy__size_class(object_bytes(collectable, n)));
+    rcy_type_pools *entry = type_pools_entry(h, key);
+    rcy_objhead *hd;
+    if (RCY_UNLIKELY(entry->key != key) || !(hd = rcy__mem_try_in(entry->pc)))
+        return NULL;
+    void *o = hd + 1;
+    uint32_t gcword = RCY_GC_NOTED;
+    if (collectable) { /* as track() does */
+        O->young_count++;
+        O->count[RCY_GEN_YOUNG]++;
+        gcword = RCY_GC_TRACKED | (RCY_GEN_YOUNG << RCY_GC_GEN_SHIFT) |
+                 rcy__young_take(&O->young, o, t);
+    }
+    *hd = (rcy_objhead){1, gcword};
+    zero_payload(o, n);
+    return o;
+}
+
+static inline void *new_object(rcy_heap *h, const rcy_type *t, size_t n)
+{
+    if (!t || ((uintptr_t)t & (_Alignof(rcy_type) - 1)))
+        rcy__misuse("rcy_new(%p): not a valid rcy_type pointer", (const void *)t);
+    void *o = n <= RCY_SMALL_MAX - sizeof(rcy_objhead) ? new_fast(h, t, n) : NULL;
+    return RCY_LIKELY(o != NULL) ? o : new_general(h, t, n);
+}
+
+void *rcy_new_sized(rcy_heap *h, const rcy_type *t, size_t n)
+{
+    return new_object(h, t, n);
+}
+
 void *rcy_new(rcy_heap *h, const rcy_type *t)
 {
-    return rcy_new_sized(h, t, t ? t->size : 0);
+    return new_object(h, t, t ? t->size : 0);
 }
 
 /* ---- traversal and clearing ---- */
@@ -350,9 +401,9 @@ static void free_object(rcy_heap *h, rcy_arena *a, void *o, const rcy_type *t)
     rcy__mem_release(h, a, rcy__object_block(o));
 }
 
-static void die_now(rcy_heap *h, rcy_arena *a, void *o)
+/* a and t: the object's arena (rcy__mem_home) and type. */
+static void die_now(rcy_heap *h, rcy_arena *a, void *o, const rcy_type *t)
 {
-    const rcy_type *t = rcy__type_at(a, rcy__object_block(o));
     if (finalize_resurrects(h, o, t))
         return;
     if (RCY_HEAD(o)->gcword & RCY_GC_WEAKREFD)
@@ -391,7 +442,7 @@ static void drain_pending(rcy_heap *h)
         rcy_arena *a;
         rcy__mem_home(rcy__object_block(o), &a);
         O->depth++;
-        die_now(h, a, o);
+        die_now(h, a, o, rcy__type_at(a, rcy__object_block(o)));
         O->depth--;
     }
     O->pending_head = O->pending.len = 0;
@@ -401,14 +452,14 @@ static void object_dies(void *o)
 {
     rcy_arena *a;
     rcy_heap *h = rcy__mem_home(rcy__object_block(o), &a);
+    const rcy_type *t = rcy__type_at(a, rcy__object_block(o));
     rcy_objects *O = &h->objects;
-    if (O->depth >= RCY_DEATH_NESTING && rcy__collectable(rcy__type_at(a, rcy__object_block(o))) &&
-        push_pending(h, o))
+    if (O->depth >= RCY_DEATH_NESTING && rcy__collectable(t) && push_pending(h, o))
         return;
     O->depth++;
-    die_now(h, a, o);
+    die_now(h, a, o, t);
     O->depth--;
-    if (O->depth == 0)
+    if (O->depth == 0 && O->pending.len)
         drain_pending(h);
 }
 
@@ -416,19 +467,22 @@ void rcy__decref_slow(void *o)
 {
     rcy_objhead *hd = RCY_HEAD(o);
     uint32_t rc = hd->refcnt;
+    if (rc == 1 && !(hd->gcword & RCY_GC_FINALIZING)) { /* the common case: death */
+        hd->refcnt = 0;
+        object_dies(o);
+        return;
+    }
     if (rc == RCY_IMMORTAL)
         return;
     if (rc == 0)
         rcy__misuse("rcy_decref(%p): object of type '%s' has reference count 0 "
                     "(already dead, or released more often than acquired)",
                     o, rcy__type(o)->name ? rcy__type(o)->name : "?");
-    if (rc == 1 && (hd->gcword & RCY_GC_FINALIZING))
+    if (rc == 1)
         rcy__misuse("rcy_decref(%p): object of type '%s' released below zero by its own "
                     "finalizer",
                     o, rcy__type(o)->name ? rcy__type(o)->name : "?");
-    hd->refcnt = rc - 1;
-    if (rc == 1)
-        object_dies(o);
+    hd->refcnt = rc - 1; /* from rcy__decref_checked */
 }
 
 /* ---- checked builds: validate the object before touching its count ---- */

@@ -192,26 +192,40 @@ static inline void rcy__set_generation(void *o, unsigned gen, uint32_t slot)
                  (gen << RCY_GC_GEN_SHIFT) | slot;
 }
 
+/* 1 if the young vector can take an object without growing. */
+static inline int rcy__young_has_room(const rcy_young *y)
+{
+    return y->hole != 0 || y->len < y->cap;
+}
+
+/* Puts o, of type t, into a slot of a young vector that has room
+   (rcy__young_has_room): a hole of generation 0 first. Returns the slot. */
+static inline uint32_t rcy__young_take(rcy_young *y, void *o, const rcy_type *t)
+{
+    uint32_t slot;
+    if (y->hole) {
+        slot = y->hole - 1;
+        y->hole = (uint32_t)((uintptr_t)y->items[slot] >> 1);
+    } else {
+        slot = y->len++;
+    }
+    y->items[slot] = o;
+    y->types[slot] = t;
+    return slot;
+}
+
 /* Puts a tracked object of type t, not in any generation now, into
    generation 0 (RCY_GEN_YOUNG), 2 or 3; generation 2 if the young vector
-   cannot take it. Inline: every tracked object's creation goes through it. */
+   cannot take it. */
 static inline void rcy__objects_place(rcy_objects *O, void *o, const rcy_type *t, unsigned gen)
 {
     uint32_t slot = 0;
     if (gen == RCY_GEN_YOUNG) {
         rcy_young *y = &O->young;
-        if (y->hole) {
-            slot = y->hole - 1;
-            y->hole = (uint32_t)((uintptr_t)y->items[slot] >> 1);
-            y->items[slot] = o;
-            y->types[slot] = t;
-        } else if (y->len < y->cap || (y->cap < RCY_YOUNG_CAP && rcy__young_grow(y))) {
-            slot = y->len++;
-            y->items[slot] = o;
-            y->types[slot] = t;
-        } else {
+        if (rcy__young_has_room(y) || (y->cap < RCY_YOUNG_CAP && rcy__young_grow(y)))
+            slot = rcy__young_take(y, o, t);
+        else
             gen = RCY_GEN_OLD; /* full collections still examine it: see RCY_YOUNG_CAP */
-        }
     }
     rcy__set_generation(o, gen, slot);
     O->count[gen]++;

@@ -240,14 +240,18 @@ static inline void *rcy__pool_take(rcy_pool *pool, unsigned cls)
     return b;
 }
 
-/* The hot path: a block of the class's first pool. */
-static inline void *rcy__pool_alloc_in(rcy_pools *P, rcy_pool_class *pc)
+/* The hot path: a block of the class's first pool; NULL if the class has
+   no pool with a free block (rcy__pool_alloc_slow finds or makes one). */
+static inline void *rcy__pool_try_in(rcy_pool_class *pc)
 {
     rcy_pool *pool = pc->avail.first;
-    void *b;
-    if (RCY_LIKELY(pool != NULL) && RCY_LIKELY((b = rcy__pool_take(pool, pool->cls)) != NULL))
-        return b;
-    return rcy__pool_alloc_slow(P, pc);
+    return RCY_LIKELY(pool != NULL) ? rcy__pool_take(pool, pool->cls) : NULL;
+}
+
+static inline void *rcy__pool_alloc_in(rcy_pools *P, rcy_pool_class *pc)
+{
+    void *b = rcy__pool_try_in(pc);
+    return RCY_LIKELY(b != NULL) ? b : rcy__pool_alloc_slow(P, pc);
 }
 
 /* The hot path of free: push the block; the slow path runs when the free
