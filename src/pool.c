@@ -75,11 +75,16 @@ static void classes_init(rcy_pools *P)
             P->plain[k][c] = (rcy_pool_class){{NULL, NULL}, NULL, (uint8_t)k, (uint8_t)c};
 }
 
+static void free_tagged_class(rcy_pool_class *pc, void *arg)
+{
+    (void)arg;
+    if (pc->tag)
+        free(pc);
+}
+
 static void classes_fini(rcy_pools *P)
 {
-    for (size_t i = 0; P->tagged.slots && i <= P->tagged.mask; i++)
-        if (P->tagged.slots[i].key)
-            free(P->tagged.slots[i].value);
+    for_each_class(P, free_tagged_class, NULL);
     rcy__ptrmap_fini(&P->tagged);
 }
 
@@ -119,9 +124,6 @@ static void list_remove(rcy_pool_list *l, rcy_pool *pool)
         l->last = pool->prev;
 }
 
-/* A new pool goes first: it has the most free blocks. A pool that regains
-   a block after being exhausted goes last, so it gathers more freed blocks
-   before allocation reaches it again and the slow path runs rarely. */
 /* The class a used pool serves: found (it exists), not stored, to keep
    pool headers small; only the cold paths need it. */
 static rcy_pool_class *home(rcy_pools *P, const rcy_pool *pool)
@@ -129,6 +131,9 @@ static rcy_pool_class *home(rcy_pools *P, const rcy_pool *pool)
     return rcy__pools_class(P, pool->kind, pool->cls, pool->tag);
 }
 
+/* A new pool goes first: it has the most free blocks. A pool that regains
+   a block after being exhausted goes last, so it gathers more freed blocks
+   before allocation reaches it again and the slow path runs rarely. */
 static void avail_push(rcy_pools *P, rcy_pool *pool, int last)
 {
     if (last)

@@ -4,8 +4,8 @@
  * serves one pool class: a kind, a size class (8, 16, 24, ... 512 bytes)
  * and a tag, a word the layer above gives every block of the pool (the
  * object layer: the objects' type, which then needs no room in each
- * object). All of a pool's 16 KiB are blocks. Pool headers live together in the arena's bookkeeping, outside
- * the arena's memory: an empty pool can give all its pages back, and the
+ * object). All of a pool's 16 KiB are blocks. Pool headers live together
+ * in the arena's bookkeeping, outside the arena's memory: an empty pool can give all its pages back, and the
  * headers do not sit 16 KiB apart, where they would all compete for the
  * same few cache sets (measured: a third of the time of a free). A block
  * finds its arena through the page map and its pool by its offset.
@@ -96,7 +96,7 @@ typedef struct rcy_arena {
 
 typedef struct rcy_pools {
     rcy_pool_class plain[RCY_KINDS][RCY_CLASS_COUNT]; /* untagged */
-    rcy_ptrmap tagged; /* rcy__pool_class_key -> rcy_pool_class * */
+    rcy_ptrmap tagged; /* pool.c's class_key -> rcy_pool_class * */
     rcy_arena *bucket[RCY_POOLS_PER_ARENA]; /* bucket[i]: arenas with i+1 free pools */
     uint64_t bucket_bits;                   /* bit i: bucket[i] is not empty */
     rcy_arena *all, *all_last; /* every arena, oldest first */
@@ -112,7 +112,7 @@ typedef struct rcy_pools {
     size_t peak_committed; /* high-water mark of committed pool bytes + outside_bytes */
     unsigned validate_tick; /* check level 3: paces the whole-heap validator */
     /* side table (rcy__pools_side_begin): byte i is the granule at
-       side_lo + 32 * i; side_span bytes are covered */
+       side_lo + 16 * i; side_span bytes are covered */
     uint8_t *side;
     uintptr_t side_lo;
     size_t side_span;
@@ -221,7 +221,6 @@ static inline char *rcy__pool_memory(const rcy_pool *pool)
 {
     return rcy__pool_arena(pool)->base + ((size_t)pool->index << RCY_POOL_SHIFT);
 }
-
 
 /* A block of a used pool of class cls: a freed one, else an untouched
    one; NULL if it has neither. */

@@ -1182,8 +1182,8 @@ static void test_enumeration_snapshot(void)
     rcy_heap_destroy(h);
 }
 
-/* A tracked object has the same 16-byte header as any other: a node of
-   two pointers takes a 32-byte block. */
+/* A tracked object has the same 8-byte header as any other: a node of
+   two pointers takes a 24-byte block. */
 typedef struct pair {
     void *l, *r;
 } pair;
@@ -1195,9 +1195,9 @@ static void pair_traverse(void *self, rcy_visit_fn visit, void *arg)
 }
 static const rcy_type pair_type = {"pair", sizeof(pair), pair_traverse, NULL, NULL};
 
-/* A tracked type with one pointer: its block is still 32 bytes, the
-   smallest a tracked object gets (each has a byte of its own in the side
-   table full collections use). */
+/* A tracked type with one pointer: its block is 16 bytes, the smallest a
+   tracked object gets (each has a byte of its own in the side table full
+   collections use). */
 typedef struct single {
     void *p;
 } single;
