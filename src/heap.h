@@ -49,17 +49,14 @@ static inline void *rcy__mem_try_in(rcy_pool_class *pc)
 void rcy__mem_free(rcy_heap *h, void *p, const char *api);
 
 /* The heap that owns block p (from rcy__mem_alloc_in or _large, still
-   live), and in *arena its arena, NULL for a large block: one page-map
-   lookup that an object's death shares with its release. */
-static inline rcy_heap *rcy__mem_home(const void *p, rcy_arena **arena)
+   live), which the caller knows is in arena a, NULL for a large block. */
+static inline rcy_heap *rcy__mem_owner(const rcy_arena *a, const void *p)
 {
-    rcy_arena *a = rcy__pagemap_lookup(p);
-    *arena = a;
-    return a ? (rcy_heap *)a->owner : (rcy_heap *)rcy__large_header(p)->owner;
+    return (rcy_heap *)(a ? a->owner : rcy__large_header(p)->owner);
 }
 
 /* Frees a block the caller knows is a live block of h (an object's), in
-   arena a as rcy__mem_home found: validated only in checked builds. */
+   arena a (NULL: a large block): validated only in checked builds. */
 void rcy__mem_release(rcy_heap *h, rcy_arena *a, void *p);
 /* In checked builds: 1 if p is a block handed out and not freed. */
 int rcy__mem_is_live(const void *p);

@@ -47,10 +47,18 @@ void rcy__objects_fini(rcy_objects *O)
     rcy__objects_init(O);
 }
 
+/* The heap of a live (or dying) object, and in *a its arena (NULL: a
+   large object): no page-map lookup, see rcy__object_arena. */
+static inline rcy_heap *object_home(const void *o, rcy_arena **a)
+{
+    *a = rcy__object_arena(o);
+    return rcy__mem_owner(*a, rcy__object_block(o));
+}
+
 static rcy_heap *heap_of_object(const void *o)
 {
     rcy_arena *unused;
-    return rcy__mem_home(rcy__object_block(o), &unused);
+    return object_home(o, &unused);
 }
 
 /* ---- the young vector (generations 0 and 1) ---- */
@@ -281,14 +289,14 @@ static RCY_NOINLINE void *new_general(rcy_heap *h, const rcy_type *t, size_t n)
     rcy_objects *O = &h->objects;
     if (collectable && O->young_count + 1 > O->young_limit)
         O->young_full(h); /* like CPython, collect before the new object exists */
-    rcy_objhead *hd = n <= SIZE_MAX - RCY_TRACKED_MIN_BLOCK
-                          ? object_block(h, t, object_bytes(collectable, n))
-                          : NULL;
+    size_t bytes = n <= SIZE_MAX - RCY_TRACKED_MIN_BLOCK ? object_bytes(collectable, n) : 0;
+    rcy_objhead *hd = bytes ? object_block(h, t, bytes) : NULL;
     if (!hd) {
         errno = ENOMEM;
         return NULL;
     }
-    *hd = (rcy_objhead){1, RCY_GC_NOTED}; /* track() clears NOTED */
+    /* track() clears NOTED */
+    *hd = (rcy_objhead){1, RCY_GC_NOTED | (bytes > RCY_SMALL_MAX ? RCY_GC_LARGE : 0)};
     void *o = hd + 1;
     zero_payload(o, n);
     if (collectable) {
@@ -382,7 +390,7 @@ static int finalize_resurrects(rcy_heap *h, void *o, const rcy_type *t)
     return 1;
 }
 
-/* a: the object's arena (rcy__mem_home); t: its type. */
+/* a: the object's arena (object_home); t: its type. */
 static void free_object(rcy_heap *h, rcy_arena *a, void *o, const rcy_type *t)
 {
     rcy_objhead *hd = RCY_HEAD(o);
@@ -393,7 +401,7 @@ static void free_object(rcy_heap *h, rcy_arena *a, void *o, const rcy_type *t)
         }
         if (hd->gcword & RCY_GC_TRACKED)
             untrack(h, o);
-        hd->gcword = 0;
+        hd->gcword &= RCY_GC_LARGE;
         t->traverse(o, clear_slot, NULL); /* rcy__clear_refs, with the type at hand */
     }
     if (t->destroy)
@@ -401,7 +409,7 @@ static void free_object(rcy_heap *h, rcy_arena *a, void *o, const rcy_type *t)
     rcy__mem_release(h, a, rcy__object_block(o));
 }
 
-/* a and t: the object's arena (rcy__mem_home) and type. */
+/* a and t: the object's arena (object_home) and type. */
 static void die_now(rcy_heap *h, rcy_arena *a, void *o, const rcy_type *t)
 {
     if (finalize_resurrects(h, o, t))
@@ -439,8 +447,7 @@ static void drain_pending(rcy_heap *h)
     rcy_objects *O = &h->objects;
     while (O->pending_head < O->pending.len) {
         void *o = O->pending.items[O->pending_head++];
-        rcy_arena *a;
-        rcy__mem_home(rcy__object_block(o), &a);
+        rcy_arena *a = rcy__object_arena(o);
         O->depth++;
         die_now(h, a, o, rcy__type_at(a, rcy__object_block(o)));
         O->depth--;
@@ -451,7 +458,7 @@ static void drain_pending(rcy_heap *h)
 static void object_dies(void *o)
 {
     rcy_arena *a;
-    rcy_heap *h = rcy__mem_home(rcy__object_block(o), &a);
+    rcy_heap *h = object_home(o, &a);
     const rcy_type *t = rcy__type_at(a, rcy__object_block(o));
     rcy_objects *O = &h->objects;
     if (O->depth >= RCY_DEATH_NESTING && rcy__collectable(t) && push_pending(h, o))
@@ -461,6 +468,16 @@ static void object_dies(void *o)
     O->depth--;
     if (O->depth == 0 && O->pending.len)
         drain_pending(h);
+}
+
+/* The name of the type of the object whose block starts at b, if its
+   pool still says (a freed small block's does, until the pool serves
+   something else); "?" if not. */
+static const char *name_at(const void *b, int live)
+{
+    rcy_arena *a = rcy__pagemap_lookup(b);
+    const rcy_type *t = a || live ? rcy__type_at(a, b) : NULL;
+    return t && t->name ? t->name : "?";
 }
 
 void rcy__decref_slow(void *o)
@@ -474,10 +491,10 @@ void rcy__decref_slow(void *o)
     }
     if (rc == RCY_IMMORTAL)
         return;
-    if (rc == 0)
+    if (rc == 0) /* its memory may be free: name_at reads only what is safe */
         rcy__misuse("rcy_decref(%p): object of type '%s' has reference count 0 "
                     "(already dead, or released more often than acquired)",
-                    o, rcy__type(o)->name ? rcy__type(o)->name : "?");
+                    o, name_at(rcy__object_block(o), 0));
     if (rc == 1)
         rcy__misuse("rcy_decref(%p): object of type '%s' released below zero by its own "
                     "finalizer",
@@ -486,16 +503,6 @@ void rcy__decref_slow(void *o)
 }
 
 /* ---- checked builds: validate the object before touching its count ---- */
-
-/* The name of the type of the object whose block starts at b, if its
-   pool still says (a freed small block's does, until the pool serves
-   something else); "?" if not. */
-static const char *name_at(const void *b, int live)
-{
-    rcy_arena *a = rcy__pagemap_lookup(b);
-    const rcy_type *t = a || live ? rcy__type_at(a, b) : NULL;
-    return t && t->name ? t->name : "?";
-}
 
 static void check_object(void *o, const char *api)
 {

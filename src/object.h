@@ -17,9 +17,12 @@
  *   bits 31..24  the flags below;
  *   bits 23..22  a tracked object's generation: young (0 or 1, see
  *                rcy_young), 2, or 3 (permanent);
- *   bits 21..0   the slot: outside a collection, a young object's index
+ *   bit 21       LARGE: the object is a large block, for its whole life,
+ *                so that finding its arena (or its large header) from
+ *                the address needs no page-map lookup (rcy__object_arena);
+ *   bits 20..0   the slot: outside a collection, a young object's index
  *                in the young vector; during a collection, gc_refs (bits
- *                20..0) and SCANNED (bit 21) of the objects being examined
+ *                19..0) and SCANNED (bit 20) of the objects being examined
  *                (RCY_GC_COLLECTING set).
  * Generations 0 and 1 are small (thresholds bound them), so they are a
  * vector of pointers: a young collection reads it, not the heap.
@@ -47,10 +50,11 @@ _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "gcword must be the li
 #define RCY_GC_WEAKREFD (1u << 24)       /* it has weak references (weakref.c) */
 #define RCY_GC_GEN_SHIFT 22
 #define RCY_GC_GEN_MASK (3u << RCY_GC_GEN_SHIFT)
-#define RCY_GC_SLOT_MASK ((1u << RCY_GC_GEN_SHIFT) - 1)
+#define RCY_GC_LARGE (1u << 21)
+#define RCY_GC_SLOT_MASK (RCY_GC_LARGE - 1)
 /* During a collection the slot holds gc_refs (saturating at
    RCY_GC_REFS_MASK) and the scan's mark (gc.c's step 3). */
-#define RCY_GC_SCANNED (1u << 21)
+#define RCY_GC_SCANNED (1u << 20)
 #define RCY_GC_REFS_MASK (RCY_GC_SCANNED - 1)
 
 #define RCY_GEN_YOUNG 0 /* header value for generations 0 and 1: see rcy_young */
@@ -62,6 +66,7 @@ _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "gcword must be the li
    vector as large as the heap would cost memory, and cache misses on every
    death. */
 #define RCY_YOUNG_CAP ((uint32_t)1 << 16)
+_Static_assert(RCY_YOUNG_CAP - 1 <= RCY_GC_SLOT_MASK, "a young slot fits the header");
 
 /* Blocks of collectable objects are at least this large, so that each
    has a byte of its own in the pool layer's side table (one per 16-byte
@@ -123,16 +128,22 @@ typedef struct rcy_objects {
 } rcy_objects;
 
 /* The type of the object whose block starts at b, in arena a (NULL: a
-   large block), as rcy__mem_home finds them. */
+   large block). */
 static inline const rcy_type *rcy__type_at(const rcy_arena *a, const void *b)
 {
     return a ? rcy__pool_tag(rcy__pool_of((rcy_arena *)a, b)) : rcy__large_header(b)->tag;
 }
 
+/* The arena of a live object (or one dying), NULL for a large one: from
+   its address and its LARGE bit, no load but its header's. */
+static inline rcy_arena *rcy__object_arena(const void *o)
+{
+    return RCY_HEAD(o)->gcword & RCY_GC_LARGE ? NULL : rcy__arena_at(RCY_HEAD(o));
+}
+
 static inline const rcy_type *rcy__type(const void *o)
 {
-    const void *b = RCY_HEAD(o);
-    return rcy__type_at(rcy__pagemap_lookup(b), b);
+    return rcy__type_at(rcy__object_arena(o), RCY_HEAD(o));
 }
 
 static inline int rcy__collectable(const rcy_type *t)

@@ -9,7 +9,7 @@
  * bound is decommitted with madvise. So one live block pins 16 KiB, not a
  * whole arena.
  *
- * Arenas are bucketed by their number of free pools (1..64); a bitmap of
+ * Arenas are bucketed by their number of free pools (1..63); a bitmap of
  * non-empty buckets finds the fullest arena with room in one instruction.
  * At most one fully empty arena is kept mapped, as a reserve against
  * map/unmap thrashing; its pages still obey the dirty-pool cache. */
@@ -25,6 +25,7 @@
 #if RCY_CHECK_LEVEL == 0
 _Static_assert(sizeof(rcy_arena) <= 4096 - 32, "an arena's bookkeeping should fit one page");
 #endif
+_Static_assert(RCY_ARENA_POOLS <= 64, "the free masks are 64 bits");
 
 uint32_t rcy__pool_capacity(unsigned cls)
 {
@@ -205,24 +206,25 @@ void rcy__pools_note_peak(rcy_pools *P)
 
 /* ---- arenas ---- */
 
+/* The bookkeeping lives in the arena's own first pool (pool.h), in pages
+   fresh from the OS: already zero. */
 static rcy_arena *arena_new(rcy_pools *P)
 {
-    rcy_arena *a = calloc(1, sizeof *a);
-    if (!a)
+    char *base = rcy__os_map_aligned(RCY_ARENA_SIZE, RCY_ARENA_SIZE);
+    if (!base)
         return NULL;
-    a->base = rcy__os_map_aligned(RCY_ARENA_SIZE, RCY_ARENA_SIZE);
-    if (!a->base || rcy__pagemap_set(a->base, a) != 0) {
-        if (a->base)
-            rcy__os_unmap(a->base, RCY_ARENA_SIZE);
-        free(a);
+    rcy_arena *a = rcy__arena_at(base);
+    if (rcy__pagemap_set(base, a) != 0) {
+        rcy__os_unmap(base, RCY_ARENA_SIZE);
         return NULL;
     }
+    a->base = base;
     a->owner = P->owner;
     for (unsigned i = 0; i < RCY_POOLS_PER_ARENA; i++) {
-        a->pools[i].index = (uint16_t)i;
+        a->pools[i].index = (uint8_t)i;
     }
-    a->free_clean = ALL_POOLS;
-    a->nfree = RCY_POOLS_PER_ARENA;
+    a->free_clean = RCY_ARENA_BLOCK_POOLS;
+    a->nfree = RCY_ARENA_POOLS;
     /* Appended: walks go oldest first, so they meet objects roughly in
        allocation order and the collector's ordered scan finds most
        references pointing ahead (walking newest first made a full
@@ -248,6 +250,14 @@ static void arena_drop_dirty_pools(rcy_pools *P, rcy_arena *a)
         dirty_remove(P, &a->pools[__builtin_ctzll(m)]);
 }
 
+/* The bookkeeping goes with the arena's memory. */
+static void arena_unmap(rcy_arena *a)
+{
+    char *base = a->base;
+    rcy__pagemap_clear(base);
+    rcy__os_unmap(base, RCY_ARENA_SIZE);
+}
+
 static void arena_free(rcy_pools *P, rcy_arena *a)
 {
     P->bytes_released_total += (size_t)__builtin_popcountll(a->free_dirty) * RCY_POOL_SIZE;
@@ -261,12 +271,10 @@ static void arena_free(rcy_pools *P, rcy_arena *a)
         a->all_next->all_prev = a->all_prev;
     else
         P->all_last = a->all_prev;
-    rcy__pagemap_clear(a->base);
-    rcy__os_unmap(a->base, RCY_ARENA_SIZE);
     P->empty_arenas--;
     P->arenas_released++;
     P->arenas_current--;
-    free(a);
+    arena_unmap(a);
 }
 
 /* Takes pool i out of arena a's free masks; the caller makes it used. */
@@ -285,7 +293,7 @@ static rcy_pool *arena_take_pool(rcy_pools *P, rcy_arena *a)
         a->free_clean &= a->free_clean - 1;
         pool = &a->pools[i];
     }
-    if (a->nfree == RCY_POOLS_PER_ARENA)
+    if (a->nfree == RCY_ARENA_POOLS)
         P->empty_arenas--;
     bucket_remove(P, a);
     a->nfree--;
@@ -320,11 +328,12 @@ static void validate_pools(rcy_pools *P)
     for (rcy_arena *a = P->all; a; a = a->all_next) {
         RCY_ASSERT((a->free_dirty & a->free_clean) == 0);
         RCY_ASSERT((unsigned)__builtin_popcountll(a->free_dirty | a->free_clean) == a->nfree);
-        used += RCY_POOLS_PER_ARENA - a->nfree;
+        RCY_ASSERT(a == rcy__arena_at(a->base) && ((a->free_dirty | a->free_clean) & ~RCY_ARENA_BLOCK_POOLS) == 0);
+        used += RCY_ARENA_POOLS - a->nfree;
         dirty += (size_t)__builtin_popcountll(a->free_dirty);
-        empty_arenas += a->nfree == RCY_POOLS_PER_ARENA;
-        empty_clean += a->nfree == RCY_POOLS_PER_ARENA && !a->free_dirty;
-        for (unsigned i = 0; i < RCY_POOLS_PER_ARENA; i++) {
+        empty_arenas += a->nfree == RCY_ARENA_POOLS;
+        empty_clean += a->nfree == RCY_ARENA_POOLS && !a->free_dirty;
+        for (unsigned i = RCY_ARENA_FIRST_POOL; i < RCY_POOLS_PER_ARENA; i++) {
             rcy_pool *p = &a->pools[i];
             int empty = (int)(((a->free_dirty | a->free_clean) >> i) & 1);
             RCY_ASSERT(rcy__pool_arena(p) == a && p->index == i);
@@ -386,7 +395,7 @@ static rcy_pool *pool_new(rcy_pools *P, rcy_pool_class *pc)
    one on every turn. */
 static void maybe_free_clean_arena(rcy_pools *P, rcy_arena *a)
 {
-    if (a->nfree == RCY_POOLS_PER_ARENA && !a->free_dirty && P->empty_arenas > 1)
+    if (a->nfree == RCY_ARENA_POOLS && !a->free_dirty && P->empty_arenas > 1)
         arena_free(P, a);
 }
 
@@ -430,9 +439,9 @@ static void pool_release(rcy_pools *P, rcy_pool *pool)
     bucket_remove(P, a);
     a->nfree++;
     bucket_insert(P, a);
-    if (a->nfree == RCY_POOLS_PER_ARENA) {
+    if (a->nfree == RCY_ARENA_POOLS) {
         P->empty_arenas++;
-        if (P->empty_arenas > 1 && P->empty_arenas * RCY_POOLS_PER_ARENA > dirty_bound(P))
+        if (P->empty_arenas > 1 && P->empty_arenas * RCY_ARENA_POOLS > dirty_bound(P))
             arena_free(P, a);
     }
     trim_dirty_cache(P);
@@ -496,12 +505,12 @@ int rcy__pools_next_span(rcy_pools *P, unsigned kind, rcy_pool_cursor *c, rcy_sp
 {
     if (!c->started) {
         c->arena = P->all;
-        c->next_pool = 0;
+        c->next_pool = RCY_ARENA_FIRST_POOL;
         c->started = 1;
     }
-    for (; c->arena; c->arena = c->arena->all_next, c->next_pool = 0) {
+    for (; c->arena; c->arena = c->arena->all_next, c->next_pool = RCY_ARENA_FIRST_POOL) {
         rcy_arena *a = c->arena;
-        uint64_t in_use = ~(a->free_dirty | a->free_clean);
+        uint64_t in_use = ~(a->free_dirty | a->free_clean) & RCY_ARENA_BLOCK_POOLS;
         while (c->next_pool < RCY_POOLS_PER_ARENA) {
             rcy_pool *pool = &a->pools[c->next_pool++];
             if (!((in_use >> pool->index) & 1) || pool->kind != kind)
@@ -578,7 +587,7 @@ size_t rcy__pools_purge(rcy_pools *P)
     rcy_arena *a = P->all;
     while (a) {
         rcy_arena *next = a->all_next;
-        if (a->nfree == RCY_POOLS_PER_ARENA) {
+        if (a->nfree == RCY_ARENA_POOLS) {
             released += (size_t)__builtin_popcountll(a->free_dirty) * RCY_POOL_SIZE;
             arena_free(P, a); /* the reserve too: purge means everything */
         } else if (a->free_dirty) {
@@ -603,9 +612,7 @@ void rcy__pools_fini(rcy_pools *P)
     while (P->all) {
         rcy_arena *a = P->all;
         P->all = a->all_next;
-        rcy__pagemap_clear(a->base);
-        rcy__os_unmap(a->base, RCY_ARENA_SIZE);
-        free(a);
+        arena_unmap(a);
     }
     classes_fini(P);
     memset(P, 0, sizeof *P);

@@ -4,11 +4,18 @@
  * serves one pool class: a kind, a size class (8, 16, 24, ... 512 bytes)
  * and a tag, a word the layer above gives every block of the pool (the
  * object layer: the objects' type, which then needs no room in each
- * object). All of a pool's 16 KiB are blocks. Pool headers live together
- * in the arena's bookkeeping, outside the arena's memory: an empty pool can give all its pages back, and the
- * headers do not sit 16 KiB apart, where they would all compete for the
- * same few cache sets (measured: a third of the time of a free). A block
- * finds its arena through the page map and its pool by its offset.
+ * object). All of a pool's 16 KiB are blocks. The arena's first pool (two
+ * in checked builds, whose headers are larger) holds no blocks: it holds
+ * the arena's bookkeeping, every pool header together, so a block finds
+ * its arena by masking its address (rcy__arena_at) and its pool by its
+ * offset, with no load. Only the bookkeeping's pages of that pool are ever
+ * touched, and an empty pool can still give all its pages back. The
+ * bookkeeping starts at an offset that varies from arena to arena
+ * (RCY_ARENA_COLOUR), so that the headers of many arenas do not compete
+ * for the same few cache sets (headers 16 KiB apart, each at the start of
+ * its pool, once cost a third of the time of a free). Code that must
+ * accept any pointer (rcy_free) asks the page map instead, which knows
+ * which addresses are arenas.
  *
  * States of a pool:
  *   used  - serves a class; on its class's avail list while it has a free
@@ -31,6 +38,14 @@
 #define RCY_POOL_SHIFT 14
 #define RCY_POOL_SIZE ((size_t)1 << RCY_POOL_SHIFT)
 #define RCY_POOLS_PER_ARENA 64
+/* The pools before RCY_ARENA_FIRST_POOL hold the arena's bookkeeping. */
+#if RCY_CHECK_LEVEL >= 1
+#define RCY_ARENA_FIRST_POOL 2
+#else
+#define RCY_ARENA_FIRST_POOL 1
+#endif
+#define RCY_ARENA_POOLS (RCY_POOLS_PER_ARENA - RCY_ARENA_FIRST_POOL) /* that serve blocks */
+#define RCY_ARENA_BLOCK_POOLS (~(uint64_t)0 << RCY_ARENA_FIRST_POOL) /* their bits */
 /* Size classes are 8 bytes apart, for objects, whose 8-byte header
    would otherwise round a 16-byte payload up to 32; rcy_malloc uses only
    the multiples of 16 (rcy__malloc_class), so its blocks stay 16-byte
@@ -79,10 +94,11 @@ typedef struct rcy_pool_class {
     uint8_t kind, cls;
 } rcy_pool_class;
 
-/* With 56-byte pool headers (release builds) an arena's bookkeeping fits
-   one 4 KiB page: 0.4% of the arena's megabyte. (Headers of exactly 64
-   bytes made binary-trees twice as slow, and 72 or 128 did not: keep the
-   size off 64.) */
+/* An arena's bookkeeping, inside the arena (see the top of this file).
+   With 56-byte pool headers (release builds) it fits one 4 KiB page: 0.4%
+   of the arena's megabyte. (Headers of exactly 64 bytes made binary-trees
+   twice as slow, and 72 or 128 did not: keep the size off 64.) Pools
+   before RCY_ARENA_FIRST_POOL have a header that is never used. */
 typedef struct rcy_arena {
     rcy_pool pools[RCY_POOLS_PER_ARENA]; /* first: a pool finds its arena */
     char *base;
@@ -97,7 +113,7 @@ typedef struct rcy_arena {
 typedef struct rcy_pools {
     rcy_pool_class plain[RCY_KINDS][RCY_CLASS_COUNT]; /* untagged */
     rcy_ptrmap tagged; /* pool.c's class_key -> rcy_pool_class * */
-    rcy_arena *bucket[RCY_POOLS_PER_ARENA]; /* bucket[i]: arenas with i+1 free pools */
+    rcy_arena *bucket[RCY_ARENA_POOLS]; /* bucket[i]: arenas with i+1 free pools */
     uint64_t bucket_bits;                   /* bit i: bucket[i] is not empty */
     rcy_arena *all, *all_last; /* every arena, oldest first */
     rcy_pool_list dirty; /* empty pools with pages, newest first */
@@ -198,6 +214,23 @@ static inline const void *rcy__pool_tag(const rcy_pool *pool)
 }
 
 _Static_assert((RCY_POOL_SIZE * RCY_POOLS_PER_ARENA) == RCY_ARENA_SIZE, "pools tile an arena");
+
+/* Where an arena's bookkeeping starts: 256-byte steps by address bits
+   above the arena's, within the pools it reserves. */
+#define RCY_ARENA_COLOURS 32
+#define RCY_ARENA_COLOUR(base) ((((uintptr_t)(base) >> RCY_ARENA_SHIFT) & (RCY_ARENA_COLOURS - 1)) << 8)
+_Static_assert(sizeof(rcy_arena) + ((RCY_ARENA_COLOURS - 1) << 8) <=
+                   RCY_ARENA_FIRST_POOL * RCY_POOL_SIZE,
+               "an arena's bookkeeping fits the pools it reserves");
+
+/* The arena that holds p, a pointer into a small block the pool layer
+   handed out: two instructions, no load. For any other pointer the result
+   is meaningless (rcy__pagemap_lookup tells). */
+static inline rcy_arena *rcy__arena_at(const void *p)
+{
+    uintptr_t base = (uintptr_t)p & ~(uintptr_t)(RCY_ARENA_SIZE - 1);
+    return (rcy_arena *)(base + RCY_ARENA_COLOUR(base));
+}
 
 /* The pool of arena a that holds p. Arenas are aligned to their size, so
    the index is in p's own bits: no load of a->base. */

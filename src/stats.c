@@ -27,7 +27,7 @@ void rcy_mem_get_stats(rcy_heap *h, rcy_mem_stats *s)
         s->classes[c].block_size = RCY_CLASS_SIZE(c);
     for (const rcy_arena *a = P->all; a; a = a->all_next) {
         uint64_t empty = a->free_dirty | a->free_clean;
-        for (unsigned i = 0; i < RCY_POOLS_PER_ARENA; i++)
+        for (unsigned i = RCY_ARENA_FIRST_POOL; i < RCY_POOLS_PER_ARENA; i++)
             if (!((empty >> i) & 1))
                 add_pool(s, &a->pools[i]);
         s->pools_empty_dirty += (size_t)__builtin_popcountll(a->free_dirty);
@@ -37,7 +37,7 @@ void rcy_mem_get_stats(rcy_heap *h, rcy_mem_stats *s)
     s->arenas_released = P->arenas_released;
     s->arenas_highwater = P->arenas_highwater;
     s->arenas_current = P->arenas_current;
-    s->pools_total = P->arenas_current * RCY_POOLS_PER_ARENA;
+    s->pools_total = P->arenas_current * RCY_ARENA_POOLS;
     s->pools_used = P->pools_used;
     s->pool_header_bytes = P->arenas_current * sizeof(rcy_arena);
     s->large_blocks = h->large.count;

@@ -469,6 +469,7 @@ static void test_new_sized(rcy_heap *h)
             if (n)
                 memset(p, 0x5A, n); /* the whole payload is writable */
             CHECK(rcy_typeof(p) == t);
+            CHECK(rcy_heap_of(p) == h); /* large ones too: see RCY_GC_LARGE */
             CHECK_EQ(rcy_refcount(p), 1);
             if (pass) /* an empty list again, so death is clean */
                 memset(p, 0, sizeof(list));

@@ -483,6 +483,11 @@ static void test_arenas(void)
     CHECK_EQ(s.classes[class_of(64)].blocks_used - s0.classes[class_of(64)].blocks_used, n);
     CHECK_EQ(s.small_bytes_used - s0.small_bytes_used, total);
     size_t high = s.arenas_highwater;
+    /* an arena's first pool holds its bookkeeping, never a block */
+    size_t in_first_pool = 0;
+    for (size_t i = 0; i < n; i++)
+        in_first_pool += ((uintptr_t)p[i] & (ARENA_SIZE - 1)) < POOL_SIZE;
+    CHECK_EQ(in_first_pool, 0);
 
     check_shuffle(p, n);
     for (size_t i = 0; i < n; i++)
