@@ -116,6 +116,8 @@ RCY_API void rcy_mem_print_stats(rcy_heap *h, FILE *out);
 
 typedef void (*rcy_visit_fn)(void **slot, void *arg);
 
+/* A type must outlive its objects and must not change while any exist:
+   heaps remember what they derive from `size` and `traverse`. */
 typedef struct rcy_type {
     const char *name;
     size_t size; /* payload bytes that rcy_new allocates (zero-filled) */

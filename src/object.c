@@ -232,18 +232,26 @@ static unsigned kind_of_type(const rcy_type *t)
     return rcy__collectable(t) ? RCY_KIND_OBJECTS : RCY_KIND_PLAIN;
 }
 
-/* Types are addresses below 2^57 and classes below 64: unique keys. */
-static uintptr_t type_pools_key(const rcy_type *t, unsigned cls)
+/* The keys of the cache. rcy_new's is the type itself: its size is fixed
+   (rcy_type), so the class follows. rcy_new_sized's adds the class, and
+   the top bit so that the two kinds never meet (types are addresses below
+   2^57, classes below 64). */
+static inline uintptr_t new_key(const rcy_type *t)
 {
-    return ((uintptr_t)t << 6) | cls;
+    return (uintptr_t)t;
+}
+
+static inline uintptr_t sized_key(const rcy_type *t, unsigned cls)
+{
+    return ((uintptr_t)1 << 63) | ((uintptr_t)t << 6) | cls;
 }
 
 static RCY_NOINLINE rcy_pool_class *type_pools_miss(rcy_heap *h, const rcy_type *t, unsigned cls,
-                                                     rcy_type_pools *entry)
+                                                     uintptr_t key, rcy_type_pools *entry)
 {
     rcy_pool_class *pc = rcy__pools_class(&h->pools, kind_of_type(t), cls, t);
     if (pc)
-        *entry = (rcy_type_pools){type_pools_key(t, cls), pc};
+        *entry = (rcy_type_pools){key, pc};
     return pc;
 }
 
@@ -252,15 +260,15 @@ static inline rcy_type_pools *type_pools_entry(rcy_heap *h, uintptr_t key)
     return &h->objects.types[(key * 0x9E3779B97F4A7C15ull) >> (64 - TYPE_CACHE_BITS)];
 }
 
-/* The pool class objects of type t and size class cls come from; NULL if
-   it cannot be made (out of memory). */
-static rcy_pool_class *type_pools(rcy_heap *h, const rcy_type *t, unsigned cls)
+/* The pool class objects of type t and size class cls come from, cached
+   under key (new_key or sized_key); NULL if it cannot be made (out of
+   memory). */
+static rcy_pool_class *type_pools(rcy_heap *h, const rcy_type *t, unsigned cls, uintptr_t key)
 {
-    uintptr_t key = type_pools_key(t, cls);
     rcy_type_pools *entry = type_pools_entry(h, key);
     if (RCY_LIKELY(entry->key == key))
         return entry->pc;
-    return type_pools_miss(h, t, cls, entry);
+    return type_pools_miss(h, t, cls, key, entry);
 }
 
 /* The block size of an object with an n-byte payload (n at most
@@ -271,26 +279,27 @@ static inline size_t object_bytes(int collectable, size_t n)
     return collectable && bytes < RCY_TRACKED_MIN_BLOCK ? RCY_TRACKED_MIN_BLOCK : bytes;
 }
 
-/* A block of `bytes` for an object of type t. */
-static rcy_objhead *object_block(rcy_heap *h, const rcy_type *t, size_t bytes)
+/* A block of `bytes` for an object of type t; sized: from rcy_new_sized. */
+static rcy_objhead *object_block(rcy_heap *h, const rcy_type *t, size_t bytes, int sized)
 {
     if (RCY_UNLIKELY(bytes > RCY_SMALL_MAX))
         return rcy__mem_alloc_large(h, bytes, kind_of_type(t), t);
-    rcy_pool_class *pc = type_pools(h, t, rcy__size_class(bytes));
+    unsigned cls = rcy__size_class(bytes);
+    rcy_pool_class *pc = type_pools(h, t, cls, sized ? sized_key(t, cls) : new_key(t));
     return pc ? rcy__mem_alloc_in(h, pc) : NULL;
 }
 
 /* Every creation that new_fast declines: a collection is due, the young
    vector must grow, the type's pools are not cached or have no free
    block, a large object, or out of memory. */
-static RCY_NOINLINE void *new_general(rcy_heap *h, const rcy_type *t, size_t n)
+static RCY_NOINLINE void *new_general(rcy_heap *h, const rcy_type *t, size_t n, int sized)
 {
     int collectable = rcy__collectable(t);
     rcy_objects *O = &h->objects;
     if (collectable && O->young_count + 1 > O->young_limit)
         O->young_full(h); /* like CPython, collect before the new object exists */
     size_t bytes = n <= SIZE_MAX - RCY_TRACKED_MIN_BLOCK ? object_bytes(collectable, n) : 0;
-    rcy_objhead *hd = bytes ? object_block(h, t, bytes) : NULL;
+    rcy_objhead *hd = bytes ? object_block(h, t, bytes, sized) : NULL;
     if (!hd) {
         errno = ENOMEM;
         return NULL;
@@ -310,13 +319,12 @@ static RCY_NOINLINE void *new_general(rcy_heap *h, const rcy_type *t, size_t n)
    small object whose type's pools are cached and have a free block and,
    for a collectable type, no collection due and room in the young vector.
    NULL if any of that fails; new_general then does it all. */
-static inline void *new_fast(rcy_heap *h, const rcy_type *t, size_t n)
+static inline void *new_fast(rcy_heap *h, const rcy_type *t, size_t n, uintptr_t key)
 {
     rcy_objects *O = &h->objects;
     int collectable = rcy__collectable(t);
     if (collectable && (O->young_count >= O->young_limit || !rcy__young_has_room(&O->young)))
         return NULL;
-    uintptr_t key = type_pools_key(t, rcy__size_class(object_bytes(collectable, n)));
     rcy_type_pools *entry = type_pools_entry(h, key);
     rcy_objhead *hd;
     if (RCY_UNLIKELY(entry->key != key) || !(hd = rcy__mem_try_in(entry->pc)))
@@ -334,22 +342,28 @@ static inline void *new_fast(rcy_heap *h, const rcy_type *t, size_t n)
     return o;
 }
 
-static inline void *new_object(rcy_heap *h, const rcy_type *t, size_t n)
+static inline void check_type(const rcy_type *t)
 {
     if (!t || ((uintptr_t)t & (_Alignof(rcy_type) - 1)))
         rcy__misuse("rcy_new(%p): not a valid rcy_type pointer", (const void *)t);
-    void *o = n <= RCY_SMALL_MAX - sizeof(rcy_objhead) ? new_fast(h, t, n) : NULL;
-    return RCY_LIKELY(o != NULL) ? o : new_general(h, t, n);
 }
 
 void *rcy_new_sized(rcy_heap *h, const rcy_type *t, size_t n)
 {
-    return new_object(h, t, n);
+    check_type(t);
+    void *o = NULL;
+    if (n <= RCY_SMALL_MAX - sizeof(rcy_objhead))
+        o = new_fast(h, t, n, sized_key(t, rcy__size_class(object_bytes(rcy__collectable(t), n))));
+    return RCY_LIKELY(o != NULL) ? o : new_general(h, t, n, 1);
 }
 
+/* A type whose objects are large never enters the cache under new_key,
+   so new_fast declines them without a test. */
 void *rcy_new(rcy_heap *h, const rcy_type *t)
 {
-    return new_object(h, t, t ? t->size : 0);
+    check_type(t);
+    void *o = new_fast(h, t, t->size, new_key(t));
+    return RCY_LIKELY(o != NULL) ? o : new_general(h, t, t->size, 0);
 }
 
 /* ---- traversal and clearing ---- */
