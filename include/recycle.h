@@ -95,7 +95,7 @@ typedef struct rcy_mem_stats {
     size_t pools_empty_clean;  /* empty pools whose pages went back (or never came) */
     size_t small_bytes_used;   /* bytes in small blocks handed out (block sizes) */
     size_t small_bytes_free;   /* bytes in free blocks of used pools */
-    size_t pool_header_bytes;  /* bytes of pool and arena bookkeeping (in each arena's first pool) */
+    size_t pool_header_bytes;  /* bytes of pool and arena bookkeeping (in arenas' first pools) */
     size_t quantization_bytes; /* bytes at the end of used pools too small for a block */
     size_t large_blocks;       /* live blocks from the large path */
     size_t large_bytes;        /* their sizes */

@@ -328,7 +328,8 @@ static void validate_pools(rcy_pools *P)
     for (rcy_arena *a = P->all; a; a = a->all_next) {
         RCY_ASSERT((a->free_dirty & a->free_clean) == 0);
         RCY_ASSERT((unsigned)__builtin_popcountll(a->free_dirty | a->free_clean) == a->nfree);
-        RCY_ASSERT(a == rcy__arena_at(a->base) && ((a->free_dirty | a->free_clean) & ~RCY_ARENA_BLOCK_POOLS) == 0);
+        RCY_ASSERT(a == rcy__arena_at(a->base));
+        RCY_ASSERT(((a->free_dirty | a->free_clean) & ~RCY_ARENA_BLOCK_POOLS) == 0);
         used += RCY_ARENA_POOLS - a->nfree;
         dirty += (size_t)__builtin_popcountll(a->free_dirty);
         empty_arenas += a->nfree == RCY_ARENA_POOLS;

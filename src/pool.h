@@ -218,13 +218,14 @@ _Static_assert((RCY_POOL_SIZE * RCY_POOLS_PER_ARENA) == RCY_ARENA_SIZE, "pools t
 /* Where an arena's bookkeeping starts: 256-byte steps by address bits
    above the arena's, within the pools it reserves. */
 #define RCY_ARENA_COLOURS 32
-#define RCY_ARENA_COLOUR(base) ((((uintptr_t)(base) >> RCY_ARENA_SHIFT) & (RCY_ARENA_COLOURS - 1)) << 8)
+#define RCY_ARENA_COLOUR(base)                                                                   \
+    ((((uintptr_t)(base) >> RCY_ARENA_SHIFT) & (RCY_ARENA_COLOURS - 1)) << 8)
 _Static_assert(sizeof(rcy_arena) + ((RCY_ARENA_COLOURS - 1) << 8) <=
                    RCY_ARENA_FIRST_POOL * RCY_POOL_SIZE,
                "an arena's bookkeeping fits the pools it reserves");
 
 /* The arena that holds p, a pointer into a small block the pool layer
-   handed out: two instructions, no load. For any other pointer the result
+   handed out: a few instructions, no load. For any other pointer the result
    is meaningless (rcy__pagemap_lookup tells). */
 static inline rcy_arena *rcy__arena_at(const void *p)
 {

@@ -484,6 +484,33 @@ static void test_new_sized(rcy_heap *h)
     }
 }
 
+/* rcy_new and rcy_new_sized of one type, interleaved, each with every
+   byte of its payload written: the heap caches where each comes from
+   under different keys, and a mix-up would hand out a block too small
+   (the patterns would overlap, and ASan would see it). */
+static void test_new_and_sized_interleaved(rcy_heap *h)
+{
+    enum { N = 300, BIG = 200 };
+    unsigned char *objs[N];
+    size_t sizes[N];
+    for (int i = 0; i < N; i++) {
+        sizes[i] = i % 3 == 1 ? BIG : i % 3 == 2 ? (size_t)(i % 64) : sizeof(leaf);
+        objs[i] = i % 3 == 0 ? rcy_new(h, &leaf_type) : rcy_new_sized(h, &leaf_type, sizes[i]);
+        CHECK(objs[i] != NULL);
+        if (objs[i])
+            memset(objs[i], i & 0xFF, sizes[i]);
+    }
+    size_t bad = 0;
+    for (int i = 0; i < N; i++) {
+        for (size_t k = 0; objs[i] && k < sizes[i]; k++)
+            bad += objs[i][k] != (unsigned char)(i & 0xFF);
+        CHECK(!objs[i] || rcy_typeof(objs[i]) == &leaf_type);
+    }
+    CHECK_EQ(bad, 0);
+    for (int i = 0; i < N; i++)
+        rcy_xdecref(objs[i]);
+}
+
 /* ---------------------------------------------------------------- */
 /* Deep cascades on a small stack                                   */
 /* ---------------------------------------------------------------- */
@@ -800,6 +827,7 @@ int main(void)
     test_finalize_once_and_resurrection(h);
     test_queries();
     test_new_sized(h);
+    test_new_and_sized_interleaved(h);
     rcy_heap_destroy(h);
     test_many_types();
     test_deep_cascades();
