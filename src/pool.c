@@ -218,7 +218,6 @@ static rcy_arena *arena_new(rcy_pools *P)
         rcy__os_unmap(base, RCY_ARENA_SIZE);
         return NULL;
     }
-    a->base = base;
     a->owner = P->owner;
     for (unsigned i = 0; i < RCY_POOLS_PER_ARENA; i++) {
         a->pools[i].index = (uint8_t)i;
@@ -253,7 +252,7 @@ static void arena_drop_dirty_pools(rcy_pools *P, rcy_arena *a)
 /* The bookkeeping goes with the arena's memory. */
 static void arena_unmap(rcy_arena *a)
 {
-    char *base = a->base;
+    char *base = rcy__arena_base(a);
     rcy__pagemap_clear(base);
     rcy__os_unmap(base, RCY_ARENA_SIZE);
 }
@@ -328,7 +327,7 @@ static void validate_pools(rcy_pools *P)
     for (rcy_arena *a = P->all; a; a = a->all_next) {
         RCY_ASSERT((a->free_dirty & a->free_clean) == 0);
         RCY_ASSERT((unsigned)__builtin_popcountll(a->free_dirty | a->free_clean) == a->nfree);
-        RCY_ASSERT(a == rcy__arena_at(a->base));
+        RCY_ASSERT(a == rcy__arena_at(rcy__arena_base(a)));
         RCY_ASSERT(((a->free_dirty | a->free_clean) & ~RCY_ARENA_BLOCK_POOLS) == 0);
         used += RCY_ARENA_POOLS - a->nfree;
         dirty += (size_t)__builtin_popcountll(a->free_dirty);
@@ -535,7 +534,7 @@ int rcy__pools_side_begin(rcy_pools *P)
         return 0;
     uintptr_t lo = UINTPTR_MAX, hi = 0;
     for (rcy_arena *a = P->all; a; a = a->all_next) {
-        uintptr_t base = (uintptr_t)a->base;
+        uintptr_t base = (uintptr_t)rcy__arena_base(a);
         lo = base < lo ? base : lo;
         hi = base + RCY_ARENA_SIZE > hi ? base + RCY_ARENA_SIZE : hi;
     }
@@ -569,7 +568,7 @@ static size_t purge_arena(rcy_pools *P, rcy_arena *a)
         uint64_t run = m >> start;
         unsigned len = run == ALL_POOLS ? 64 - start : (unsigned)__builtin_ctzll(~run);
         size_t bytes = (size_t)len << RCY_POOL_SHIFT;
-        rcy__os_decommit(a->base + ((size_t)start << RCY_POOL_SHIFT), bytes);
+        rcy__os_decommit(rcy__arena_base(a) + ((size_t)start << RCY_POOL_SHIFT), bytes);
         released += bytes;
         m &= len == 64 ? 0 : ~((((uint64_t)1 << len) - 1) << start);
     }

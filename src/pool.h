@@ -101,7 +101,6 @@ typedef struct rcy_pool_class {
    before RCY_ARENA_FIRST_POOL have a header that is never used. */
 typedef struct rcy_arena {
     rcy_pool pools[RCY_POOLS_PER_ARENA]; /* first: a pool finds its arena */
-    char *base;
     uint64_t free_dirty;          /* bit i: pool i empty with pages present */
     uint64_t free_clean;          /* bit i: pool i empty without pages */
     struct rcy_arena *next, *prev; /* bucket of arenas with the same free count */
@@ -233,8 +232,14 @@ static inline rcy_arena *rcy__arena_at(const void *p)
     return (rcy_arena *)(base + RCY_ARENA_COLOUR(base));
 }
 
+/* The first byte of arena a, which its bookkeeping lies inside. */
+static inline char *rcy__arena_base(const rcy_arena *a)
+{
+    return (char *)((uintptr_t)a & ~(uintptr_t)(RCY_ARENA_SIZE - 1));
+}
+
 /* The pool of arena a that holds p. Arenas are aligned to their size, so
-   the index is in p's own bits: no load of a->base. */
+   the index is in p's own bits. */
 static inline rcy_pool *rcy__pool_of(rcy_arena *a, const void *p)
 {
     return &a->pools[((uintptr_t)p >> RCY_POOL_SHIFT) & (RCY_POOLS_PER_ARENA - 1)];
@@ -253,7 +258,7 @@ static inline rcy_arena *rcy__pool_arena(const rcy_pool *pool)
 
 static inline char *rcy__pool_memory(const rcy_pool *pool)
 {
-    return rcy__pool_arena(pool)->base + ((size_t)pool->index << RCY_POOL_SHIFT);
+    return rcy__arena_base(rcy__pool_arena(pool)) + ((size_t)pool->index << RCY_POOL_SHIFT);
 }
 
 /* A block of a used pool of class cls: a freed one, else an untouched
