@@ -223,19 +223,20 @@ _Static_assert(sizeof(rcy_arena) + ((RCY_ARENA_COLOURS - 1) << 8) <=
                    RCY_ARENA_FIRST_POOL * RCY_POOL_SIZE,
                "an arena's bookkeeping fits the pools it reserves");
 
+/* The first byte of the arena that holds p: a block, a pool header or
+   the arena's bookkeeping. */
+static inline char *rcy__arena_base(const void *p)
+{
+    return (char *)((uintptr_t)p & ~(uintptr_t)(RCY_ARENA_SIZE - 1));
+}
+
 /* The arena that holds p, a pointer into a small block the pool layer
    handed out: a few instructions, no load. For any other pointer the result
    is meaningless (rcy__pagemap_lookup tells). */
 static inline rcy_arena *rcy__arena_at(const void *p)
 {
-    uintptr_t base = (uintptr_t)p & ~(uintptr_t)(RCY_ARENA_SIZE - 1);
+    char *base = rcy__arena_base(p);
     return (rcy_arena *)(base + RCY_ARENA_COLOUR(base));
-}
-
-/* The first byte of arena a, which its bookkeeping lies inside. */
-static inline char *rcy__arena_base(const rcy_arena *a)
-{
-    return (char *)((uintptr_t)a & ~(uintptr_t)(RCY_ARENA_SIZE - 1));
 }
 
 /* The pool of arena a that holds p. Arenas are aligned to their size, so
@@ -258,7 +259,7 @@ static inline rcy_arena *rcy__pool_arena(const rcy_pool *pool)
 
 static inline char *rcy__pool_memory(const rcy_pool *pool)
 {
-    return rcy__arena_base(rcy__pool_arena(pool)) + ((size_t)pool->index << RCY_POOL_SHIFT);
+    return rcy__arena_base(pool) + ((size_t)pool->index << RCY_POOL_SHIFT);
 }
 
 /* A block of a used pool of class cls: a freed one, else an untouched
