@@ -231,5 +231,6 @@ static inline void *a_malloc_or_die(size_t n)
 
 /* Keep the compiler from proving a loop useless. */
 #define BENCH_BARRIER() __asm__ __volatile__("" ::: "memory")
+#define BENCH_NOINLINE __attribute__((noinline))
 
 #endif /* BENCH_COMMON_H */

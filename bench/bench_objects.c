@@ -9,11 +9,13 @@
  *                                        and for all, raw malloc + free of 48 B
  *   bench_objects_<alloc> refpair        incref + decref of a live object
  *                                        (malloc variants: a hand-written count)
- *   bench_objects_<alloc> bt [depth] [gcoff|nopace]
+ *   bench_objects_<alloc> bt [depth] [gcoff|nopace|rc]
  *                                        binary-trees (default depth 21, quick 16);
  *                                        recycle: collector on (defaults), off
  *                                        (gcoff), or on without drop pacing
- *                                        (nopace: Python's policy)
+ *                                        (nopace: Python's policy); a malloc:
+ *                                        malloc/free, or hand-written reference
+ *                                        counting with type callbacks (rc)
  */
 #include "bench_common.h"
 
@@ -21,9 +23,23 @@
 /* binary-trees                                                        */
 /* ------------------------------------------------------------------ */
 
-#if defined(ALLOC_RECYCLE)
+/* One way of making, counting and freeing trees. */
+typedef struct bt_impl {
+    void *(*make)(int depth);
+    long (*check)(const void *root);
+    void (*release)(void *root);
+} bt_impl;
+
+/* Every variant's node payload: two child pointers (NULL in a leaf). */
 typedef struct node { void *l, *r; } node;
 
+static long bt_check(const void *root)
+{
+    const node *n = root;
+    return n->l ? 1 + bt_check(n->l) + bt_check(n->r) : 1;
+}
+
+#if defined(ALLOC_RECYCLE)
 static void node_traverse(void *self, rcy_visit_fn visit, void *arg)
 {
     node *n = self;
@@ -34,7 +50,7 @@ static void node_traverse(void *self, rcy_visit_fn visit, void *arg)
 }
 static const rcy_type node_type = {"node", sizeof(node), node_traverse, NULL, NULL};
 
-static node *bt_make(int d)
+static void *bt_make(int d)
 {
     node *n = rcy_new(g_heap, &node_type);
     if (!n) {
@@ -47,15 +63,10 @@ static node *bt_make(int d)
     }
     return n;
 }
-static long bt_check(const node *n)
-{
-    return n->l ? 1 + bt_check(n->l) + bt_check(n->r) : 1;
-}
-static void bt_free(node *n) { rcy_decref(n); }
+static void bt_free(void *root) { rcy_decref(root); }
+static const bt_impl bt_objects = {bt_make, bt_check, bt_free};
 #else
-typedef struct node { struct node *l, *r; } node;
-
-static node *bt_make(int d)
+static void *bt_make(int d)
 {
     node *n = a_malloc_or_die(sizeof *n);
     if (d > 0) {
@@ -66,15 +77,12 @@ static node *bt_make(int d)
     }
     return n;
 }
-static long bt_check(const node *n)
-{
-    return n->l ? 1 + bt_check(n->l) + bt_check(n->r) : 1;
-}
-static void bt_free(node *n)
+static void bt_free(void *root)
 {
 #if defined(ALLOC_BOEHM)
-    (void)n; /* the collector reclaims it */
+    (void)root; /* the collector reclaims it */
 #else
+    node *n = root;
     if (n->l) {
         bt_free(n->l);
         bt_free(n->r);
@@ -82,58 +90,142 @@ static void bt_free(node *n)
     a_free(n);
 #endif
 }
+static const bt_impl bt_plain = {bt_make, bt_check, bt_free};
 #endif
 
-/* gc_mode: 0 collector on (defaults), 1 off, 2 on without drop pacing */
-static void binary_trees(int max_depth, int gc_mode)
+#if !defined(ALLOC_RECYCLE) && !defined(ALLOC_BOEHM)
+/* Hand-written reference counting with recycle's type callbacks, on this
+   allocator: what a C program that counts its own references does today,
+   with the same object model as recycle (a header with the count and the
+   type; death runs finalize if any, drops each reference through traverse,
+   runs destroy if any, frees). It has none of what recycle adds: no
+   tracking for a collector, no bound on the C stack of a cascade, no
+   misuse checks. Its time is a floor for that object model on this
+   allocator. */
+typedef void (*hr_visit_fn)(void **slot, void *arg);
+typedef struct hr_type {
+    void (*traverse)(void *self, hr_visit_fn visit, void *arg);
+    void (*finalize)(void *self);
+    void (*destroy)(void *self);
+} hr_type;
+typedef struct hr_head { uint32_t rc, flags; const hr_type *type; } hr_head;
+#define HR_HEAD(o) ((hr_head *)(o)-1)
+
+static void hr_dies(void *o);
+static inline void hr_decref(void *o)
+{
+    if (--HR_HEAD(o)->rc == 0)
+        hr_dies(o);
+}
+static void hr_clear_slot(void **slot, void *arg)
+{
+    (void)arg;
+    void *child = *slot;
+    if (child) {
+        *slot = NULL;
+        hr_decref(child);
+    }
+}
+static BENCH_NOINLINE void hr_dies(void *o)
+{
+    const hr_type *t = HR_HEAD(o)->type;
+    if (t->finalize)
+        t->finalize(o);
+    t->traverse(o, hr_clear_slot, NULL);
+    if (t->destroy)
+        t->destroy(o);
+    a_free(HR_HEAD(o));
+}
+/* Out of line, as rcy_new is a call into the library. */
+static BENCH_NOINLINE void *hr_new(const hr_type *t, size_t n)
+{
+    hr_head *h = a_malloc_or_die(sizeof *h + n);
+    *h = (hr_head){1, 0, t};
+    memset(h + 1, 0, n);
+    return h + 1;
+}
+static void hr_node_traverse(void *self, hr_visit_fn visit, void *arg)
+{
+    node *n = self;
+    if (n->l)
+        visit(&n->l, arg);
+    if (n->r)
+        visit(&n->r, arg);
+}
+static const hr_type hr_node_type = {hr_node_traverse, NULL, NULL};
+
+static void *hr_make(int d)
+{
+    node *n = hr_new(&hr_node_type, sizeof *n);
+    if (d > 0) {
+        n->l = hr_make(d - 1);
+        n->r = hr_make(d - 1);
+    }
+    return n;
+}
+static void hr_release(void *root) { hr_decref(root); }
+static const bt_impl bt_counted = {hr_make, bt_check, hr_release};
+#endif
+
+/* The variants: recycle with the collector on (defaults), off, or on
+   without drop pacing; a malloc with malloc/free, or with hand-written
+   reference counting. */
+enum bt_variant { BT_DEFAULT, BT_GCOFF, BT_NOPACE, BT_COUNTED };
+
+static void binary_trees(int max_depth, enum bt_variant v)
 {
     const int min_depth = 4;
     if (max_depth < min_depth + 2)
         max_depth = min_depth + 2;
     a_init();
 #if defined(ALLOC_RECYCLE)
-    if (gc_mode == 1)
+    if (v == BT_GCOFF)
         rcy_gc_disable(g_heap);
-    if (gc_mode == 2)
+    if (v == BT_NOPACE)
         rcy_gc_set_drop_pacing(g_heap, 0);
+    const bt_impl *bt = &bt_objects;
+#elif defined(ALLOC_BOEHM)
+    const bt_impl *bt = &bt_plain;
 #else
-    (void)gc_mode;
+    const bt_impl *bt = v == BT_COUNTED ? &bt_counted : &bt_plain;
 #endif
     double t0 = now_s();
     long total = 0;
 
-    node *stretch = bt_make(max_depth + 1);
-    total += bt_check(stretch);
-    bt_free(stretch);
+    void *stretch = bt->make(max_depth + 1);
+    total += bt->check(stretch);
+    bt->release(stretch);
 
-    node *long_lived = bt_make(max_depth);
+    void *long_lived = bt->make(max_depth);
     for (int d = min_depth; d <= max_depth; d += 2) {
         long iters = 1L << (max_depth - d + min_depth);
         long check = 0;
         for (long i = 0; i < iters; i++) {
-            node *t = bt_make(d);
-            check += bt_check(t);
-            bt_free(t);
+            void *t = bt->make(d);
+            check += bt->check(t);
+            bt->release(t);
         }
         total += check;
     }
-    total += bt_check(long_lived);
-    bt_free(long_lived);
+    total += bt->check(long_lived);
+    bt->release(long_lived);
     double secs = now_s() - t0;
     double peak = peak_rss_mib();
 
     char extra[160] = "";
+    char variant[64];
 #if defined(ALLOC_RECYCLE)
     rcy_gc_genstats st[3];
     rcy_gc_get_stats(g_heap, st);
     snprintf(extra, sizeof extra, " gc0=%zu gc1=%zu gc2=%zu header_bytes=%zu", st[0].collections,
              st[1].collections, st[2].collections, rcy_header_size(&node_type));
-    const char *variant = gc_mode == 1 ? "recycle-gcoff" : gc_mode == 2 ? "recycle-nopace" : "recycle";
-#elif defined(ALLOC_BOEHM)
-    snprintf(extra, sizeof extra, " gc_count=%lu", (unsigned long)GC_get_gc_no());
-    const char *variant = ALLOC_NAME;
+    static const char *const names[] = {"recycle", "recycle-gcoff", "recycle-nopace", "recycle"};
+    snprintf(variant, sizeof variant, "%s", names[v]);
 #else
-    const char *variant = ALLOC_NAME;
+#if defined(ALLOC_BOEHM)
+    snprintf(extra, sizeof extra, " gc_count=%lu", (unsigned long)GC_get_gc_no());
+#endif
+    snprintf(variant, sizeof variant, "%s%s", ALLOC_NAME, v == BT_COUNTED ? "-rc" : "");
 #endif
     printf("RESULT bench=bt alloc=%s version=%s depth=%d seconds=%.3f peak_rss_mib=%.1f check=%ld%s\n",
            variant, a_version(), max_depth, secs, peak, total, extra);
@@ -266,15 +358,32 @@ int main(int argc, char **argv)
     const char *mode = argc > 1 ? argv[1] : "bt";
     if (!strcmp(mode, "bt")) {
         int depth = (int)arg_long(argc, argv, 2, bench_quick() ? 16 : 21);
-        int gc_mode = argc > 3 && !strcmp(argv[3], "gcoff") ? 1
-                      : argc > 3 && !strcmp(argv[3], "nopace") ? 2 : 0;
-        binary_trees(depth, gc_mode);
+        enum bt_variant v = BT_DEFAULT;
+        if (argc > 3) {
+            static const char *const opts[] = {"", "gcoff", "nopace", "rc"};
+#if defined(ALLOC_RECYCLE)
+            int first = BT_GCOFF, last = BT_NOPACE;
+#elif defined(ALLOC_BOEHM)
+            int first = 1, last = 0; /* none: Boehm GC never frees */
+#else
+            int first = BT_COUNTED, last = BT_COUNTED;
+#endif
+            for (int i = first; i <= last; i++)
+                if (!strcmp(argv[3], opts[i]))
+                    v = (enum bt_variant)i;
+            if (v == BT_DEFAULT) {
+                fprintf(stderr, "%s: bt variant '%s' is not one of this allocator's\n", argv[0],
+                        argv[3]);
+                return 2;
+            }
+        }
+        binary_trees(depth, v);
     } else if (!strcmp(mode, "newfree")) {
         newfree();
     } else if (!strcmp(mode, "refpair")) {
         refpair();
     } else {
-        fprintf(stderr, "usage: %s bt [depth] [gcoff|nopace] | newfree | refpair\n", argv[0]);
+        fprintf(stderr, "usage: %s bt [depth] [gcoff|nopace (recycle) | rc (a malloc)] | newfree | refpair\n", argv[0]);
         return 2;
     }
     return 0;

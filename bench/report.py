@@ -115,7 +115,8 @@ def label(a):
     return {"recycle": "**recycle**", "recycle-gcoff": "**recycle, collector off**",
             "recycle-nopace": "**recycle, no drop pacing**",
             "cpython": "CPython", "cpython-gcoff": "CPython, gc off",
-            "boehm": "Boehm GC"}.get(a, a)
+            "boehm": "Boehm GC", "glibc-rc": "glibc, hand-written counts",
+            "mimalloc-rc": "mimalloc, hand-written counts"}.get(a, a)
 
 
 # ---------------------------------------------------------------- machine
@@ -494,7 +495,10 @@ def main():
                 "freed. recycle: nodes are objects of a type with traverse, a tree is freed by one "
                 "`rcy_decref` of its root; collector at default thresholds, and once more with "
                 "`rcy_gc_disable`. The malloc variants are the same C program with malloc/free "
-                "(recursive free); Boehm GC allocates with `GC_MALLOC` and never frees. "
+                "(recursive free); the \"hand-written counts\" variants are the same program "
+                "with a count and a type in a 16-byte header and death through the type's "
+                "traverse, as recycle's objects die, without tracking, stack bound or checks; "
+                "Boehm GC allocates with `GC_MALLOC` and never frees. "
                 "Whole-program seconds and peak RSS of the process.\n")
     bt_allocs = [a for a in R.allocs("bt", depth=d) if not a.startswith("cpython")]
     glt, mit = R.med("bt", "glibc", "seconds", depth=d), R.med("bt", "mimalloc", "seconds", depth=d)
@@ -511,7 +515,7 @@ def main():
             col = fmt(R.med("bt", a, "gc_count", depth=d), 0)
         rows.append([label(a), fmt(s, 2), ratio(s, glt), ratio(s, mit), pct(R.spread("bt", a, "seconds", depth=d)),
                      fmt(m, 0), ratio(m, glr), ratio(m, mir), col])
-        short = a.replace("recycle-gcoff", "recycle, gc off").replace("recycle-nopace", "recycle, no pacing")
+        short = a.replace("-rc", ", counts").replace("recycle-gcoff", "recycle, gc off").replace("recycle-nopace", "recycle, no pacing")
         tb.append((short, s, a))
         rb.append((short, m, a))
     body.append(table(["variant", "seconds", "vs glibc", "vs mimalloc", "spread", "peak RSS MiB",
@@ -546,6 +550,12 @@ def main():
     target(f"binary-trees {d}: collector on (defaults) at most 10% slower than off",
            f"on {fmt(rs, 2)} s, off {fmt(rsoff, 2)} s: {'n/a' if ovh is None else f'{ovh * 100:+.1f}%'}",
            None if ovh is None else ovh <= 0.10)
+    mrc = R.med("bt", "mimalloc-rc", "seconds", depth=d)
+    if rs and mit and mrc:
+        body.append(f"\nThe object model's floor on mimalloc: hand-written counts with type callbacks "
+                    f"take {mrc / mit:.2f}x mimalloc's malloc/free ({fmt(mrc, 2)} s against "
+                    f"{fmt(mit, 2)} s); recycle takes {rs / mrc:.2f}x the hand-written counts, "
+                    f"and adds tracking for the collector, a bounded C stack and misuse checks.\n")
     rsp = R.med("bt", "recycle-nopace", "seconds", depth=d)
     if rsp is not None and rsoff:
         body.append(f"\nWithout drop pacing (`rcy_gc_set_drop_pacing(h, 0)`: every automatic young "

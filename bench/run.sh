@@ -107,6 +107,8 @@ for ((rep = 1; rep <= REPS; rep++)); do
     for a in "${ALLOCS[@]}"; do
         BT+=("$a")
         if [ "$a" = recycle ]; then BT+=("recycle-gcoff" "recycle-nopace"); fi
+        # hand-written reference counting on the allocators of the anchors
+        if [ "$a" = glibc ] || [ "$a" = mimalloc ]; then BT+=("$a-rc"); fi
     done
     if [ -n "$BOEHM" ]; then BT+=("boehm"); fi
     for v in $(rotate "$rep" "${BT[@]}"); do
@@ -114,6 +116,8 @@ for ((rep = 1; rep <= REPS; rep++)); do
             run_one "$rep" "bt/$v" "$BIN/bench_objects_recycle" bt "$BT_DEPTH" gcoff
         elif [ "$v" = recycle-nopace ]; then
             run_one "$rep" "bt/$v" "$BIN/bench_objects_recycle" bt "$BT_DEPTH" nopace
+        elif [ "${v%-rc}" != "$v" ]; then
+            run_one "$rep" "bt/$v" "$BIN/bench_objects_${v%-rc}" bt "$BT_DEPTH" rc
         else
             run_one "$rep" "bt/$v" "$BIN/bench_objects_$v" bt "$BT_DEPTH"
         fi
