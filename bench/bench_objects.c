@@ -39,8 +39,11 @@ static long bt_check(const void *root)
     return n->l ? 1 + bt_check(n->l) + bt_check(n->r) : 1;
 }
 
-#if defined(ALLOC_RECYCLE)
-static void node_traverse(void *self, rcy_visit_fn visit, void *arg)
+#if !defined(ALLOC_BOEHM)
+/* A node's traverse, for recycle and for the hand-written counts below
+   (whose visit has rcy_visit_fn's shape). */
+typedef void (*bt_visit_fn)(void **slot, void *arg);
+static void node_traverse(void *self, bt_visit_fn visit, void *arg)
 {
     node *n = self;
     if (n->l)
@@ -48,6 +51,9 @@ static void node_traverse(void *self, rcy_visit_fn visit, void *arg)
     if (n->r)
         visit(&n->r, arg);
 }
+#endif
+
+#if defined(ALLOC_RECYCLE)
 static const rcy_type node_type = {"node", sizeof(node), node_traverse, NULL, NULL};
 
 static void *bt_make(int d)
@@ -102,9 +108,8 @@ static const bt_impl bt_plain = {bt_make, bt_check, bt_free};
    tracking for a collector, no bound on the C stack of a cascade, no
    misuse checks. Its time is a floor for that object model on this
    allocator. */
-typedef void (*hr_visit_fn)(void **slot, void *arg);
 typedef struct hr_type {
-    void (*traverse)(void *self, hr_visit_fn visit, void *arg);
+    void (*traverse)(void *self, bt_visit_fn visit, void *arg);
     void (*finalize)(void *self);
     void (*destroy)(void *self);
 } hr_type;
@@ -144,15 +149,7 @@ static BENCH_NOINLINE void *hr_new(const hr_type *t, size_t n)
     memset(h + 1, 0, n);
     return h + 1;
 }
-static void hr_node_traverse(void *self, hr_visit_fn visit, void *arg)
-{
-    node *n = self;
-    if (n->l)
-        visit(&n->l, arg);
-    if (n->r)
-        visit(&n->r, arg);
-}
-static const hr_type hr_node_type = {hr_node_traverse, NULL, NULL};
+static const hr_type hr_node_type = {node_traverse, NULL, NULL};
 
 static void *hr_make(int d)
 {
