@@ -1,7 +1,7 @@
 /* libFuzzer target for the collector: the fuzz input chooses thresholds
  * and a sequence of operations (new objects, slot stores, roots, weak
  * references, resurrection slots, collections); the model in
- * tests/gc_model.h mirrors the graph and aborts on any broken invariant.
+ * tests/gc/gc_model.h mirrors the graph and aborts on any broken invariant.
  *
  * Built two ways (fuzz/CMakeLists.txt): with clang and
  * -fsanitize=fuzzer,address as fuzz_gc, and with FUZZ_GC_DRIVER defined

@@ -26,12 +26,13 @@ extern "C" {
 
 #if defined(__GNUC__)
 #define RCY_API __attribute__((visibility("default")))
-#define RCY_LIKELY(x) __builtin_expect(!!(x), 1)
-#define RCY_UNLIKELY(x) __builtin_expect(!!(x), 0)
+/* branch hints for the inline functions below; undefined at the end */
+#define RCY_IMPL_LIKELY(x) __builtin_expect(!!(x), 1)
+#define RCY_IMPL_UNLIKELY(x) __builtin_expect(!!(x), 0)
 #else
 #define RCY_API
-#define RCY_LIKELY(x) (x)
-#define RCY_UNLIKELY(x) (x)
+#define RCY_IMPL_LIKELY(x) (x)
+#define RCY_IMPL_UNLIKELY(x) (x)
 #endif
 
 /* ------------------------------------------------------------------ */
@@ -146,10 +147,10 @@ typedef struct rcy_objhead {
 /* gcword bit: this object's decrements need not be reported to the
    collector (it is untracked, or one was reported since it was examined) */
 #define RCY_GCWORD_NOTED (1u << 26)
-RCY_API void rcy__decref_slow(void *o);
-RCY_API void rcy__decref_note(void *o);
-RCY_API void rcy__incref_checked(void *o);
-RCY_API void rcy__decref_checked(void *o);
+RCY_API void rcy_impl_decref_slow(void *o);
+RCY_API void rcy_impl_decref_note(void *o);
+RCY_API void rcy_impl_incref_checked(void *o);
+RCY_API void rcy_impl_decref_checked(void *o);
 /* -------------------------------------------------------------------- */
 
 /** A new object with refcount 1 and a zero-filled payload of t->size
@@ -162,7 +163,7 @@ RCY_API void *rcy_new_sized(rcy_heap *h, const rcy_type *t, size_t n);
 static inline void rcy_incref(void *o)
 {
 #if RCY_CHECK_LEVEL >= 1
-    rcy__incref_checked(o);
+    rcy_impl_incref_checked(o);
 #else
     rcy_objhead *hd = RCY_HEAD(o);
     uint32_t n = hd->refcnt + 1u;
@@ -175,19 +176,19 @@ static inline void rcy_incref(void *o)
 static inline void rcy_decref(void *o)
 {
 #if RCY_CHECK_LEVEL >= 1
-    rcy__decref_checked(o);
+    rcy_impl_decref_checked(o);
 #else
     rcy_objhead *hd = RCY_HEAD(o);
     uint32_t rc = hd->refcnt;
     /* one test: rc in 2..IMMORTAL-1 is the common case */
-    if (RCY_LIKELY(rc - 2u < RCY_IMMORTAL - 2u)) {
+    if (RCY_IMPL_LIKELY(rc - 2u < RCY_IMMORTAL - 2u)) {
         hd->refcnt = rc - 1u;
         /* a drop that leaves the object alive may have orphaned a cycle:
            the collector hears of the first one since it last looked */
-        if (RCY_UNLIKELY(!(hd->gcword & RCY_GCWORD_NOTED)))
-            rcy__decref_note(o);
+        if (RCY_IMPL_UNLIKELY(!(hd->gcword & RCY_GCWORD_NOTED)))
+            rcy_impl_decref_note(o);
     } else {
-        rcy__decref_slow(o);
+        rcy_impl_decref_slow(o);
     }
 #endif
 }
@@ -296,6 +297,9 @@ RCY_API void *rcy_weakref_new(void *target, rcy_weak_callback cb, void *arg);
 RCY_API void *rcy_weakref_get(void *weakref);
 /** 1 if o is a weak reference object. */
 RCY_API int rcy_is_weakref(const void *o);
+
+#undef RCY_IMPL_LIKELY
+#undef RCY_IMPL_UNLIKELY
 
 #ifdef __cplusplus
 }

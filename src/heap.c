@@ -1,11 +1,16 @@
-/* heap: making and destroying a heap, layer by layer. The heap struct
- * itself comes from the system allocator: it is the root of everything the
- * heap owns and must outlive all of it. */
+/* heap: making and destroying a heap, layer by layer, lowest first; each
+ * layer's init registers the hooks through which a lower one calls it.
+ * The heap struct itself comes from the system allocator: it is the root
+ * of everything the heap owns and must outlive all of it. */
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 
 #include "heap.h"
-#include "weakref.h"
+
+_Static_assert(offsetof(rcy_heap, gc) == 0 && offsetof(rcy_gc, weak) == 0 &&
+                   offsetof(rcy_weaks, objects) == 0 && offsetof(rcy_objects, mem) == 0,
+               "a heap's address is each layer's part (heap.h)");
 
 rcy_heap *rcy_heap_new(void)
 {
@@ -14,23 +19,23 @@ rcy_heap *rcy_heap_new(void)
         errno = ENOMEM;
         return NULL;
     }
-    rcy__pools_init(&h->pools, h);
-    rcy__larges_init(&h->large, h);
-    rcy__objects_init(&h->objects);
-    rcy__gc_init(h);
+    rcy__mem_init(&h->gc.weak.objects.mem);
+    rcy__objects_init(&h->gc.weak.objects);
+    rcy__weaks_init(&h->gc.weak);
+    rcy__gc_init(&h->gc);
     return h;
 }
 
-/* Highest layer first: the collector's and objects' side tables, then the
-   memory under every object at once. No finalizer or destroy runs. */
+/* Highest layer first: the collector's and weak references' side tables,
+   then the objects', then the memory under every object at once. No
+   finalizer or destroy runs. */
 void rcy_heap_destroy(rcy_heap *h)
 {
     if (!h)
         return;
-    rcy__gc_fini(h);
-    rcy__weak_fini(h);
-    rcy__objects_fini(&h->objects);
-    rcy__larges_fini(&h->large);
-    rcy__pools_fini(&h->pools);
+    rcy__gc_fini(&h->gc);
+    rcy__weaks_fini(&h->gc.weak);
+    rcy__objects_fini(&h->gc.weak.objects);
+    rcy__mem_fini(&h->gc.weak.objects.mem);
     free(h);
 }

@@ -1,74 +1,17 @@
-/* heap: what a heap is made of, one part per layer, lowest first. Each
- * layer's functions take the part they own; only the public entry points
- * see the whole. */
+/* heap: what a heap is made of, the composition root. Each layer's part
+ * embeds the part of the layer below as its first member, so one address
+ * is the heap, its collector, its weak references, its objects and its
+ * memory: a layer converts the rcy_heap handle of a public call into its
+ * own part, and a block's owner (its rcy_mem) into the part of a layer
+ * above that embeds it, without knowing anything above itself. heap.c
+ * asserts the layout; it alone sees every layer. */
 #ifndef RCY_HEAP_H
 #define RCY_HEAP_H
 
-#include "gc.h"
-#include "large.h"
-#include "object.h"
-#include "pool.h"
+#include "gc/gc.h"
 
 struct rcy_heap {
-    rcy_pools pools;
-    rcy_larges large;
-    rcy_objects objects;
-    rcy_gc gc;
+    rcy_gc gc; /* gc.weak.objects.mem: every layer, lowest innermost */
 };
-
-/* tag: as for a pool class (pool.h); NULL for rcy_malloc's blocks. */
-void *rcy__mem_alloc_large(rcy_heap *h, size_t n, unsigned kind, const void *tag);
-#if RCY_CHECK_LEVEL >= 1
-void rcy__mem_mark_live(void *b); /* for the exact double-free check */
-#endif
-
-/* Checked builds record each small block handed out. */
-static inline void *rcy__mem_handed_out(void *b)
-{
-#if RCY_CHECK_LEVEL >= 1
-    if (b)
-        rcy__mem_mark_live(b);
-#endif
-    return b;
-}
-
-/* A small block of pool class pc: the pool's fast path, for the object
-   layer's creations (it finds pc for a type and size itself). */
-static inline void *rcy__mem_alloc_in(rcy_heap *h, rcy_pool_class *pc)
-{
-    return rcy__mem_handed_out(rcy__pool_alloc_in(&h->pools, pc));
-}
-
-/* The same without the slow path: NULL if pc's first pool has no free
-   block. For a caller whose own fast path must make no calls. */
-static inline void *rcy__mem_try_in(rcy_pool_class *pc)
-{
-    return rcy__mem_handed_out(rcy__pool_try_in(pc));
-}
-
-void rcy__mem_free(rcy_heap *h, void *p, const char *api);
-
-/* The heap that owns block p (from rcy__mem_alloc_in or _large, still
-   live), which the caller knows is in arena a, NULL for a large block. */
-static inline rcy_heap *rcy__mem_owner(const rcy_arena *a, const void *p)
-{
-    return (rcy_heap *)(a ? a->owner : rcy__large_header(p)->owner);
-}
-
-/* Frees a block the caller knows is a live block of h (an object's), in
-   arena a (NULL: a large block): validated only in checked builds. */
-void rcy__mem_release(rcy_heap *h, rcy_arena *a, void *p);
-/* In checked builds: 1 if p is a block handed out and not freed. */
-int rcy__mem_is_live(const void *p);
-
-/* Walking every block of one kind, pools first, then large blocks: spans
-   of blocks, free ones included (the kind's owner tells them apart). Start
-   with a zeroed cursor; 0 when done. Nothing may be allocated or freed
-   during a walk. */
-typedef struct rcy_mem_cursor {
-    rcy_pool_cursor pools;
-    size_t large_slot;
-} rcy_mem_cursor;
-int rcy__mem_next_span(rcy_heap *h, unsigned kind, rcy_mem_cursor *c, rcy_span *out);
 
 #endif

@@ -187,7 +187,7 @@ static const char *declared_function(const char *p, size_t *len)
 static int is_public_name(const char *p, size_t len)
 {
     if (len > 4 && (strncmp(p, "rcy_", 4) == 0 || strncmp(p, "RCY_", 4) == 0))
-        return p[4] != '_'; /* rcy__ and RCY__ are internals */
+        return strncmp(p + 4, "impl_", 5) != 0 && strncmp(p + 4, "IMPL_", 5) != 0; /* internals */
     return 0;
 }
 
@@ -195,7 +195,7 @@ static int is_public_name(const char *p, size_t len)
    the inline functions need, the export macro, and the branch hints. */
 static int exempt(const char *name)
 {
-    static const char *const list[] = {"RCY_API",   "RCY_LIKELY",      "RCY_UNLIKELY", "RCY_HEAD",
+    static const char *const list[] = {"RCY_API",   "RCY_GCWORD_NOTED", "RCY_IMMORTAL", "RCY_HEAD",
                                        "RECYCLE_H", "RCY_CHECK_LEVEL", "rcy_objhead",  NULL};
     for (int i = 0; list[i]; i++)
         if (strcmp(name, list[i]) == 0)

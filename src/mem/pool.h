@@ -31,9 +31,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "misuse.h"
-#include "pagemap.h"
-#include "ptrmap.h"
+#include "os/pagemap.h"
+#include "recycle.h" /* RCY_SIZE_CLASSES */
+#include "util/compiler.h"
+#include "util/misuse.h"
+#include "util/ptrmap.h"
 
 #define RCY_POOL_SHIFT 14
 #define RCY_POOL_SIZE ((size_t)1 << RCY_POOL_SHIFT)
@@ -126,11 +128,6 @@ typedef struct rcy_pools {
     size_t outside_bytes;  /* the heap's bytes outside pools (large blocks), for the peak */
     size_t peak_committed; /* high-water mark of committed pool bytes + outside_bytes */
     unsigned validate_tick; /* check level 3: paces the whole-heap validator */
-    /* side table (rcy__pools_side_begin): byte i is the granule at
-       side_lo + 16 * i; side_span bytes are covered */
-    uint8_t *side;
-    uintptr_t side_lo;
-    size_t side_span;
 } rcy_pools;
 
 /* Empty pools keep their pages while there are at most RCY_DIRTY_MIN of
@@ -169,27 +166,8 @@ typedef struct rcy_pool_cursor {
     int started;
 } rcy_pool_cursor;
 int rcy__pools_next_span(rcy_pools *P, unsigned kind, rcy_pool_cursor *c, rcy_span *out);
-/* A side table: one byte per 16-byte granule of the address range the
-   heap's arenas span, all zero at rcy__pools_side_begin, for a layer
-   above that needs a little state per block it can reach without
-   touching the block (the collector's full collection: the table of a
-   large heap stays in cache where its blocks do not). Blocks of 16 bytes
-   or more have a byte each; smaller ones may share one. One flat table:
-   finding a byte is a subtraction, not a page-map lookup. 0 if the table
-   cannot be allocated, or the arenas lie so far apart that it would be
-   larger than RCY_SIDE_MAX_SPREAD times what they need. Arenas mapped
-   after side_begin are not covered. */
-#define RCY_SIDE_SHIFT 4
-#define RCY_SIDE_MAX_SPREAD 8
-int rcy__pools_side_begin(rcy_pools *P);
-void rcy__pools_side_end(rcy_pools *P);
-
-/* p's byte; NULL if p is outside the range covered. */
-static inline uint8_t *rcy__side_byte(const rcy_pools *P, const void *p)
-{
-    uintptr_t offset = (uintptr_t)p - P->side_lo;
-    return offset < P->side_span ? &P->side[offset >> RCY_SIDE_SHIFT] : NULL;
-}
+/* The address range [*lo, *hi) the arenas span; 0 if there is none. */
+int rcy__pools_range(const rcy_pools *P, uintptr_t *lo, uintptr_t *hi);
 
 /* Blocks of class cls a pool holds. */
 uint32_t rcy__pool_capacity(unsigned cls);

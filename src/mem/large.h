@@ -8,7 +8,7 @@
 
 #include <stddef.h>
 
-#include "ptrmap.h"
+#include "util/ptrmap.h"
 
 typedef struct rcy_large {
     size_t size;

@@ -32,11 +32,10 @@
 #ifndef RCY_OBJECT_H
 #define RCY_OBJECT_H
 
-#include "large.h"
-#include "pool.h"
-#include "ptrmap.h"
-#include "ptrvec.h"
+#include "mem/mem.h"
+#include "obj/track.h"
 #include "recycle.h"
+#include "util/ptrvec.h"
 
 /* gcword overlays the high half of a free block's link (see above) */
 _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "gcword must be the link's high half");
@@ -45,7 +44,7 @@ _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "gcword must be the li
 #define RCY_GC_UNREACHABLE (1u << 29)    /* garbage of the running collection */
 #define RCY_GC_WAS_TRACKED (1u << 28)    /* dying: re-track if resurrected */
 #define RCY_GC_FINALIZING (1u << 27)     /* its finalizer is running */
-#define RCY_GC_NOTED RCY_GCWORD_NOTED    /* bit 26: see rcy__decref_note */
+#define RCY_GC_NOTED RCY_GCWORD_NOTED    /* bit 26: see rcy_impl_decref_note */
 #define RCY_GC_FINALIZED (1u << 25)      /* its finalizer ran (or is running) */
 #define RCY_GC_WEAKREFD (1u << 24)       /* it has weak references (weakref.c) */
 #define RCY_GC_GEN_SHIFT 22
@@ -60,49 +59,12 @@ _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "gcword must be the li
 #define RCY_GEN_YOUNG 0 /* header value for generations 0 and 1: see rcy_young */
 #define RCY_GEN_OLD 2
 #define RCY_GEN_PERMANENT 3
-/* Entries the young vector may hold. Automatic collection keeps
-   generations 0 and 1 far below it; with the collector disabled (or huge
-   thresholds), objects beyond it are placed straight into generation 2: a
-   vector as large as the heap would cost memory, and cache misses on every
-   death. */
-#define RCY_YOUNG_CAP ((uint32_t)1 << 16)
 _Static_assert(RCY_YOUNG_CAP - 1 <= RCY_GC_SLOT_MASK, "a young slot fits the header");
 
-/* Blocks of collectable objects are at least this large, so that each
-   has a byte of its own in the pool layer's side table (one per 16-byte
-   granule), which full collections use. */
-#define RCY_TRACKED_MIN_BLOCK ((size_t)1 << RCY_SIDE_SHIFT)
-
-/* Generations 0 and 1 in one vector of pointers: items[0..boundary) are
-   generation 1, items[boundary..len) generation 0, so promoting all of
-   generation 0 is `boundary = len`. A young object's header has
-   RCY_GEN_YOUNG and its index (slot); which of the two generations it is
-   in follows from the index. Promoting both into generation 2 empties the
-   vector without touching the objects: a header that says RCY_GEN_YOUNG
-   but whose slot no longer holds the object (beyond len, or reused)
-   belongs to generation 2. A hole is an odd value: the holes of
-   generation 0 are chained, (next hole's index + 1) << 1 | 1, and reused
-   before the vector grows; those of generation 1 wait for its next
-   collection, which empties the vector.
-   types[i] is the type of items[i] (unless a hole): a young collection
-   traverses its set without finding each type from its address.
-   scratch is room for whoever examines the vector: scratch_cap words, one
-   per slot (gc.c keeps a young collection's gc_refs there), then as many
-   again (its mark stack of slots). It means nothing outside a collection. It
-   grows with the vector, when an allocation needs room, and its pages are
-   touched then: a collection, whose length is a pause the program sees,
-   neither allocates it nor takes page faults on it. */
-typedef struct rcy_young {
-    void **items;
-    const rcy_type **types;
-    int64_t *scratch;
-    uint32_t len, cap, boundary;
-    uint32_t hole; /* first hole of generation 0, index + 1; 0: none */
-    uint32_t scratch_cap;
-} rcy_young;
-
-#define RCY_YOUNG_HOLE(next_plus_1) ((void *)(((uintptr_t)(next_plus_1) << 1) | 1))
-#define RCY_YOUNG_IS_HOLE(item) (((uintptr_t)(item)&1) != 0)
+/* Blocks of collectable objects are at least this large, so that a table
+   of one byte per 16-byte granule gives each a byte of its own (the
+   collector's full collections keep gc_refs in one: gc/refs.h). */
+#define RCY_TRACKED_MIN_BLOCK ((size_t)16)
 
 /* A direct-mapped cache of the pool classes objects are made from, by
    type and size class: creation finds its pools with one compare. */
@@ -112,20 +74,47 @@ typedef struct rcy_type_pools {
     rcy_pool_class *pc;
 } rcy_type_pools;
 
-typedef struct rcy_objects {
+/* The object layer's part of a heap. Its memory comes first: a heap, its
+   rcy_objects and its rcy_mem share one address (mem.h). */
+typedef struct rcy_objects rcy_objects;
+struct rcy_objects {
+    rcy_mem mem;          /* first */
     rcy_young young;      /* generations 0 and 1 */
     rcy_type_pools types[RCY_TYPE_CACHE];
     size_t count[RCY_GEN_PERMANENT + 1]; /* tracked objects per generation */
     size_t unreachable;   /* tracked objects in a running collection's garbage */
     size_t young_count;   /* tracked allocations minus deallocations */
     size_t young_limit;   /* the collector is called when young_count passes it */
-    void (*young_full)(struct rcy_heap *h);
+    /* Hooks a higher layer registers, the only calls up from this layer:
+       young_full when young_count passes young_limit (the collector),
+       weak_clear when an object with RCY_GC_WEAKREFD dies (weak references;
+       it clears them and runs their callbacks). */
+    void (*young_full)(rcy_objects *O);
+    void (*weak_clear)(rcy_objects *O, void *o);
     rcy_ptrvec pending;   /* dying objects, a FIFO: items[pending_head..len) */
     size_t pending_head;
     unsigned depth;       /* deaths in progress, nested */
-    rcy_ptrmap weak;      /* target -> its first weak reference */
     size_t noted;         /* drops-to-nonzero reported by tracked objects, ever */
-} rcy_objects;
+};
+
+/* The object layer's part of heap h (see struct rcy_objects). */
+static inline rcy_objects *rcy__objects_of(rcy_heap *h)
+{
+    return (rcy_objects *)(void *)h;
+}
+
+/* The heap whose object layer is O: the inverse of rcy__objects_of. */
+static inline rcy_heap *rcy__objects_heap(rcy_objects *O)
+{
+    return (rcy_heap *)(void *)O;
+}
+
+/* The object layer of the memory M, for a block's owner: every rcy_mem of
+   a heap is inside its rcy_objects. */
+static inline rcy_objects *rcy__objects_of_mem(rcy_mem *M)
+{
+    return RCY_CONTAINER_OF(M, rcy_objects, mem);
+}
 
 /* The type of the object whose block starts at b, in arena a (NULL: a
    large block). */
@@ -157,6 +146,14 @@ static inline void *rcy__object_block(const void *o)
     return RCY_HEAD(o);
 }
 
+/* The heap of a live (or dying) object, as its object layer, and in *a
+   its arena (NULL: a large object): no page-map lookup. */
+static inline rcy_objects *rcy__object_home(const void *o, rcy_arena **a)
+{
+    *a = rcy__object_arena(o);
+    return rcy__objects_of_mem(rcy__mem_owner(*a, rcy__object_block(o)));
+}
+
 static inline unsigned rcy__gen_of(uint32_t gcword)
 {
     return (gcword & RCY_GC_GEN_MASK) >> RCY_GC_GEN_SHIFT;
@@ -172,11 +169,6 @@ static inline void *rcy__tracked_at(char *b, unsigned gen)
         return NULL;
     return b + sizeof(rcy_objhead);
 }
-
-/* Doubles the young vector's room; 0 at RCY_YOUNG_CAP or out of memory. */
-int rcy__young_grow(rcy_young *y);
-/* Gives the scratch room for the vector's capacity; 0 if out of memory. */
-int rcy__young_fit_scratch(rcy_young *y);
 
 /* Generation 0 or 1, or 2 if the vector was emptied since the object was
    placed in it (see rcy_young), for an object whose header says
@@ -201,28 +193,6 @@ static inline void rcy__set_generation(void *o, unsigned gen, uint32_t slot)
     rcy_objhead *hd = RCY_HEAD(o);
     hd->gcword = (hd->gcword & ~(RCY_GC_GEN_MASK | RCY_GC_SLOT_MASK)) |
                  (gen << RCY_GC_GEN_SHIFT) | slot;
-}
-
-/* 1 if the young vector can take an object without growing. */
-static inline int rcy__young_has_room(const rcy_young *y)
-{
-    return y->hole != 0 || y->len < y->cap;
-}
-
-/* Puts o, of type t, into a slot of a young vector that has room
-   (rcy__young_has_room): a hole of generation 0 first. Returns the slot. */
-static inline uint32_t rcy__young_take(rcy_young *y, void *o, const rcy_type *t)
-{
-    uint32_t slot;
-    if (y->hole) {
-        slot = y->hole - 1;
-        y->hole = (uint32_t)((uintptr_t)y->items[slot] >> 1);
-    } else {
-        slot = y->len++;
-    }
-    y->items[slot] = o;
-    y->types[slot] = t;
-    return slot;
 }
 
 /* Puts a tracked object of type t, not in any generation now, into
@@ -250,9 +220,7 @@ static inline size_t rcy__tracked_count(const rcy_objects *O)
 
 void rcy__objects_init(rcy_objects *O);
 void rcy__objects_fini(rcy_objects *O);
-/* Empties the young vector, keeping its memory; the caller has moved its
-   objects elsewhere and fixes the counts. */
-void rcy__objects_reset_young(rcy_objects *O);
+
 /* Calls the type's traverse; with a NULL traverse, nothing. */
 static inline void rcy__traverse(void *o, rcy_visit_fn visit, void *arg)
 {

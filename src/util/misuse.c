@@ -1,7 +1,7 @@
 /* misuse: the single exit for detected misuse. A library that found a bad
  * free cannot know what else is corrupt, so it stops the program, as
  * glibc's "free(): invalid pointer" does, after saying what it saw. */
-#include "misuse.h"
+#include "util/misuse.h"
 
 #include <stdarg.h>
 #include <stdio.h>

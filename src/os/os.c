@@ -6,7 +6,7 @@
  * than MADV_FREE: RSS drops at once, which is what users measure when they
  * ask "why is my memory not released?". */
 #define _DEFAULT_SOURCE /* mmap flags, madvise, clock_gettime under -std=c17 */
-#include "os.h"
+#include "os/os.h"
 
 #include <stdint.h>
 #include <sys/mman.h>

@@ -11,7 +11,8 @@
 #include <errno.h>
 #include <string.h>
 
-#include "heap.h"
+#include "mem/mem.h"
+#include "os/pagemap.h"
 
 /* ceil(2^20 / k) for k = block size / 8: divides a pool offset exactly
    (offsets are below 2^11 units, k at most 2^6). */
@@ -38,9 +39,9 @@ static void set_live(rcy_pool *pool, size_t i, int on)
 #endif
 
 /* The pool of small block p after checking p is one of h's live blocks. */
-static rcy_pool *valid_small_block(rcy_heap *h, rcy_arena *a, void *p, const char *api)
+static rcy_pool *valid_small_block(rcy_mem *M, rcy_arena *a, void *p, const char *api)
 {
-    if (a->owner != h)
+    if (a->owner != M)
         rcy__misuse("%s(%p): the block belongs to another heap", api, p);
     rcy_pool *pool = rcy__pool_of(a, p);
     if (pool->nused == 0)
@@ -66,53 +67,65 @@ void rcy__mem_mark_live(void *b)
 #endif
 
 /* The pool layer's peak counts large bytes too: tell it after each change. */
-static void note_large_bytes(rcy_heap *h)
+static void note_large_bytes(rcy_mem *M)
 {
-    h->pools.outside_bytes = h->large.bytes;
-    rcy__pools_note_peak(&h->pools);
+    M->pools.outside_bytes = M->large.bytes;
+    rcy__pools_note_peak(&M->pools);
 }
 
-void *rcy__mem_alloc_large(rcy_heap *h, size_t n, unsigned kind, const void *tag)
+void *rcy__mem_alloc_large(rcy_mem *M, size_t n, unsigned kind, const void *tag)
 {
-    void *b = rcy__large_alloc(&h->large, n, kind, tag);
-    note_large_bytes(h);
+    void *b = rcy__large_alloc(&M->large, n, kind, tag);
+    note_large_bytes(M);
     return b;
 }
 
-static void free_large(rcy_heap *h, void *p)
+static void free_large(rcy_mem *M, void *p)
 {
-    rcy__large_free(&h->large, p);
-    note_large_bytes(h);
+    rcy__large_free(&M->large, p);
+    note_large_bytes(M);
 }
 
-void rcy__mem_free(rcy_heap *h, void *p, const char *api)
+void rcy__mem_init(rcy_mem *M)
+{
+    rcy__pools_init(&M->pools, M);
+    rcy__larges_init(&M->large, M);
+}
+
+void rcy__mem_fini(rcy_mem *M)
+{
+    rcy__larges_fini(&M->large);
+    rcy__pools_fini(&M->pools);
+}
+
+void rcy__mem_free(rcy_mem *M, void *p, const char *api)
 {
     rcy_arena *a = rcy__pagemap_lookup(p);
     if (RCY_LIKELY(a != NULL)) {
-        rcy_pool *pool = valid_small_block(h, a, p, api);
+        rcy_pool *pool = valid_small_block(M, a, p, api);
 #if RCY_CHECK_LEVEL >= 1
         set_live(pool, block_index(pool, p), 0);
         size_t bs = RCY_CLASS_SIZE(pool->cls);
         memset((char *)p + sizeof(void *), 0xDD, bs - sizeof(void *)); /* past the link */
 #endif
-        rcy__pool_free(&h->pools, pool, p);
+        rcy__pool_free(&M->pools, pool, p);
         return;
     }
-    if (!rcy__large_owned(&h->large, p))
+    if (!rcy__large_owned(&M->large, p))
         rcy__misuse("%s(%p): pointer not allocated by this heap, or already freed", api, p);
-    free_large(h, p);
+    free_large(M, p);
 }
 
-void rcy__mem_release(rcy_heap *h, rcy_arena *a, void *p)
+void rcy__mem_release(rcy_mem *M, rcy_arena *a, void *p)
 {
 #if RCY_CHECK_LEVEL >= 1
     (void)a;
-    rcy__mem_free(h, p, "rcy_decref");
+    rcy__mem_free(M, p, "rcy_decref");
 #else
     if (a)
-        rcy__pool_free(&h->pools, rcy__pool_of(a, p), p);
+        rcy__pool_free(&M->pools, rcy__pool_of(a, p), p);
     else
-        free_large(h, p);
+        free_large(M, p);
 #endif
 }
 
@@ -120,7 +133,7 @@ int rcy__mem_is_live(const void *p)
 {
     rcy_arena *a = rcy__pagemap_lookup(p);
     if (!a) {
-        rcy_heap *owner = rcy__large_header(p)->owner; /* NULL once freed, if not reused */
+        rcy_mem *owner = rcy__large_header(p)->owner; /* NULL once freed, if not reused */
         return owner && rcy__large_owned(&owner->large, p);
     }
     const rcy_pool *pool = rcy__pool_of(a, p);
@@ -133,11 +146,11 @@ int rcy__mem_is_live(const void *p)
 #endif
 }
 
-int rcy__mem_next_span(rcy_heap *h, unsigned kind, rcy_mem_cursor *c, rcy_span *out)
+int rcy__mem_next_span(rcy_mem *M, unsigned kind, rcy_mem_cursor *c, rcy_span *out)
 {
-    if (rcy__pools_next_span(&h->pools, kind, &c->pools, out))
+    if (rcy__pools_next_span(&M->pools, kind, &c->pools, out))
         return 1;
-    void *b = rcy__larges_next(&h->large, kind, &c->large_slot);
+    void *b = rcy__larges_next(&M->large, kind, &c->large_slot);
     if (!b)
         return 0;
     *out = (rcy_span){b, 0, 1, rcy__large_header(b)->tag};
@@ -154,11 +167,12 @@ static void *enomem(void)
 
 void *rcy_malloc(rcy_heap *h, size_t n)
 {
+    rcy_mem *M = rcy__mem_of(h);
     void *p;
     if (RCY_LIKELY(n <= RCY_SMALL_MAX))
-        p = rcy__mem_alloc_in(h, &h->pools.plain[RCY_KIND_PLAIN][rcy__malloc_class(n)]);
+        p = rcy__mem_alloc_in(M, &M->pools.plain[RCY_KIND_PLAIN][rcy__malloc_class(n)]);
     else
-        p = rcy__mem_alloc_large(h, n, RCY_KIND_PLAIN, NULL);
+        p = rcy__mem_alloc_large(M, n, RCY_KIND_PLAIN, NULL);
     return p ? p : enomem();
 }
 
@@ -176,17 +190,18 @@ void *rcy_calloc(rcy_heap *h, size_t count, size_t n)
 void rcy_free(rcy_heap *h, void *p)
 {
     if (p)
-        rcy__mem_free(h, p, "rcy_free");
+        rcy__mem_free(rcy__mem_of(h), p, "rcy_free");
 }
 
 size_t rcy_usable_size(rcy_heap *h, const void *p)
 {
     if (!p)
         return 0;
+    rcy_mem *M = rcy__mem_of(h);
     rcy_arena *a = rcy__pagemap_lookup(p);
     if (a)
-        return RCY_CLASS_SIZE(valid_small_block(h, a, (void *)p, "rcy_usable_size")->cls);
-    if (!rcy__large_owned(&h->large, p))
+        return RCY_CLASS_SIZE(valid_small_block(M, a, (void *)p, "rcy_usable_size")->cls);
+    if (!rcy__large_owned(&M->large, p))
         rcy__misuse("rcy_usable_size(%p): pointer not allocated by this heap", p);
     return rcy__large_header(p)->size;
 }
@@ -204,8 +219,9 @@ void *rcy_realloc(rcy_heap *h, void *p, size_t n)
     if (small && n <= RCY_SMALL_MAX && rcy__malloc_class(n) == rcy__malloc_class(old))
         return p;
     if (!small && n > RCY_SMALL_MAX) {
-        void *q = rcy__large_realloc(&h->large, p, n);
-        note_large_bytes(h);
+        rcy_mem *M = rcy__mem_of(h);
+        void *q = rcy__large_realloc(&M->large, p, n);
+        note_large_bytes(M);
         return q ? q : enomem();
     }
     void *q = rcy_malloc(h, n);
@@ -218,5 +234,5 @@ void *rcy_realloc(rcy_heap *h, void *p, size_t n)
 
 size_t rcy_purge(rcy_heap *h)
 {
-    return rcy__pools_purge(&h->pools);
+    return rcy__pools_purge(&rcy__mem_of(h)->pools);
 }

@@ -21,96 +21,34 @@
  * no references, so they die at once.
  *
  * Drop reporting (for the collector's drop pacing): the inline rcy_decref
- * calls rcy__decref_note on the first decrement that leaves a tracked
+ * calls rcy_impl_decref_note on the first decrement that leaves a tracked
  * object alive since the collector last examined it (the NOTED bit). */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "heap.h"
-#include "weakref.h"
+#include "obj/object.h"
 
 #define RCY_DEATH_NESTING 16
 
+/* The memory (O->mem) is made first, by the heap. */
 void rcy__objects_init(rcy_objects *O)
 {
-    memset(O, 0, sizeof *O);
+    memset((char *)O + sizeof O->mem, 0, sizeof *O - sizeof O->mem);
     O->young_limit = SIZE_MAX;
 }
 
 void rcy__objects_fini(rcy_objects *O)
 {
-    free(O->young.items);
-    free(O->young.types);
-    free(O->young.scratch);
+    rcy__young_fini(&O->young);
     rcy__ptrvec_fini(&O->pending);
-    rcy__objects_init(O);
+    memset((char *)O + sizeof O->mem, 0, sizeof *O - sizeof O->mem);
 }
 
-/* The heap of a live (or dying) object, and in *a its arena (NULL: a
-   large object): no page-map lookup, see rcy__object_arena. */
-static inline rcy_heap *object_home(const void *o, rcy_arena **a)
-{
-    *a = rcy__object_arena(o);
-    return rcy__mem_owner(*a, rcy__object_block(o));
-}
-
-static rcy_heap *heap_of_object(const void *o)
+static rcy_objects *home_of(const void *o)
 {
     rcy_arena *unused;
-    return object_home(o, &unused);
-}
-
-/* ---- the young vector (generations 0 and 1) ---- */
-
-int rcy__young_grow(rcy_young *y)
-{
-    uint32_t cap = y->cap ? y->cap * 2 : 1024;
-    if (cap > RCY_YOUNG_CAP)
-        return 0;
-    void **items = realloc(y->items, cap * sizeof *items);
-    if (!items)
-        return 0;
-    y->items = items; /* larger than cap says: harmless */
-    const rcy_type **types = realloc(y->types, cap * sizeof *types);
-    if (!types)
-        return 0;
-    y->types = types;
-    y->cap = cap;
-    (void)rcy__young_fit_scratch(y); /* if it fails, a collection tries again */
-    return 1;
-}
-
-/* The old contents need no copy: see rcy_young. */
-int rcy__young_fit_scratch(rcy_young *y)
-{
-    if (y->scratch_cap >= y->cap)
-        return 1;
-    size_t bytes = (size_t)y->cap * (sizeof(int64_t) + sizeof(void *));
-    int64_t *fresh = malloc(bytes);
-    if (!fresh)
-        return 0;
-    memset(fresh, 0, bytes);
-    free(y->scratch);
-    y->scratch = fresh;
-    y->scratch_cap = y->cap;
-    return 1;
-}
-
-void rcy__objects_reset_young(rcy_objects *O)
-{
-    O->young.len = O->young.boundary = O->young.hole = 0;
-}
-
-/* A generation 0 hole is reused; a generation 1 hole waits. */
-static void young_remove(rcy_young *y, uint32_t slot)
-{
-    if (slot < y->boundary) {
-        y->items[slot] = RCY_YOUNG_HOLE(0);
-        return;
-    }
-    y->items[slot] = RCY_YOUNG_HOLE(y->hole);
-    y->hole = slot + 1;
+    return rcy__object_home(o, &unused);
 }
 
 /* ---- tracking: which generation an object is in ---- */
@@ -127,22 +65,22 @@ static inline void unplace(rcy_objects *O, void *o)
     RCY_ASSERT(!(w & RCY_GC_COLLECTING)); /* no user code runs while the set is examined */
     unsigned gen = rcy__generation(O, o);
     if (gen < RCY_GEN_OLD)
-        young_remove(&O->young, w & RCY_GC_SLOT_MASK);
+        rcy__young_remove(&O->young, w & RCY_GC_SLOT_MASK);
     O->count[gen]--;
 }
 
 /* A tracked object reports its next drop (NOTED clear); an untracked one
    never does. */
-static void track(rcy_heap *h, void *o, const rcy_type *t)
+static void track(rcy_objects *O, void *o, const rcy_type *t)
 {
     RCY_HEAD(o)->gcword = (RCY_HEAD(o)->gcword | RCY_GC_TRACKED) & ~RCY_GC_NOTED;
-    rcy__objects_place(&h->objects, o, t, RCY_GEN_YOUNG);
+    rcy__objects_place(O, o, t, RCY_GEN_YOUNG);
 }
 
-static void untrack(rcy_heap *h, void *o)
+static void untrack(rcy_objects *O, void *o)
 {
     rcy_objhead *hd = RCY_HEAD(o);
-    unplace(&h->objects, o);
+    unplace(O, o);
     hd->gcword &= ~(RCY_GC_TRACKED | RCY_GC_COLLECTING | RCY_GC_UNREACHABLE |
                     RCY_GC_GEN_MASK | RCY_GC_SLOT_MASK);
     hd->gcword |= RCY_GC_NOTED;
@@ -153,9 +91,9 @@ void rcy_gc_track(void *o)
     const rcy_type *t = rcy__type(o);
     if (rcy__collectable(t) && !(RCY_HEAD(o)->gcword & RCY_GC_TRACKED) &&
         RCY_HEAD(o)->refcnt != 0) {
-        rcy_heap *h = heap_of_object(o);
-        track(h, o, t);
-        h->objects.noted++; /* it may hold references the collector never saw */
+        rcy_objects *O = home_of(o);
+        track(O, o, t);
+        O->noted++; /* it may hold references the collector never saw */
     }
 }
 
@@ -164,18 +102,18 @@ void rcy_gc_track(void *o)
    outside reference goes while the cycle's own keep it above zero), or
    when code moves that reference into the cycle without a decref: see
    gc.c's drop pacing for how the collector uses the count. */
-void rcy__decref_note(void *o)
+void rcy_impl_decref_note(void *o)
 {
     rcy_objhead *hd = RCY_HEAD(o);
     hd->gcword |= RCY_GC_NOTED;
     if (hd->gcword & RCY_GC_TRACKED)
-        heap_of_object(o)->objects.noted++;
+        home_of(o)->noted++;
 }
 
 void rcy_gc_untrack(void *o)
 {
     if (RCY_HEAD(o)->gcword & RCY_GC_TRACKED)
-        untrack(heap_of_object(o), o);
+        untrack(home_of(o), o);
 }
 
 int rcy_gc_is_tracked(const void *o)
@@ -246,29 +184,29 @@ static inline uintptr_t sized_key(const rcy_type *t, unsigned cls)
     return ((uintptr_t)1 << 63) | ((uintptr_t)t << 6) | cls;
 }
 
-static RCY_NOINLINE rcy_pool_class *type_pools_miss(rcy_heap *h, const rcy_type *t, unsigned cls,
+static RCY_NOINLINE rcy_pool_class *type_pools_miss(rcy_objects *O, const rcy_type *t, unsigned cls,
                                                      uintptr_t key, rcy_type_pools *entry)
 {
-    rcy_pool_class *pc = rcy__pools_class(&h->pools, kind_of_type(t), cls, t);
+    rcy_pool_class *pc = rcy__pools_class(&O->mem.pools, kind_of_type(t), cls, t);
     if (pc)
         *entry = (rcy_type_pools){key, pc};
     return pc;
 }
 
-static inline rcy_type_pools *type_pools_entry(rcy_heap *h, uintptr_t key)
+static inline rcy_type_pools *type_pools_entry(rcy_objects *O, uintptr_t key)
 {
-    return &h->objects.types[(key * 0x9E3779B97F4A7C15ull) >> (64 - TYPE_CACHE_BITS)];
+    return &O->types[(key * 0x9E3779B97F4A7C15ull) >> (64 - TYPE_CACHE_BITS)];
 }
 
 /* The pool class objects of type t and size class cls come from, cached
    under key (new_key or sized_key); NULL if it cannot be made (out of
    memory). */
-static rcy_pool_class *type_pools(rcy_heap *h, const rcy_type *t, unsigned cls, uintptr_t key)
+static rcy_pool_class *type_pools(rcy_objects *O, const rcy_type *t, unsigned cls, uintptr_t key)
 {
-    rcy_type_pools *entry = type_pools_entry(h, key);
+    rcy_type_pools *entry = type_pools_entry(O, key);
     if (RCY_LIKELY(entry->key == key))
         return entry->pc;
-    return type_pools_miss(h, t, cls, key, entry);
+    return type_pools_miss(O, t, cls, key, entry);
 }
 
 /* The block size of an object with an n-byte payload (n at most
@@ -280,26 +218,25 @@ static inline size_t object_bytes(int collectable, size_t n)
 }
 
 /* A block of `bytes` for an object of type t; sized: from rcy_new_sized. */
-static rcy_objhead *object_block(rcy_heap *h, const rcy_type *t, size_t bytes, int sized)
+static rcy_objhead *object_block(rcy_objects *O, const rcy_type *t, size_t bytes, int sized)
 {
     if (RCY_UNLIKELY(bytes > RCY_SMALL_MAX))
-        return rcy__mem_alloc_large(h, bytes, kind_of_type(t), t);
+        return rcy__mem_alloc_large(&O->mem, bytes, kind_of_type(t), t);
     unsigned cls = rcy__size_class(bytes);
-    rcy_pool_class *pc = type_pools(h, t, cls, sized ? sized_key(t, cls) : new_key(t));
-    return pc ? rcy__mem_alloc_in(h, pc) : NULL;
+    rcy_pool_class *pc = type_pools(O, t, cls, sized ? sized_key(t, cls) : new_key(t));
+    return pc ? rcy__mem_alloc_in(&O->mem, pc) : NULL;
 }
 
 /* Every creation that new_fast declines: a collection is due, the young
    vector must grow, the type's pools are not cached or have no free
    block, a large object, or out of memory. */
-static RCY_NOINLINE void *new_general(rcy_heap *h, const rcy_type *t, size_t n, int sized)
+static RCY_NOINLINE void *new_general(rcy_objects *O, const rcy_type *t, size_t n, int sized)
 {
     int collectable = rcy__collectable(t);
-    rcy_objects *O = &h->objects;
     if (collectable && O->young_count + 1 > O->young_limit)
-        O->young_full(h); /* like CPython, collect before the new object exists */
+        O->young_full(O); /* like CPython, collect before the new object exists */
     size_t bytes = n <= SIZE_MAX - RCY_TRACKED_MIN_BLOCK ? object_bytes(collectable, n) : 0;
-    rcy_objhead *hd = bytes ? object_block(h, t, bytes, sized) : NULL;
+    rcy_objhead *hd = bytes ? object_block(O, t, bytes, sized) : NULL;
     if (!hd) {
         errno = ENOMEM;
         return NULL;
@@ -310,7 +247,7 @@ static RCY_NOINLINE void *new_general(rcy_heap *h, const rcy_type *t, size_t n, 
     zero_payload(o, n);
     if (collectable) {
         O->young_count++;
-        track(h, o, t);
+        track(O, o, t);
     }
     return o;
 }
@@ -319,13 +256,12 @@ static RCY_NOINLINE void *new_general(rcy_heap *h, const rcy_type *t, size_t n, 
    small object whose type's pools are cached and have a free block and,
    for a collectable type, no collection due and room in the young vector.
    NULL if any of that fails; new_general then does it all. */
-static inline void *new_fast(rcy_heap *h, const rcy_type *t, size_t n, uintptr_t key)
+static inline void *new_fast(rcy_objects *O, const rcy_type *t, size_t n, uintptr_t key)
 {
-    rcy_objects *O = &h->objects;
     int collectable = rcy__collectable(t);
     if (collectable && (O->young_count >= O->young_limit || !rcy__young_has_room(&O->young)))
         return NULL;
-    rcy_type_pools *entry = type_pools_entry(h, key);
+    rcy_type_pools *entry = type_pools_entry(O, key);
     rcy_objhead *hd;
     if (RCY_UNLIKELY(entry->key != key) || !(hd = rcy__mem_try_in(entry->pc)))
         return NULL;
@@ -350,20 +286,22 @@ static inline void check_type(const rcy_type *t)
 
 void *rcy_new_sized(rcy_heap *h, const rcy_type *t, size_t n)
 {
+    rcy_objects *O = rcy__objects_of(h);
     check_type(t);
     void *o = NULL;
     if (n <= RCY_SMALL_MAX - sizeof(rcy_objhead))
-        o = new_fast(h, t, n, sized_key(t, rcy__size_class(object_bytes(rcy__collectable(t), n))));
-    return RCY_LIKELY(o != NULL) ? o : new_general(h, t, n, 1);
+        o = new_fast(O, t, n, sized_key(t, rcy__size_class(object_bytes(rcy__collectable(t), n))));
+    return RCY_LIKELY(o != NULL) ? o : new_general(O, t, n, 1);
 }
 
 /* A type whose objects are large never enters the cache under new_key,
    so new_fast declines them without a test. */
 void *rcy_new(rcy_heap *h, const rcy_type *t)
 {
+    rcy_objects *O = rcy__objects_of(h);
     check_type(t);
-    void *o = new_fast(h, t, t->size, new_key(t));
-    return RCY_LIKELY(o != NULL) ? o : new_general(h, t, t->size, 0);
+    void *o = new_fast(O, t, t->size, new_key(t));
+    return RCY_LIKELY(o != NULL) ? o : new_general(O, t, t->size, 0);
 }
 
 /* ---- traversal and clearing ---- */
@@ -386,7 +324,7 @@ void rcy__clear_refs(void *o)
 /* ---- death ---- */
 
 /* Runs the finalizer if it is due. Returns 1 if the object was resurrected. */
-static int finalize_resurrects(rcy_heap *h, void *o, const rcy_type *t)
+static int finalize_resurrects(rcy_objects *O, void *o, const rcy_type *t)
 {
     rcy_objhead *hd = RCY_HEAD(o);
     if (!t->finalize || (hd->gcword & RCY_GC_FINALIZED))
@@ -399,45 +337,44 @@ static int finalize_resurrects(rcy_heap *h, void *o, const rcy_type *t)
         return 0;
     if (hd->gcword & RCY_GC_WAS_TRACKED) {
         hd->gcword &= ~RCY_GC_WAS_TRACKED;
-        track(h, o, t);
+        track(O, o, t);
     }
     return 1;
 }
 
 /* a: the object's arena (object_home); t: its type. */
-static void free_object(rcy_heap *h, rcy_arena *a, void *o, const rcy_type *t)
+static void free_object(rcy_objects *O, rcy_arena *a, void *o, const rcy_type *t)
 {
     rcy_objhead *hd = RCY_HEAD(o);
     if (rcy__collectable(t)) {
         if (hd->gcword & (RCY_GC_TRACKED | RCY_GC_WAS_TRACKED)) {
-            if (h->objects.young_count)
-                h->objects.young_count--;
+            if (O->young_count)
+                O->young_count--;
         }
         if (hd->gcword & RCY_GC_TRACKED)
-            untrack(h, o);
+            untrack(O, o);
         hd->gcword &= RCY_GC_LARGE;
         t->traverse(o, clear_slot, NULL); /* rcy__clear_refs, with the type at hand */
     }
     if (t->destroy)
         t->destroy(o);
-    rcy__mem_release(h, a, rcy__object_block(o));
+    rcy__mem_release(&O->mem, a, rcy__object_block(o));
 }
 
 /* a and t: the object's arena (object_home) and type. */
-static void die_now(rcy_heap *h, rcy_arena *a, void *o, const rcy_type *t)
+static void die_now(rcy_objects *O, rcy_arena *a, void *o, const rcy_type *t)
 {
-    if (finalize_resurrects(h, o, t))
+    if (finalize_resurrects(O, o, t))
         return;
     if (RCY_HEAD(o)->gcword & RCY_GC_WEAKREFD)
-        rcy__weak_run(rcy__weak_detach(h, o));
-    free_object(h, a, o, t);
+        O->weak_clear(O, o); /* set only through the weak reference layer */
+    free_object(O, a, o, t);
 }
 
 /* Queues a dying object; 0 if the queue cannot grow (out of memory: the
    object then dies at once, nesting deeper). */
-static int push_pending(rcy_heap *h, void *o)
+static int push_pending(rcy_objects *O, void *o)
 {
-    rcy_objects *O = &h->objects;
     rcy_ptrvec *q = &O->pending;
     if (q->len == q->cap && O->pending_head > 0) { /* slide the live part to the front */
         q->len -= O->pending_head;
@@ -448,7 +385,7 @@ static int push_pending(rcy_heap *h, void *o)
         return 0;
     rcy_objhead *hd = RCY_HEAD(o);
     if (hd->gcword & RCY_GC_TRACKED) {
-        untrack(h, o);
+        untrack(O, o);
         hd->gcword |= RCY_GC_WAS_TRACKED;
     }
     return 1;
@@ -456,14 +393,13 @@ static int push_pending(rcy_heap *h, void *o)
 
 /* The outermost death kills the queued ones, in the order their counts
    reached zero, each with a fresh budget of nesting. */
-static void drain_pending(rcy_heap *h)
+static void drain_pending(rcy_objects *O)
 {
-    rcy_objects *O = &h->objects;
     while (O->pending_head < O->pending.len) {
         void *o = O->pending.items[O->pending_head++];
         rcy_arena *a = rcy__object_arena(o);
         O->depth++;
-        die_now(h, a, o, rcy__type_at(a, rcy__object_block(o)));
+        die_now(O, a, o, rcy__type_at(a, rcy__object_block(o)));
         O->depth--;
     }
     O->pending_head = O->pending.len = 0;
@@ -472,16 +408,15 @@ static void drain_pending(rcy_heap *h)
 static void object_dies(void *o)
 {
     rcy_arena *a;
-    rcy_heap *h = object_home(o, &a);
+    rcy_objects *O = rcy__object_home(o, &a);
     const rcy_type *t = rcy__type_at(a, rcy__object_block(o));
-    rcy_objects *O = &h->objects;
-    if (O->depth >= RCY_DEATH_NESTING && rcy__collectable(t) && push_pending(h, o))
+    if (O->depth >= RCY_DEATH_NESTING && rcy__collectable(t) && push_pending(O, o))
         return;
     O->depth++;
-    die_now(h, a, o, t);
+    die_now(O, a, o, t);
     O->depth--;
     if (O->depth == 0 && O->pending.len)
-        drain_pending(h);
+        drain_pending(O);
 }
 
 /* The name of the type of the object whose block starts at b, if its
@@ -494,7 +429,7 @@ static const char *name_at(const void *b, int live)
     return t && t->name ? t->name : "?";
 }
 
-void rcy__decref_slow(void *o)
+void rcy_impl_decref_slow(void *o)
 {
     rcy_objhead *hd = RCY_HEAD(o);
     uint32_t rc = hd->refcnt;
@@ -513,7 +448,7 @@ void rcy__decref_slow(void *o)
         rcy__misuse("rcy_decref(%p): object of type '%s' released below zero by its own "
                     "finalizer",
                     o, rcy__type(o)->name ? rcy__type(o)->name : "?");
-    hd->refcnt = rc - 1; /* from rcy__decref_checked */
+    hd->refcnt = rc - 1; /* from rcy_impl_decref_checked */
 }
 
 /* ---- checked builds: validate the object before touching its count ---- */
@@ -534,7 +469,7 @@ static void check_object(void *o, const char *api)
                     api, o, name);
 }
 
-void rcy__incref_checked(void *o)
+void rcy_impl_incref_checked(void *o)
 {
     check_object(o, "rcy_incref");
     rcy_objhead *hd = RCY_HEAD(o);
@@ -542,13 +477,13 @@ void rcy__incref_checked(void *o)
         hd->refcnt++;
 }
 
-void rcy__decref_checked(void *o)
+void rcy_impl_decref_checked(void *o)
 {
     check_object(o, "rcy_decref");
     rcy_objhead *hd = RCY_HEAD(o);
     if (hd->refcnt >= 2 && hd->refcnt != RCY_IMMORTAL && !(hd->gcword & RCY_GC_NOTED))
-        rcy__decref_note(o);
-    rcy__decref_slow(o);
+        rcy_impl_decref_note(o);
+    rcy_impl_decref_slow(o);
 }
 
 /* ---- introspection ---- */
@@ -565,5 +500,5 @@ const rcy_type *rcy_typeof(const void *o)
 
 rcy_heap *rcy_heap_of(const void *o)
 {
-    return heap_of_object(o);
+    return rcy__objects_heap(home_of(o));
 }

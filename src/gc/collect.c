@@ -36,7 +36,7 @@
  * garbage when its last outside reference is dropped while its own
  * references keep its counts above zero. The object layer counts such
  * drops (the first per object since the collector last examined it:
- * rcy__decref_note). If none was noted since generation g was last really
+ * rcy_impl_decref_note). If none was noted since generation g was last really
  * collected, an automatic collection of g (0 or 1) only promotes, and
  * keeps the counts, callbacks and stats a real one would. Allocation-heavy
  * programs that make no cycles (trees, lists built and freed) then pay
@@ -60,9 +60,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "heap.h"
-#include "os.h"
-#include "weakref.h"
+#include "gc/gc.h"
+#include "gc/side.h"
+#include "os/os.h"
 
 /* ---- small helpers ---- */
 
@@ -89,24 +89,24 @@ static uint32_t clamp_refs(uint32_t rc)
 
 /* t: o's type, which the walk knows (a span's tag, the young vector's
    types), so a step that traverses need not find it from the address. */
-typedef void (*object_step)(rcy_heap *h, void *o, const rcy_type *t, void *arg);
+typedef void (*object_step)(rcy_gc *g, void *o, const rcy_type *t, void *arg);
 
 /* Every tracked object of generation at most maxgen (3: the permanent one
    too), oldest arena first, each in address order: roughly allocation
    order. step must not allocate or free objects.
    (Prefetching the referents of objects some blocks ahead measured no
    faster, at 1e6 and 1e7 objects.) */
-static RCY_ALWAYS_INLINE void walk_tracked(rcy_heap *h, unsigned maxgen, object_step step,
+static RCY_ALWAYS_INLINE void walk_tracked(rcy_gc *g, unsigned maxgen, object_step step,
                                            void *arg)
 {
     rcy_mem_cursor c = {0};
     rcy_span s;
-    while (rcy__mem_next_span(h, RCY_KIND_OBJECTS, &c, &s)) {
+    while (rcy__mem_next_span(&g->weak.objects.mem, RCY_KIND_OBJECTS, &c, &s)) {
         char *b = s.first;
         for (size_t i = 0; i < s.n; i++, b += s.stride) {
             void *o = rcy__tracked_at(b, maxgen);
             if (o)
-                step(h, o, s.tag, arg);
+                step(g, o, s.tag, arg);
         }
     }
 }
@@ -118,44 +118,44 @@ static uint32_t young_start(const rcy_young *y, unsigned gen)
 }
 
 /* Every object of the generations 0..gen. */
-static RCY_ALWAYS_INLINE void for_each_in_set(rcy_heap *h, unsigned gen, object_step step,
+static RCY_ALWAYS_INLINE void for_each_in_set(rcy_gc *g, unsigned gen, object_step step,
                                               void *arg)
 {
     if (gen >= RCY_GEN_OLD) {
-        walk_tracked(h, gen, step, arg);
+        walk_tracked(g, gen, step, arg);
         return;
     }
-    rcy_young *y = &h->objects.young;
+    rcy_young *y = &g->weak.objects.young;
     for (uint32_t i = young_start(y, gen); i < y->len; i++)
         if (!RCY_YOUNG_IS_HOLE(y->items[i]))
-            step(h, y->items[i], y->types[i], arg);
+            step(g, y->items[i], y->types[i], arg);
 }
 
 /* ---- validation ---- */
 
 #if RCY_CHECK_LEVEL >= 3
-static void count_one(rcy_heap *h, void *o, const rcy_type *t, void *arg)
+static void count_one(rcy_gc *g, void *o, const rcy_type *t, void *arg)
 {
     (void)t;
     size_t *counts = arg;
     uint32_t w = RCY_HEAD(o)->gcword;
     RCY_ASSERT(!(w & (RCY_GC_COLLECTING | RCY_GC_UNREACHABLE)));
     RCY_ASSERT(RCY_HEAD(o)->refcnt > 0);
-    counts[rcy__generation(&h->objects, o)]++;
+    counts[rcy__generation(&g->weak.objects, o)]++;
 }
 #endif
 
 /* Level 3: outside a collection, the generation counts match a walk of the
    heap, every young vector entry names a young object at its own slot,
    and no object carries the collector's bits. */
-static void validate_generations(rcy_heap *h)
+static void validate_generations(rcy_gc *g)
 {
 #if RCY_CHECK_LEVEL >= 3
-    rcy_objects *O = &h->objects;
+    rcy_objects *O = &g->weak.objects;
     size_t validated[RCY_GEN_PERMANENT + 1] = {0};
-    walk_tracked(h, RCY_GEN_PERMANENT, count_one, validated);
-    for (unsigned g = 0; g <= RCY_GEN_PERMANENT; g++)
-        RCY_ASSERT(validated[g] == O->count[g]);
+    walk_tracked(g, RCY_GEN_PERMANENT, count_one, validated);
+    for (unsigned gen = 0; gen <= RCY_GEN_PERMANENT; gen++)
+        RCY_ASSERT(validated[gen] == O->count[gen]);
     RCY_ASSERT(O->unreachable == 0);
     size_t live = 0;
     RCY_ASSERT(O->young.boundary <= O->young.len && O->young.len <= O->young.cap);
@@ -170,7 +170,7 @@ static void validate_generations(rcy_heap *h)
     }
     RCY_ASSERT(live == O->count[0] + O->count[1]);
 #else
-    (void)h;
+    (void)g;
 #endif
 }
 
@@ -196,10 +196,10 @@ static void decrement_refs(void *o)
         hd->gcword--;
 }
 
-static void update_refs(rcy_heap *h, void *o, const rcy_type *t, void *arg)
+static void update_refs(rcy_gc *g, void *o, const rcy_type *t, void *arg)
 {
     (void)t;
-    (void)h, (void)arg;
+    (void)g, (void)arg;
     start_examining(o, RCY_HEAD(o)->refcnt);
 }
 
@@ -214,15 +214,15 @@ static void update_refs(rcy_heap *h, void *o, const rcy_type *t, void *arg)
    range (some large blocks) keep everything in the header. */
 #define SIDE_SATURATED 255
 
-static uint8_t *side_byte(rcy_heap *h, const void *o)
+static uint8_t *side_byte(rcy_gc *g, const void *o)
 {
-    return h->gc.current.side ? rcy__side_byte(&h->pools, o) : NULL;
+    return g->current.side ? rcy__side_byte(&g->side, o) : NULL;
 }
 
-static void update_refs_side(rcy_heap *h, void *o, const rcy_type *t, void *arg)
+static void update_refs_side(rcy_gc *g, void *o, const rcy_type *t, void *arg)
 {
-    update_refs(h, o, t, arg);
-    uint8_t *b = side_byte(h, o);
+    update_refs(g, o, t, arg);
+    uint8_t *b = side_byte(g, o);
     uint32_t rc = RCY_HEAD(o)->refcnt;
     if (b)
         *b = rc < SIDE_SATURATED - 1 ? (uint8_t)(rc + 1) : SIDE_SATURATED;
@@ -261,9 +261,9 @@ static void visit_subtract(void **slot, void *arg)
 }
 
 /* The side table's decrement for one reference from inside the set. */
-static void subtract_side_now(rcy_pools *P, void *child)
+static void subtract_side_now(const rcy_side *S, void *child)
 {
-    uint8_t *b = rcy__side_byte(P, child);
+    uint8_t *b = rcy__side_byte(S, child);
     if (!b || *b == SIDE_SATURATED) {
         subtract_one(child);
     } else if (*b != 0) { /* in the set */
@@ -289,7 +289,7 @@ static void visit_subtract_side(void **slot, void *arg)
 #define SUBTRACT_LAG_TABLE ((size_t)2 << 20) /* bytes of table that call for it */
 #endif
 typedef struct subtract_ring {
-    rcy_pools *P;
+    const rcy_side *S;
     void *child[SUBTRACT_LAG];
     unsigned next;
 } subtract_ring;
@@ -300,41 +300,41 @@ static void visit_subtract_lagged(void **slot, void *arg)
     void *child = *slot;
     if (!child)
         return;
-    uint8_t *b = rcy__side_byte(r->P, child);
+    uint8_t *b = rcy__side_byte(r->S, child);
     if (b)
         __builtin_prefetch(b, 1);
     void **place = &r->child[r->next++ % SUBTRACT_LAG];
     void *due = *place;
     *place = child;
     if (due)
-        subtract_side_now(r->P, due);
+        subtract_side_now(r->S, due);
 }
 
-static void subtract_refs(rcy_heap *h, void *o, const rcy_type *t, void *arg)
+static void subtract_refs(rcy_gc *g, void *o, const rcy_type *t, void *arg)
 {
     if (arg)
         t->traverse(o, visit_subtract_lagged, arg); /* tracked: collectable */
-    else if (h->gc.current.side)
-        t->traverse(o, visit_subtract_side, &h->pools);
+    else if (g->current.side)
+        t->traverse(o, visit_subtract_side, &g->side);
     else
         t->traverse(o, visit_subtract, NULL);
 }
 
 /* Steps 2 and 7: subtract the references from each object of a set. */
-static void subtract_all(rcy_heap *h, unsigned gen, rcy_ptrvec *garbage)
+static void subtract_all(rcy_gc *g, unsigned gen, rcy_ptrvec *garbage)
 {
     if (garbage) {
         for (size_t i = 0; i < garbage->len; i++)
             if (is_garbage(garbage->items[i]))
-                subtract_refs(h, garbage->items[i], rcy__type(garbage->items[i]), NULL);
-    } else if (h->gc.current.side && (h->pools.side_span >> RCY_SIDE_SHIFT) > SUBTRACT_LAG_TABLE) {
-        subtract_ring r = {&h->pools, {0}, 0};
-        for_each_in_set(h, gen, subtract_refs, &r);
+                subtract_refs(g, garbage->items[i], rcy__type(garbage->items[i]), NULL);
+    } else if (g->current.side && (g->side.span >> RCY_SIDE_SHIFT) > SUBTRACT_LAG_TABLE) {
+        subtract_ring r = {&g->side, {0}, 0};
+        for_each_in_set(g, gen, subtract_refs, &r);
         for (unsigned i = 0; i < SUBTRACT_LAG; i++)
             if (r.child[i])
-                subtract_side_now(r.P, r.child[i]);
+                subtract_side_now(r.S, r.child[i]);
     } else {
-        for_each_in_set(h, gen, subtract_refs, NULL);
+        for_each_in_set(g, gen, subtract_refs, NULL);
     }
 }
 
@@ -360,9 +360,8 @@ static int exercise_no_side_table(const rcy_gc *g)
 
 /* A referent the scan passed (SCANNED) is reachable after all. Out of
    line: rare, and it keeps the common path of mark_child free of spills. */
-static RCY_NOINLINE void rescue(rcy_heap *h, void *child, uint8_t *b, uint32_t w)
+static RCY_NOINLINE void rescue(rcy_gc *g, void *child, uint8_t *b, uint32_t w)
 {
-    rcy_gc *g = &h->gc;
     if (rcy__ptrvec_push(&g->stack, child)) {
         RCY_HEAD(child)->gcword = reachable_word(b, w);
     } else {
@@ -372,14 +371,14 @@ static RCY_NOINLINE void rescue(rcy_heap *h, void *child, uint8_t *b, uint32_t w
 }
 
 /* b: the child's byte (side_byte). */
-static inline void mark_child(rcy_heap *h, void *child, uint8_t *b)
+static inline void mark_child(rcy_gc *g, void *child, uint8_t *b)
 {
     rcy_objhead *hd = RCY_HEAD(child);
     uint32_t w = hd->gcword;
     if (!(w & RCY_GC_COLLECTING))
         return; /* outside the set, or known reachable */
     if (w & RCY_GC_SCANNED)
-        rescue(h, child, b, w);
+        rescue(g, child, b, w);
     else if (refs_zero(b, w))
         hd->gcword = refs_one(b, w);
 }
@@ -395,13 +394,13 @@ static void visit_mark(void **slot, void *arg)
    the set or known reachable, and its header is not read. */
 static void visit_mark_side(void **slot, void *arg)
 {
-    rcy_heap *h = arg;
+    rcy_gc *g = arg;
     void *child = *slot;
     if (!child)
         return;
-    uint8_t *b = rcy__side_byte(&h->pools, child);
+    uint8_t *b = rcy__side_byte(&g->side, child);
     if (!b || *b != 0)
-        mark_child(h, child, b);
+        mark_child(g, child, b);
 }
 
 /* Step 3, CPython's move_unreachable without moving anything: the set is
@@ -415,39 +414,38 @@ static void visit_mark_side(void **slot, void *arg)
    object refers to it later, it goes on the stack and is traversed from
    there. If the stack cannot grow, the object is left as a root and the
    scan runs again. */
-static void scan_one(rcy_heap *h, void *o, const rcy_type *t, void *arg)
+static void scan_one(rcy_gc *g, void *o, const rcy_type *t, void *arg)
 {
     (void)arg;
-    rcy_gc *g = &h->gc;
     rcy_objhead *hd = RCY_HEAD(o);
     uint32_t w = hd->gcword;
     if (!(w & RCY_GC_COLLECTING))
         return;
-    uint8_t *b = side_byte(h, o);
+    uint8_t *b = side_byte(g, o);
     if (refs_zero(b, w)) {
         hd->gcword = w | RCY_GC_SCANNED;
         return;
     }
     hd->gcword = reachable_word(b, w);
     rcy_visit_fn visit = g->current.side ? visit_mark_side : visit_mark;
-    t->traverse(o, visit, h);
+    t->traverse(o, visit, g);
     while (g->stack.len)
-        rcy__traverse(g->stack.items[--g->stack.len], visit, h);
+        rcy__traverse(g->stack.items[--g->stack.len], visit, g);
 }
 
 /* Step 3 for the set, or step 7's for the garbage. */
-static void mark_all(rcy_heap *h, unsigned gen, rcy_ptrvec *garbage)
+static void mark_all(rcy_gc *g, unsigned gen, rcy_ptrvec *garbage)
 {
     do {
-        h->gc.stack_overflowed = 0;
+        g->stack_overflowed = 0;
         if (garbage) {
             for (size_t i = 0; i < garbage->len; i++)
-                scan_one(h, garbage->items[i], rcy__type(garbage->items[i]), NULL);
+                scan_one(g, garbage->items[i], rcy__type(garbage->items[i]), NULL);
         } else {
-            for_each_in_set(h, gen, scan_one, NULL);
+            for_each_in_set(g, gen, scan_one, NULL);
         }
-    } while (h->gc.stack_overflowed);
-    ptrvec_trim(&h->gc.stack);
+    } while (g->stack_overflowed);
+    ptrvec_trim(&g->stack);
 }
 
 /* ---- steps 2-3 of a young collection: gc_refs beside the vector ---- */
@@ -556,20 +554,20 @@ static void young_mark(young_pass *p)
    have the vector's size (out of memory: the collection then keeps
    gc_refs in the headers, as a full one does). Validating builds use the
    headers every other time, so the tests cover both ways. */
-static int64_t *young_refs(rcy_heap *h)
+static int64_t *young_refs(rcy_gc *g)
 {
 #if RCY_CHECK_LEVEL >= 3
-    if (h->gc.stats[0].collections & 1)
+    if (g->stats[0].collections & 1)
         return NULL;
 #endif
-    rcy_young *y = &h->objects.young;
+    rcy_young *y = &g->weak.objects.young;
     return rcy__young_fit_scratch(y) ? y->scratch : NULL;
 }
 
 /* Steps 2-3 of a young collection with the scratch. */
-static void young_examine(rcy_heap *h, unsigned gen, int64_t *refs)
+static void young_examine(rcy_gc *g, unsigned gen, int64_t *refs)
 {
-    rcy_young *y = &h->objects.young;
+    rcy_young *y = &g->weak.objects.young;
     young_pass p = {y->items, y->types, refs, (uint32_t *)(refs + y->scratch_cap), 0,
                     young_start(y, gen), y->len};
     young_subtract(&p);
@@ -592,11 +590,11 @@ static void promote(rcy_objects *O, void *o, unsigned to)
 /* An object the mark left unreachable is garbage, held by the collector
    from here on; 0 if there is no room to hold it (then it survives this
    collection). */
-static int hold_as_garbage(rcy_heap *h, void *o)
+static int hold_as_garbage(rcy_gc *g, void *o)
 {
     rcy_objhead *hd = RCY_HEAD(o);
     uint32_t w = hd->gcword;
-    if (!rcy__ptrvec_push(&h->gc.unreachable, o))
+    if (!rcy__ptrvec_push(&g->unreachable, o))
         return 0;
     /* NOTED: the collector's own clearing drops references to garbage, and
        they are not drops worth noting (what survives counts as one as it
@@ -607,11 +605,11 @@ static int hold_as_garbage(rcy_heap *h, void *o)
 }
 
 /* A full collection: survivors stay in (or join) generation 2. */
-static void settle_old(rcy_heap *h, void *o, const rcy_type *t, void *arg)
+static void settle_old(rcy_gc *g, void *o, const rcy_type *t, void *arg)
 {
     (void)t;
     size_t *survivors = arg;
-    if ((RCY_HEAD(o)->gcword & RCY_GC_COLLECTING) && hold_as_garbage(h, o))
+    if ((RCY_HEAD(o)->gcword & RCY_GC_COLLECTING) && hold_as_garbage(g, o))
         return;
     clear_collector_bits(o);
     rcy__set_generation(o, RCY_GEN_OLD, 0);
@@ -622,9 +620,9 @@ static void settle_old(rcy_heap *h, void *o, const rcy_type *t, void *arg)
    become generation 1 when the boundary moves; those of generation 1 go
    to generation 2. refs: the mark's verdicts (young_refs), or NULL when
    they are in the headers. */
-static size_t settle_young(rcy_heap *h, unsigned gen, const int64_t *refs)
+static size_t settle_young(rcy_gc *g, unsigned gen, const int64_t *refs)
 {
-    rcy_young *y = &h->objects.young;
+    rcy_young *y = &g->weak.objects.young;
     size_t survivors = 0;
     for (uint32_t i = young_start(y, gen); i < y->len; i++) {
         void *o = y->items[i];
@@ -632,7 +630,7 @@ static size_t settle_young(rcy_heap *h, unsigned gen, const int64_t *refs)
             continue;
         int unreachable = refs ? refs[i] != YOUNG_REACHABLE
                                : (RCY_HEAD(o)->gcword & RCY_GC_COLLECTING) != 0;
-        if (unreachable && hold_as_garbage(h, o)) {
+        if (unreachable && hold_as_garbage(g, o)) {
             y->items[i] = RCY_YOUNG_HOLE(0);
             continue;
         }
@@ -648,29 +646,29 @@ static size_t settle_young(rcy_heap *h, unsigned gen, const int64_t *refs)
 
 /* Generations 0..gen were collected (or skipped) and `survivors` of them
    moved on: the vector and the counts follow. */
-static void promote_young(rcy_heap *h, unsigned gen, size_t survivors)
+static void promote_young(rcy_gc *g, unsigned gen, size_t survivors)
 {
-    rcy_objects *O = &h->objects;
+    rcy_objects *O = &g->weak.objects;
     if (gen == 0) {
         O->young.boundary = O->young.len; /* generation 0 becomes generation 1 */
         O->young.hole = 0;
     } else {
-        rcy__objects_reset_young(O);
+        rcy__young_reset(&O->young);
     }
-    for (unsigned g = 0; g <= gen; g++)
-        O->count[g] = 0;
-    O->count[h->gc.current.old] += survivors;
+    for (unsigned i = 0; i <= gen; i++)
+        O->count[i] = 0;
+    O->count[g->current.old] += survivors;
 }
 
-static void settle_set(rcy_heap *h, unsigned gen, const int64_t *young_refs)
+static void settle_set(rcy_gc *g, unsigned gen, const int64_t *young_refs)
 {
-    size_t held = h->gc.unreachable.len, survivors = 0;
+    size_t held = g->unreachable.len, survivors = 0;
     if (gen >= RCY_GEN_OLD)
-        walk_tracked(h, gen, settle_old, &survivors);
+        walk_tracked(g, gen, settle_old, &survivors);
     else
-        survivors = settle_young(h, gen, young_refs);
-    promote_young(h, gen, survivors);
-    h->objects.unreachable += h->gc.unreachable.len - held;
+        survivors = settle_young(g, gen, young_refs);
+    promote_young(g, gen, survivors);
+    g->weak.objects.unreachable += g->unreachable.len - held;
 }
 
 /* ---- steps 5-8: what happens to the garbage ---- */
@@ -681,13 +679,13 @@ static int weakref_survives(void *wr)
 }
 
 /* Step 5. Returns 1 if a callback ran. */
-static int handle_weakrefs(rcy_heap *h, const rcy_ptrvec *garbage)
+static int handle_weakrefs(rcy_gc *g, const rcy_ptrvec *garbage)
 {
     rcy_weakref *callbacks = NULL;
     for (size_t i = 0; i < garbage->len; i++) {
         void *o = garbage->items[i];
         if (is_garbage(o) && (RCY_HEAD(o)->gcword & RCY_GC_WEAKREFD))
-            rcy__weak_filter(rcy__weak_detach(h, o), weakref_survives, &callbacks);
+            rcy__weak_filter(rcy__weak_detach(&g->weak, o), weakref_survives, &callbacks);
     }
     int ran = callbacks != NULL;
     rcy__weak_run(callbacks);
@@ -715,23 +713,23 @@ static int finalize_garbage(const rcy_ptrvec *garbage)
    reference dropped by the caller. Drops of garbage are not noted
    (hold_as_garbage), so its leaving counts as one: it may be part of a
    cycle orphaned again since. */
-static void leave_garbage(rcy_heap *h, void *o)
+static void leave_garbage(rcy_gc *g, void *o)
 {
-    h->objects.unreachable--;
-    h->objects.noted++;
-    unsigned old = h->gc.current.old;
-    promote(&h->objects, o, old == 1 ? RCY_GEN_YOUNG : old); /* young joins generation 0 */
+    g->weak.objects.unreachable--;
+    g->weak.objects.noted++;
+    unsigned old = g->current.old;
+    promote(&g->weak.objects, o, old == 1 ? RCY_GEN_YOUNG : old); /* young joins generation 0 */
 }
 
 /* Step 7. Keeps in `garbage` what is still unreachable; the rest (what a
    finalizer resurrected, and objects untracked meanwhile) leave it. */
-static void handle_resurrected(rcy_heap *h, rcy_ptrvec *garbage)
+static void handle_resurrected(rcy_gc *g, rcy_ptrvec *garbage)
 {
     for (size_t i = 0; i < garbage->len; i++)
         if (is_garbage(garbage->items[i])) /* minus the collector's own reference */
             start_examining(garbage->items[i], RCY_HEAD(garbage->items[i])->refcnt - 1);
-    subtract_all(h, 0, garbage);
-    mark_all(h, 0, garbage);
+    subtract_all(g, 0, garbage);
+    mark_all(g, 0, garbage);
     size_t kept = 0;
     for (size_t i = 0; i < garbage->len; i++) {
         void *o = garbage->items[i];
@@ -742,15 +740,15 @@ static void handle_resurrected(rcy_heap *h, rcy_ptrvec *garbage)
             continue;
         }
         if (w & RCY_GC_UNREACHABLE)
-            leave_garbage(h, o);
+            leave_garbage(g, o);
         rcy_decref(o);
     }
     garbage->len = kept;
 }
 
-static void keep_as_garbage(rcy_heap *h, void *o)
+static void keep_as_garbage(rcy_gc *g, void *o)
 {
-    if (rcy__ptrvec_push(&h->gc.garbage, o))
+    if (rcy__ptrvec_push(&g->garbage, o))
         rcy_incref(o);
     /* else it stays in the old generation, not listed */
 }
@@ -760,18 +758,18 @@ static void keep_as_garbage(rcy_heap *h, void *o)
    (it never rejoins a generation). One still referenced after its
    clearing, by garbage not yet cleared or by user code, rejoins the old
    generation first and lives on until those references go. */
-static void delete_garbage(rcy_heap *h, rcy_ptrvec *garbage)
+static void delete_garbage(rcy_gc *g, rcy_ptrvec *garbage)
 {
-    int saveall = (h->gc.debug & RCY_DEBUG_SAVEALL) != 0;
+    int saveall = (g->debug & RCY_DEBUG_SAVEALL) != 0;
     for (size_t i = 0; i < garbage->len; i++) {
         void *o = garbage->items[i];
         if (is_garbage(o) && saveall) {
-            leave_garbage(h, o);
-            keep_as_garbage(h, o);
+            leave_garbage(g, o);
+            keep_as_garbage(g, o);
         } else if (is_garbage(o)) {
             rcy__clear_refs(o);
             if (is_garbage(o) && RCY_HEAD(o)->refcnt > 1)
-                leave_garbage(h, o);
+                leave_garbage(g, o);
         }
         rcy_decref(o);
     }
@@ -787,135 +785,130 @@ static void print_collectable(const rcy_ptrvec *garbage)
 
 /* ---- one collection ---- */
 
-static void update_counts(rcy_heap *h, int gen)
+static void update_counts(rcy_gc *g, int gen)
 {
-    rcy_gc *g = &h->gc;
     if (gen + 1 < RCY_GENERATIONS)
         g->count[gen + 1]++;
     for (int i = 1; i <= gen; i++)
         g->count[i] = 0;
-    h->objects.young_count = 0;
+    g->weak.objects.young_count = 0;
 }
 
 /* Drop pacing is on and no drop was noted since generation gen was last
    really collected. */
-static int paced_and_nothing_dropped(const rcy_heap *h, int gen)
+static int paced_and_nothing_dropped(const rcy_gc *g, int gen)
 {
-    return h->gc.drop_pacing && h->objects.noted == h->gc.noted_at[gen];
+    return g->drop_pacing && g->weak.objects.noted == g->noted_at[gen];
 }
 
 /* With drop pacing, a collection of generation 0 or 1 with no drop noted
    since that generation was last really collected is skipped. Full
    collections always scan: they also find cycles that were orphaned with
    no drop at all, by moving the last outside reference into the cycle. */
-static int may_skip(rcy_heap *h, int gen)
+static int may_skip(rcy_gc *g, int gen)
 {
-    return gen < 2 && paced_and_nothing_dropped(h, gen);
+    return gen < 2 && paced_and_nothing_dropped(g, gen);
 }
 
 /* A collection proven empty: promotion without scanning, O(1) (the
    objects of an emptied young vector are old: see rcy_young). */
-static void skip_collection(rcy_heap *h, unsigned gen)
+static void skip_collection(rcy_gc *g, unsigned gen)
 {
     size_t survivors = 0;
-    for (unsigned g = 0; g <= gen; g++)
-        survivors += h->objects.count[g];
-    promote_young(h, gen, survivors);
-    h->gc.skipped[gen]++;
+    for (unsigned i = 0; i <= gen; i++)
+        survivors += g->weak.objects.count[i];
+    promote_young(g, gen, survivors);
+    g->skipped[gen]++;
 }
 
 /* One collection of `gen`; an automatic one may be skipped (drop pacing). */
-static size_t collect(rcy_heap *h, int gen, int automatic)
+static size_t collect(rcy_gc *g, int gen, int automatic)
 {
-    rcy_gc *g = &h->gc;
     rcy_collection *c = &g->current;
     *c = (rcy_collection){(unsigned)gen, gen < 2 ? (unsigned)gen + 1 : 2, 0};
 
     g->stats[gen].collections++;
-    validate_generations(h);
-    if (automatic && may_skip(h, gen)) {
-        skip_collection(h, (unsigned)gen);
-        update_counts(h, gen);
+    validate_generations(g);
+    if (automatic && may_skip(g, gen)) {
+        skip_collection(g, (unsigned)gen);
+        update_counts(g, gen);
         return 0;
     }
-    update_counts(h, gen);
+    update_counts(g, gen);
     for (int i = 0; i <= gen; i++) /* drops from now on count for the next one */
-        g->noted_at[i] = h->objects.noted;
-    int64_t *refs = c->gen < RCY_GEN_OLD ? young_refs(h) : NULL;
+        g->noted_at[i] = g->weak.objects.noted;
+    int64_t *refs = c->gen < RCY_GEN_OLD ? young_refs(g) : NULL;
     if (refs) {
-        young_examine(h, c->gen, refs);                    /* 1-3 */
+        young_examine(g, c->gen, refs);                    /* 1-3 */
     } else {
         c->side = gen >= RCY_GEN_OLD && !exercise_no_side_table(g) &&
-                  rcy__pools_side_begin(&h->pools);
-        for_each_in_set(h, c->gen, c->side ? update_refs_side : update_refs, NULL); /* 1, 2 */
-        subtract_all(h, c->gen, NULL);
-        mark_all(h, c->gen, NULL);                         /* 3 */
+                  rcy__side_begin(&g->side, &g->weak.objects.mem.pools);
+        for_each_in_set(g, c->gen, c->side ? update_refs_side : update_refs, NULL); /* 1, 2 */
+        subtract_all(g, c->gen, NULL);
+        mark_all(g, c->gen, NULL);                         /* 3 */
         if (c->side)
-            rcy__pools_side_end(&h->pools);
+            rcy__side_end(&g->side);
         c->side = 0;
     }
-    settle_set(h, c->gen, refs);                           /* 4 */
+    settle_set(g, c->gen, refs);                           /* 4 */
     size_t n = g->unreachable.len;
     if (g->debug & RCY_DEBUG_COLLECTABLE)
         print_collectable(&g->unreachable);
-    int user_code_ran = handle_weakrefs(h, &g->unreachable); /* 5 */
+    int user_code_ran = handle_weakrefs(g, &g->unreachable); /* 5 */
     user_code_ran |= finalize_garbage(&g->unreachable);    /* 6 */
     if (user_code_ran) /* else nothing can have changed since step 4 */
-        handle_resurrected(h, &g->unreachable);            /* 7 */
-    delete_garbage(h, &g->unreachable);                    /* 8 */
-    validate_generations(h);
+        handle_resurrected(g, &g->unreachable);            /* 7 */
+    delete_garbage(g, &g->unreachable);                    /* 8 */
+    validate_generations(g);
 
     if (gen == 2)
-        g->long_lived_total = rcy__tracked_count(&h->objects);
+        g->long_lived_total = rcy__tracked_count(&g->weak.objects);
     g->stats[gen].collected += n;
     return n;
 }
 
-static void run_callbacks(rcy_heap *h, const char *phase, const rcy_gc_info *info)
+static void run_callbacks(rcy_gc *g, const char *phase, const rcy_gc_info *info)
 {
-    rcy_gc *g = &h->gc;
     for (size_t i = 0; i < g->ncallbacks; i++)
         g->callbacks[i].fn(phase, info, g->callbacks[i].arg);
 }
 
-static void print_start(rcy_heap *h, int gen)
+static void print_start(rcy_gc *g, int gen)
 {
     fprintf(stderr, "gc: collecting generation %d...\n", gen);
-    const size_t *n = h->objects.count;
+    const size_t *n = g->weak.objects.count;
     fprintf(stderr, "gc: objects in each generation: %zu %zu %zu\n", n[0], n[1], n[2]);
     fprintf(stderr, "gc: objects in permanent generation: %zu\n", n[RCY_GEN_PERMANENT]);
 }
 
-static void update_young_limit(rcy_heap *h)
+static void update_young_limit(rcy_gc *g)
 {
-    rcy_gc *g = &h->gc;
     int automatic = g->enabled && g->threshold[0] > 0 && !g->collecting;
-    h->objects.young_limit = automatic ? g->threshold[0] : SIZE_MAX;
+    g->weak.objects.young_limit = automatic ? g->threshold[0] : SIZE_MAX;
 }
 
 /* A collection with everything around it: no re-entry, callbacks, debug
    output, timing. */
-static size_t collect_with_callbacks(rcy_heap *h, int gen, int automatic)
+static size_t collect_with_callbacks(rcy_gc *g, int gen, int automatic)
 {
-    rcy_gc *g = &h->gc;
     g->collecting = 1;
-    update_young_limit(h);
+    update_young_limit(g);
     rcy_gc_info info = {gen, 0, 0, 0.0};
-    run_callbacks(h, "start", &info);
+    run_callbacks(g, "start", &info);
     if (g->debug & RCY_DEBUG_STATS)
-        print_start(h, gen);
+        print_start(g, gen);
     size_t skipped = g->skipped[gen];
     double t0 = rcy__os_now();
-    info.collected = collect(h, gen, automatic);
+    info.collected = collect(g, gen, automatic);
     info.duration_s = rcy__os_now() - t0;
     if (g->debug & RCY_DEBUG_STATS)
         fprintf(stderr, "gc: done, %zu unreachable, 0 uncollectable, %.4fs elapsed%s\n",
                 info.collected, info.duration_s,
                 g->skipped[gen] != skipped ? " (skipped: no reference dropped since the last scan)"
                                            : "");
-    run_callbacks(h, "stop", &info);
+    run_callbacks(g, "stop", &info);
     g->collecting = 0;
-    update_young_limit(h);
+    update_young_limit(g);
     return info.collected + info.uncollectable;
 }
 
@@ -923,148 +916,166 @@ static size_t collect_with_callbacks(rcy_heap *h, int gen, int automatic)
    collection for another: 25%, or 100% when drop pacing is on and no drop
    was noted since. Then the only garbage a full collection could find is
    cycles abandoned as they were built, and those count in the growth. */
-static size_t full_growth(const rcy_heap *h)
+static size_t full_growth(const rcy_gc *g)
 {
-    size_t base = h->gc.long_lived_total;
-    return paced_and_nothing_dropped(h, 2) ? base : base / 4;
+    size_t base = g->long_lived_total;
+    return paced_and_nothing_dropped(g, 2) ? base : base / 4;
 }
 
 /* Called by the object layer when count[0] passes threshold[0]. */
-static void young_full(rcy_heap *h)
+static void young_full(rcy_objects *O)
 {
-    rcy_gc *g = &h->gc;
+    rcy_gc *g = rcy__gc_of_objects(O);
     int gen = 0;
     for (int i = RCY_GENERATIONS - 1; i > 0; i--) {
         if (g->count[i] <= g->threshold[i])
             continue;
-        size_t tracked = rcy__tracked_count(&h->objects);
-        if (i == 2 && tracked < g->long_lived_total + full_growth(h))
+        size_t tracked = rcy__tracked_count(&g->weak.objects);
+        if (i == 2 && tracked < g->long_lived_total + full_growth(g))
             continue; /* the heap has not grown enough: not worth a full pass yet */
         gen = i;
         break;
     }
-    collect_with_callbacks(h, gen, 1);
+    collect_with_callbacks(g, gen, 1);
 }
 
 /* ---- the gc module ---- */
 
-void rcy__gc_init(rcy_heap *h)
+/* The collector's own part of g, after the layers below it. */
+static void zero_own_state(rcy_gc *g)
 {
-    rcy_gc *g = &h->gc;
-    memset(g, 0, sizeof *g);
+    memset((char *)g + sizeof g->weak, 0, sizeof *g - sizeof g->weak);
+}
+
+/* After the layers below are made: registers the young_full hook. */
+void rcy__gc_init(rcy_gc *g)
+{
+    zero_own_state(g);
     g->threshold[0] = 700; /* CPython's defaults before 3.13 */
     g->threshold[1] = 10;
     g->threshold[2] = 10;
     g->enabled = 1;
     g->drop_pacing = 1;
-    h->objects.young_full = young_full;
-    update_young_limit(h);
+    g->weak.objects.young_full = young_full;
+    update_young_limit(g);
 }
 
-void rcy__gc_fini(rcy_heap *h)
+void rcy__gc_fini(rcy_gc *g)
 {
-    free(h->gc.callbacks);
-    rcy__ptrvec_fini(&h->gc.garbage); /* the objects go with the heap's memory */
-    rcy__ptrvec_fini(&h->gc.unreachable);
-    rcy__ptrvec_fini(&h->gc.stack);
-    memset(&h->gc, 0, sizeof h->gc);
+    free(g->callbacks);
+    rcy__ptrvec_fini(&g->garbage); /* the objects go with the heap's memory */
+    rcy__ptrvec_fini(&g->unreachable);
+    rcy__ptrvec_fini(&g->stack);
+    zero_own_state(g);
 }
 
 size_t rcy_gc_collect(rcy_heap *h, int generation)
 {
+    rcy_gc *g = rcy__gc_of(h);
     if (generation < -1 || generation >= RCY_GENERATIONS) {
         errno = EINVAL;
         return 0;
     }
-    if (h->gc.collecting)
+    if (g->collecting)
         return 0;
-    return collect_with_callbacks(h, generation < 0 ? RCY_GENERATIONS - 1 : generation, 0);
+    return collect_with_callbacks(g, generation < 0 ? RCY_GENERATIONS - 1 : generation, 0);
 }
 
 void rcy_gc_enable(rcy_heap *h)
 {
-    h->gc.enabled = 1;
-    update_young_limit(h);
+    rcy_gc *g = rcy__gc_of(h);
+    g->enabled = 1;
+    update_young_limit(g);
 }
 
 void rcy_gc_disable(rcy_heap *h)
 {
-    h->gc.enabled = 0;
-    update_young_limit(h);
+    rcy_gc *g = rcy__gc_of(h);
+    g->enabled = 0;
+    update_young_limit(g);
 }
 
 int rcy_gc_isenabled(rcy_heap *h)
 {
-    return h->gc.enabled;
+    rcy_gc *g = rcy__gc_of(h);
+    return g->enabled;
 }
 
 void rcy_gc_get_threshold(rcy_heap *h, size_t out[3])
 {
-    memcpy(out, h->gc.threshold, sizeof h->gc.threshold);
+    rcy_gc *g = rcy__gc_of(h);
+    memcpy(out, g->threshold, sizeof g->threshold);
 }
 
 void rcy_gc_set_threshold(rcy_heap *h, size_t t0, size_t t1, size_t t2)
 {
-    h->gc.threshold[0] = t0;
-    h->gc.threshold[1] = t1;
-    h->gc.threshold[2] = t2;
-    update_young_limit(h);
+    rcy_gc *g = rcy__gc_of(h);
+    g->threshold[0] = t0;
+    g->threshold[1] = t1;
+    g->threshold[2] = t2;
+    update_young_limit(g);
 }
 
 void rcy_gc_get_count(rcy_heap *h, size_t out[3])
 {
-    out[0] = h->objects.young_count;
-    out[1] = h->gc.count[1];
-    out[2] = h->gc.count[2];
+    rcy_gc *g = rcy__gc_of(h);
+    out[0] = g->weak.objects.young_count;
+    out[1] = g->count[1];
+    out[2] = g->count[2];
 }
 
 void rcy_gc_get_stats(rcy_heap *h, rcy_gc_genstats out[3])
 {
-    memcpy(out, h->gc.stats, sizeof h->gc.stats);
+    rcy_gc *g = rcy__gc_of(h);
+    memcpy(out, g->stats, sizeof g->stats);
 }
 
-static void make_permanent(rcy_heap *h, void *o, const rcy_type *t, void *arg)
+static void make_permanent(rcy_gc *g, void *o, const rcy_type *t, void *arg)
 {
     (void)t;
-    (void)h, (void)arg;
+    (void)g, (void)arg;
     rcy__set_generation(o, RCY_GEN_PERMANENT, 0);
 }
 
 void rcy_gc_freeze(rcy_heap *h)
 {
-    rcy_objects *O = &h->objects;
-    walk_tracked(h, RCY_GEN_OLD, make_permanent, NULL);
-    rcy__objects_reset_young(O);
+    rcy_gc *g = rcy__gc_of(h);
+    rcy_objects *O = &g->weak.objects;
+    walk_tracked(g, RCY_GEN_OLD, make_permanent, NULL);
+    rcy__young_reset(&O->young);
     O->count[RCY_GEN_PERMANENT] += O->count[0] + O->count[1] + O->count[2];
     O->count[0] = O->count[1] = O->count[2] = 0;
     O->young_count = 0;
 }
 
-static void thaw(rcy_heap *h, void *o, const rcy_type *t, void *arg)
+static void thaw(rcy_gc *g, void *o, const rcy_type *t, void *arg)
 {
     (void)t;
-    (void)h, (void)arg;
+    (void)g, (void)arg;
     if (rcy__gen_of(RCY_HEAD(o)->gcword) == RCY_GEN_PERMANENT)
         rcy__set_generation(o, RCY_GEN_OLD, 0);
 }
 
 void rcy_gc_unfreeze(rcy_heap *h)
 {
-    rcy_objects *O = &h->objects;
-    walk_tracked(h, RCY_GEN_PERMANENT, thaw, NULL);
+    rcy_gc *g = rcy__gc_of(h);
+    rcy_objects *O = &g->weak.objects;
+    walk_tracked(g, RCY_GEN_PERMANENT, thaw, NULL);
     O->count[RCY_GEN_OLD] += O->count[RCY_GEN_PERMANENT];
     O->count[RCY_GEN_PERMANENT] = 0;
-    h->objects.noted++; /* thawed objects were never examined: look at them next time */
+    g->weak.objects.noted++; /* thawed objects were never examined: look at them next time */
 }
 
 void rcy_gc_set_drop_pacing(rcy_heap *h, int on)
 {
-    h->gc.drop_pacing = on != 0;
+    rcy_gc *g = rcy__gc_of(h);
+    g->drop_pacing = on != 0;
 }
 
 size_t rcy_gc_get_freeze_count(rcy_heap *h)
 {
-    return h->objects.count[RCY_GEN_PERMANENT];
+    rcy_gc *g = rcy__gc_of(h);
+    return g->weak.objects.count[RCY_GEN_PERMANENT];
 }
 
 /* Introspection hands out a snapshot: the objects are gathered first, each
@@ -1099,25 +1110,26 @@ static int snapshot_deliver(snapshot *s, rcy_object_fn fn, void *arg)
     return 0;
 }
 
-static void add_if_in_generation(rcy_heap *h, void *o, const rcy_type *t, void *arg)
+static void add_if_in_generation(rcy_gc *g, void *o, const rcy_type *t, void *arg)
 {
     (void)t;
     snapshot *s = arg;
-    if (s->generation < 0 || (int)rcy__generation(&h->objects, o) == s->generation)
+    if (s->generation < 0 || (int)rcy__generation(&g->weak.objects, o) == s->generation)
         snapshot_add(s, o);
 }
 
 int rcy_gc_get_objects(rcy_heap *h, int generation, rcy_object_fn fn, void *arg)
 {
+    rcy_gc *g = rcy__gc_of(h);
     if (generation < -1 || generation >= RCY_GENERATIONS) {
         errno = EINVAL;
         return -1;
     }
     snapshot s = {.generation = generation};
     if (generation >= 0 && generation < RCY_GEN_OLD)
-        for_each_in_set(h, (unsigned)generation, add_if_in_generation, &s);
+        for_each_in_set(g, (unsigned)generation, add_if_in_generation, &s);
     else
-        walk_tracked(h, RCY_GENERATIONS - 1, add_if_in_generation, &s);
+        walk_tracked(g, RCY_GENERATIONS - 1, add_if_in_generation, &s);
     return snapshot_deliver(&s, fn, arg);
 }
 
@@ -1128,10 +1140,10 @@ static void visit_find(void **slot, void *arg)
         s->found = 1;
 }
 
-static void add_if_referrer(rcy_heap *h, void *o, const rcy_type *t, void *arg)
+static void add_if_referrer(rcy_gc *g, void *o, const rcy_type *t, void *arg)
 {
     snapshot *s = arg;
-    (void)h;
+    (void)g;
     s->found = 0;
     t->traverse(o, visit_find, s);
     if (s->found)
@@ -1140,8 +1152,9 @@ static void add_if_referrer(rcy_heap *h, void *o, const rcy_type *t, void *arg)
 
 int rcy_gc_get_referrers(rcy_heap *h, const void *target, rcy_object_fn fn, void *arg)
 {
+    rcy_gc *g = rcy__gc_of(h);
     snapshot s = {.target = target};
-    walk_tracked(h, RCY_GEN_PERMANENT, add_if_referrer, &s);
+    walk_tracked(g, RCY_GEN_PERMANENT, add_if_referrer, &s);
     return snapshot_deliver(&s, fn, arg);
 }
 
@@ -1165,7 +1178,7 @@ void rcy_gc_get_referents(const void *o, rcy_object_fn fn, void *arg)
 
 int rcy_gc_callback_add(rcy_heap *h, rcy_gc_callback cb, void *arg)
 {
-    rcy_gc *g = &h->gc;
+    rcy_gc *g = rcy__gc_of(h);
     if (!cb)
         return -1;
     if (g->ncallbacks == g->callbacks_cap) {
@@ -1182,7 +1195,7 @@ int rcy_gc_callback_add(rcy_heap *h, rcy_gc_callback cb, void *arg)
 
 int rcy_gc_callback_remove(rcy_heap *h, rcy_gc_callback cb, void *arg)
 {
-    rcy_gc *g = &h->gc;
+    rcy_gc *g = rcy__gc_of(h);
     for (size_t i = 0; i < g->ncallbacks; i++) {
         if (g->callbacks[i].fn == cb && g->callbacks[i].arg == arg) {
             memmove(&g->callbacks[i], &g->callbacks[i + 1],
@@ -1196,28 +1209,32 @@ int rcy_gc_callback_remove(rcy_heap *h, rcy_gc_callback cb, void *arg)
 
 void rcy_gc_set_debug(rcy_heap *h, unsigned flags)
 {
-    h->gc.debug = flags;
+    rcy_gc *g = rcy__gc_of(h);
+    g->debug = flags;
 }
 
 unsigned rcy_gc_get_debug(rcy_heap *h)
 {
-    return h->gc.debug;
+    rcy_gc *g = rcy__gc_of(h);
+    return g->debug;
 }
 
 size_t rcy_gc_garbage_count(rcy_heap *h)
 {
-    return h->gc.garbage.len;
+    rcy_gc *g = rcy__gc_of(h);
+    return g->garbage.len;
 }
 
 void rcy_gc_garbage(rcy_heap *h, rcy_object_fn fn, void *arg)
 {
-    for (size_t i = 0; i < h->gc.garbage.len; i++)
-        fn(h->gc.garbage.items[i], arg);
+    rcy_gc *g = rcy__gc_of(h);
+    for (size_t i = 0; i < g->garbage.len; i++)
+        fn(g->garbage.items[i], arg);
 }
 
 void rcy_gc_garbage_clear(rcy_heap *h)
 {
-    rcy_gc *g = &h->gc;
+    rcy_gc *g = rcy__gc_of(h);
     while (g->garbage.len) /* one at a time: a death may touch the list */
         rcy_decref(g->garbage.items[--g->garbage.len]);
 }

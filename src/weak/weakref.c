@@ -7,8 +7,9 @@
  * A weak reference is collectable (its traverse visits nothing) so that
  * the collector can tell whether a weak reference is itself garbage: per
  * CPython's rule, a callback runs only if the weak reference survives. */
-#include "heap.h"
-#include "weakref.h"
+#include "weak/weakref.h"
+
+#include "util/misuse.h"
 
 struct rcy_weakref {
     void *target; /* NULL once the target died */
@@ -38,9 +39,16 @@ int rcy_is_weakref(const void *o)
 
 /* ---- weak references ---- */
 
-static void unlink_from_target(rcy_heap *h, rcy_weakref *w)
+/* The weak references of the heap that holds o. */
+static rcy_weaks *weaks_of(const void *o)
 {
-    void **first = rcy__ptrmap_find(&h->objects.weak, (uintptr_t)w->target);
+    rcy_arena *unused;
+    return rcy__weaks_of_objects(rcy__object_home(o, &unused));
+}
+
+static void unlink_from_target(rcy_weaks *W, rcy_weakref *w)
+{
+    void **first = rcy__ptrmap_find(&W->targets, (uintptr_t)w->target);
     if (w->prev)
         w->prev->next = w->next;
     else if (first)
@@ -49,7 +57,7 @@ static void unlink_from_target(rcy_heap *h, rcy_weakref *w)
         w->next->prev = w->prev;
     if (first && !*first) {
         RCY_HEAD(w->target)->gcword &= ~RCY_GC_WEAKREFD;
-        rcy__ptrmap_delete(&h->objects.weak, (uintptr_t)w->target);
+        rcy__ptrmap_delete(&W->targets, (uintptr_t)w->target);
     }
     w->target = NULL;
     w->next = w->prev = NULL;
@@ -59,18 +67,18 @@ static void weakref_destroy(void *self)
 {
     rcy_weakref *w = self;
     if (w->target)
-        unlink_from_target(rcy_heap_of(self), w);
+        unlink_from_target(weaks_of(self), w);
 }
 
 void *rcy_weakref_new(void *target, rcy_weak_callback cb, void *arg)
 {
     if (!target)
         return NULL;
-    rcy_heap *h = rcy_heap_of(target);
-    rcy_weakref *w = rcy_new(h, &weakref_type);
+    rcy_weaks *W = weaks_of(target);
+    rcy_weakref *w = rcy_new(rcy__objects_heap(&W->objects), &weakref_type);
     if (!w)
         return NULL;
-    void **first = rcy__ptrmap_insert(&h->objects.weak, (uintptr_t)target);
+    void **first = rcy__ptrmap_insert(&W->targets, (uintptr_t)target);
     if (!first) {
         rcy_decref(w);
         return NULL;
@@ -96,14 +104,14 @@ void *rcy_weakref_get(void *weakref)
     return w->target;
 }
 
-rcy_weakref *rcy__weak_detach(rcy_heap *h, void *o)
+rcy_weakref *rcy__weak_detach(rcy_weaks *W, void *o)
 {
-    void **first = rcy__ptrmap_find(&h->objects.weak, (uintptr_t)o);
+    void **first = rcy__ptrmap_find(&W->targets, (uintptr_t)o);
     RCY_HEAD(o)->gcword &= ~RCY_GC_WEAKREFD;
     if (!first)
         return NULL;
     rcy_weakref *w = *first, *batch = NULL, **tail = &batch;
-    rcy__ptrmap_delete(&h->objects.weak, (uintptr_t)o);
+    rcy__ptrmap_delete(&W->targets, (uintptr_t)o);
     while (w) {
         rcy_weakref *next = w->next;
         w->target = NULL;
@@ -146,7 +154,19 @@ void rcy__weak_run(rcy_weakref *list)
     }
 }
 
-void rcy__weak_fini(rcy_heap *h)
+/* The object layer's hook: o, with weak references, is dying. */
+static void clear_weakrefs(rcy_objects *O, void *o)
 {
-    rcy__ptrmap_fini(&h->objects.weak);
+    rcy__weak_run(rcy__weak_detach(rcy__weaks_of_objects(O), o));
+}
+
+void rcy__weaks_init(rcy_weaks *W)
+{
+    W->targets = (rcy_ptrmap){0};
+    W->objects.weak_clear = clear_weakrefs;
+}
+
+void rcy__weaks_fini(rcy_weaks *W)
+{
+    rcy__ptrmap_fini(&W->targets);
 }

@@ -4,22 +4,13 @@
 #ifndef RCY_MISUSE_H
 #define RCY_MISUSE_H
 
-#include "recycle.h"
+#include "recycle_config.h" /* RCY_CHECK_LEVEL */
+#include "util/compiler.h"
 
 #if defined(__GNUC__)
 __attribute__((format(printf, 1, 2)))
 #endif
 _Noreturn void rcy__misuse(const char *fmt, ...);
-
-/* For a rare path kept out of a hot function's body; and for a loop
-   whose step, passed as a function pointer, should be inlined into it. */
-#if defined(__GNUC__)
-#define RCY_NOINLINE __attribute__((noinline))
-#define RCY_ALWAYS_INLINE inline __attribute__((always_inline))
-#else
-#define RCY_NOINLINE
-#define RCY_ALWAYS_INLINE inline
-#endif
 
 /* Level 3 runs whole-structure validators; at most every RCY_VALIDATE_EVERY
    calls of a hot slow path, so that tests stay affordable. */

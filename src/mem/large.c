@@ -5,7 +5,7 @@
  * are all reported, in every build, without touching the pointer's memory.
  * Its cost, a hash insert and delete, is small beside malloc's own for
  * blocks over 512 bytes. */
-#include "large.h"
+#include "mem/large.h"
 
 #include <stdint.h>
 #include <stdlib.h>

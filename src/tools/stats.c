@@ -4,7 +4,7 @@
  * nothing until asked for. */
 #include <string.h>
 
-#include "heap.h"
+#include "mem/mem.h"
 
 static void add_pool(rcy_mem_stats *s, const rcy_pool *pool)
 {
@@ -21,7 +21,8 @@ static void add_pool(rcy_mem_stats *s, const rcy_pool *pool)
 
 void rcy_mem_get_stats(rcy_heap *h, rcy_mem_stats *s)
 {
-    const rcy_pools *P = &h->pools;
+    const rcy_mem *M = rcy__mem_of(h);
+    const rcy_pools *P = &M->pools;
     memset(s, 0, sizeof *s);
     for (unsigned c = 0; c < RCY_CLASS_COUNT; c++)
         s->classes[c].block_size = RCY_CLASS_SIZE(c);
@@ -40,8 +41,8 @@ void rcy_mem_get_stats(rcy_heap *h, rcy_mem_stats *s)
     s->pools_total = P->arenas_current * RCY_ARENA_POOLS;
     s->pools_used = P->pools_used;
     s->pool_header_bytes = P->arenas_current * sizeof(rcy_arena);
-    s->large_blocks = h->large.count;
-    s->large_bytes = h->large.bytes;
+    s->large_blocks = M->large.count;
+    s->large_bytes = M->large.bytes;
     s->bytes_mapped = P->arenas_current * RCY_ARENA_SIZE;
     s->bytes_committed = (P->pools_used + P->ndirty) * RCY_POOL_SIZE;
     s->bytes_released_total = P->bytes_released_total;

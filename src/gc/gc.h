@@ -1,10 +1,12 @@
 /* gc: the generational cycle collector's state. Which generation an
- * object is in belongs to the object layer (object.h); the collector
- * decides when to collect and moves objects between generations. */
+ * object is in is kept by the object layer (object.h, track.h); the
+ * collector decides when to collect and moves objects between
+ * generations. */
 #ifndef RCY_GC_H
 #define RCY_GC_H
 
-#include "object.h"
+#include "gc/side.h"
+#include "weak/weakref.h"
 
 #define RCY_GENERATIONS 3
 
@@ -20,8 +22,12 @@ typedef struct rcy_collection {
     int side;            /* gc_refs is in the allocator's side table (gc.c) */
 } rcy_collection;
 
+/* The collector's part of a heap: the layers below first (so that they
+   share its address: mem.h, object.h), then its own state. */
 typedef struct rcy_gc {
+    rcy_weaks weak; /* first */
     rcy_collection current;
+    rcy_side side;                     /* a full collection's gc_refs (side.h) */
     rcy_ptrvec unreachable;            /* the garbage of the running collection, held */
     rcy_ptrvec stack;                  /* objects marked reachable, to traverse */
     int stack_overflowed;              /* the stack could not grow: mark again */
@@ -40,7 +46,17 @@ typedef struct rcy_gc {
     rcy_ptrvec garbage; /* gc.garbage: strong references kept by RCY_DEBUG_SAVEALL */
 } rcy_gc;
 
-void rcy__gc_init(struct rcy_heap *h);
-void rcy__gc_fini(struct rcy_heap *h);
+static inline rcy_gc *rcy__gc_of(rcy_heap *h)
+{
+    return (rcy_gc *)(void *)h;
+}
+
+static inline rcy_gc *rcy__gc_of_objects(rcy_objects *O)
+{
+    return RCY_CONTAINER_OF(rcy__weaks_of_objects(O), rcy_gc, weak);
+}
+
+void rcy__gc_init(rcy_gc *g);
+void rcy__gc_fini(rcy_gc *g);
 
 #endif

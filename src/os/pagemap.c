@@ -9,9 +9,9 @@
  * Several heaps on several threads may add leaves at once: the root slot
  * is claimed with a compare-and-swap. Entries themselves are written only
  * by the heap that owns the arena. */
-#include "pagemap.h"
+#include "os/pagemap.h"
 
-#include "os.h"
+#include "os/os.h"
 
 #include <stdatomic.h>
 

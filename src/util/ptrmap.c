@@ -1,7 +1,7 @@
 /* ptrmap: see ptrmap.h. Keys are mostly 8-byte aligned pointers, so the
  * low bits are dropped before a Fibonacci hash spreads them. The table keeps
  * its load under 3/4 and grows by doubling. */
-#include "ptrmap.h"
+#include "util/ptrmap.h"
 
 #include <stdlib.h>
 

@@ -1,5 +1,5 @@
 /* A model of the object graph for randomized collector tests, shared by
- * tests/test_gc_model.c (seeded random operations) and fuzz/fuzz_gc.c
+ * tests/gc/test_gc_model.c (seeded random operations) and fuzz/fuzz_gc.c
  * (operations read from fuzz input).
  *
  * The program under test keeps roots (strong references it owns), slots

@@ -13,12 +13,12 @@
  * non-empty buckets finds the fullest arena with room in one instruction.
  * At most one fully empty arena is kept mapped, as a reserve against
  * map/unmap thrashing; its pages still obey the dirty-pool cache. */
-#include "pool.h"
+#include "mem/pool.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "os.h"
+#include "os/os.h"
 
 #define ALL_POOLS (~(uint64_t)0)
 
@@ -525,36 +525,16 @@ int rcy__pools_next_span(rcy_pools *P, unsigned kind, rcy_pool_cursor *c, rcy_sp
     return 0;
 }
 
-/* The table is one zeroed allocation from the system allocator; for a
-   large heap that maps fresh pages and side_end unmaps them, so the
-   memory goes back at once. */
-int rcy__pools_side_begin(rcy_pools *P)
+int rcy__pools_range(const rcy_pools *P, uintptr_t *lo, uintptr_t *hi)
 {
-    if (!P->all)
-        return 0;
-    uintptr_t lo = UINTPTR_MAX, hi = 0;
-    for (rcy_arena *a = P->all; a; a = a->all_next) {
+    *lo = UINTPTR_MAX;
+    *hi = 0;
+    for (const rcy_arena *a = P->all; a; a = a->all_next) {
         uintptr_t base = (uintptr_t)rcy__arena_base(a);
-        lo = base < lo ? base : lo;
-        hi = base + RCY_ARENA_SIZE > hi ? base + RCY_ARENA_SIZE : hi;
+        *lo = base < *lo ? base : *lo;
+        *hi = base + RCY_ARENA_SIZE > *hi ? base + RCY_ARENA_SIZE : *hi;
     }
-    size_t span = hi - lo;
-    if (span / RCY_ARENA_SIZE > RCY_SIDE_MAX_SPREAD * P->arenas_current)
-        return 0;
-    P->side = calloc(span >> RCY_SIDE_SHIFT, 1);
-    if (!P->side)
-        return 0;
-    P->side_lo = lo;
-    P->side_span = span;
-    return 1;
-}
-
-void rcy__pools_side_end(rcy_pools *P)
-{
-    free(P->side);
-    P->side = NULL;
-    P->side_lo = 0;
-    P->side_span = 0;
+    return P->all != NULL;
 }
 
 /* Decommits each run of adjacent dirty pools of an arena with one call. */
