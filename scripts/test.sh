@@ -31,7 +31,8 @@ check_dir=build/install-check
 note() { printf '\n==> %s\n' "$*"; }
 
 configure_release() {
-    cmake -S . -B "$build_release" -DCMAKE_BUILD_TYPE=Release -DCMAKE_C_COMPILER=gcc
+    cmake -S . -B "$build_release" -DCMAKE_BUILD_TYPE=Release -DCMAKE_C_COMPILER=gcc \
+        -DRCY_WERROR=ON
     cmake --build "$build_release" -j "$jobs"
 }
 
@@ -44,7 +45,7 @@ stage_release() {
 
 stage_asan() {
     cmake -S . -B "$build_asan" -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_COMPILER=clang \
-        -DRCY_SANITIZE=ON -DRCY_CHECK_LEVEL=3 -DRCY_BUILD_FUZZ=ON
+        -DRCY_SANITIZE=ON -DRCY_CHECK_LEVEL=3 -DRCY_BUILD_FUZZ=ON -DRCY_WERROR=ON
     cmake --build "$build_asan" -j "$jobs"
     export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:strict_string_checks=1:check_initialization_order=1}
     export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}

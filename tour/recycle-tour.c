@@ -38,7 +38,7 @@ static int blank_pending; /* a group of "ok:" lines wants a blank line after it 
 static int current_section;
 
 /* printf for the text mode; silent under --json. */
-static void say(const char *fmt, ...)
+__attribute__((format(printf, 1, 2))) static void say(const char *fmt, ...)
 {
     if (json_mode)
         return;
@@ -190,7 +190,7 @@ static void record_check(int ok, const char *what, int loud)
 }
 
 /* Checks and prints "ok: ..." on success. */
-static void check(int ok, const char *fmt, ...)
+__attribute__((format(printf, 2, 3))) static void check(int ok, const char *fmt, ...)
 {
     char what[160];
     va_list ap;
@@ -201,7 +201,7 @@ static void check(int ok, const char *fmt, ...)
 }
 
 /* Checks quietly (the value was just printed); loud only on failure. */
-static void expect(int ok, const char *fmt, ...)
+__attribute__((format(printf, 2, 3))) static void expect(int ok, const char *fmt, ...)
 {
     char what[160];
     va_list ap;

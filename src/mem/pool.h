@@ -213,7 +213,7 @@ static inline char *rcy__arena_base(const void *p)
    is meaningless (rcy__pagemap_lookup tells). */
 static inline rcy_arena *rcy__arena_at(const void *p)
 {
-    char *base = rcy__arena_base(p);
+    uintptr_t base = (uintptr_t)rcy__arena_base(p);
     return (rcy_arena *)(base + RCY_ARENA_COLOUR(base));
 }
 

@@ -164,7 +164,8 @@ static inline unsigned rcy__gen_of(uint32_t gcword)
    walks of RCY_KIND_OBJECTS blocks. */
 static inline void *rcy__tracked_at(char *b, unsigned gen)
 {
-    uint32_t w = ((const rcy_objhead *)b)->gcword;
+    const rcy_objhead *hd = (const void *)b; /* blocks are aligned for a header */
+    uint32_t w = hd->gcword;
     if (!(w & RCY_GC_TRACKED) || (w & RCY_GC_UNREACHABLE) || rcy__gen_of(w) > gen)
         return NULL;
     return b + sizeof(rcy_objhead);
