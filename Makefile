@@ -4,7 +4,7 @@
 #   make test      every test configuration (scripts/test.sh): release + ctest,
 #                  clang ASan/UBSan checked build + ctest, valgrind, install check
 #   make bench     benchmarks (bench/run.sh)
-#   make format    clang-format the C sources in place
+#   make format    clang-format-14 the C sources in place
 #   make clean     remove build/
 #
 # `make test` and `make bench` first run scripts/install-deps.sh, which installs
@@ -15,10 +15,11 @@ BUILD_RELEASE := build/release
 RELEASE_CONFIG := -DCMAKE_BUILD_TYPE=Release -DCMAKE_C_COMPILER=gcc
 TOUR := $(BUILD_RELEASE)/tour/recycle-tour
 EXAMPLE := $(BUILD_RELEASE)/examples/example_tree
-FORMAT_DIRS := src include tests bench examples tour
+FORMAT_DIRS := src include tests bench examples tour fuzz
+CLANG_FORMAT := clang-format-14
 
 .PHONY: all build demo test test-release test-asan test-valgrind test-install \
-        bench format clean deps help
+        test-format bench format clean deps help
 
 all: build
 
@@ -50,7 +51,7 @@ test: deps
 	JOBS=$(JOBS) bash scripts/test.sh
 
 # Single stages of `make test`, for when one is all you need.
-test-release test-asan test-valgrind test-install:
+test-release test-asan test-valgrind test-install test-format:
 	JOBS=$(JOBS) bash scripts/test.sh $(patsubst test-%,%,$@)
 
 bench:
@@ -58,11 +59,12 @@ bench:
 	@test -f bench/run.sh || { echo "bench: bench/run.sh not found" >&2; exit 1; }
 	bash bench/run.sh
 
+# The pinned clang-format (Debian 12's), the one the format stage checks with.
 format:
-	@command -v clang-format >/dev/null || { \
-	    echo "format: clang-format not found (scripts/install-deps.sh --format installs it)" >&2; exit 1; }
+	@command -v $(CLANG_FORMAT) >/dev/null || { \
+	    echo "format: $(CLANG_FORMAT) not found (scripts/install-deps.sh installs it)" >&2; exit 1; }
 	find $(wildcard $(FORMAT_DIRS)) -type f \( -name '*.c' -o -name '*.h' \) -print0 \
-	    | xargs -0 -r clang-format -i
+	    | xargs -0 -r $(CLANG_FORMAT) -i
 
 clean:
 	rm -rf build

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Install what building and testing recycle needs on Debian/Ubuntu.
 #
-#   scripts/install-deps.sh            tools for `make demo` and `make test`
-#   scripts/install-deps.sh --bench    also the allocators and plotting tools bench/ compares with
-#   scripts/install-deps.sh --format   also clang-format (for `make format`)
-#   scripts/install-deps.sh --check    only report what is missing (exit 1 if anything is)
+#   scripts/install-deps.sh             tools for `make demo`, `make test` and `make format`
+#   scripts/install-deps.sh --bench     also the allocators and plotting tools bench/ compares with
+#   scripts/install-deps.sh --coverage  also gcovr (for `make coverage`)
+#   scripts/install-deps.sh --check     only report what is missing (exit 1 if anything is)
 #
 # Idempotent: when everything is present it returns at once without touching apt.
 # When something is missing and we are root, it runs `apt-get update` once and
@@ -12,12 +12,12 @@
 set -euo pipefail
 
 want_bench=0
-want_format=0
+want_coverage=0
 check_only=0
 for arg in "$@"; do
     case "$arg" in
     --bench) want_bench=1 ;;
-    --format) want_format=1 ;;
+    --coverage) want_coverage=1 ;;
     --check) check_only=1 ;;
     -h | --help)
         sed -n '2,11s/^# \{0,1\}//p' "$0"
@@ -40,6 +40,10 @@ reqs=(
     cmd:valgrind:valgrind
     cmd:pkg-config:pkg-config
     pkg:libclang-rt-dev:libclang-rt-dev # ASan/UBSan runtimes for the clang build
+    # Pinned to Debian 12's LLVM 14: another version formats or warns
+    # differently, and the format and tidy stages must not depend on which.
+    cmd:clang-format-14:clang-format-14
+    cmd:clang-tidy-14:clang-tidy-14
 )
 if [ "$want_bench" = 1 ]; then
     reqs+=(
@@ -50,8 +54,8 @@ if [ "$want_bench" = 1 ]; then
         cmd:python3:python3
     )
 fi
-if [ "$want_format" = 1 ]; then
-    reqs+=(cmd:clang-format:clang-format)
+if [ "$want_coverage" = 1 ]; then
+    reqs+=(cmd:gcovr:gcovr)
 fi
 
 have_pkg() {

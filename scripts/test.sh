@@ -13,6 +13,8 @@
 #             (tests/run_valgrind.sh)
 #   install   install build/release into build/stage, then build tests/install_check
 #             against it with pkg-config and with CMake's find_package, and run both
+#   format    clang-format-14 --dry-run --Werror on every C file under src include
+#             tests bench examples tour fuzz: fails if any would change
 #
 # Every stage runs even if an earlier one failed; the exit status is non-zero if
 # any failed. Environment: JOBS (parallel build jobs, default 2), CTEST_ARGS
@@ -120,7 +122,35 @@ stage_install() {
     "$check_dir/cmake/main_shared"
 }
 
-all_stages=(release asan valgrind install)
+# The C files the format and tidy stages look at (and `make format` formats).
+format_dirs=(src include tests bench examples tour fuzz)
+clang_format=clang-format-14
+
+# Fails if clang-format would change any C file: the files it would change,
+# then the first of its complaints. Pinned to clang-format-14 (Debian 12's),
+# since each version lays code out a little differently.
+stage_format() {
+    if ! command -v "$clang_format" >/dev/null 2>&1; then
+        echo "format: $clang_format not found (scripts/install-deps.sh installs it)" >&2
+        return 1
+    fi
+    local files=() bad=() f dirs=()
+    for f in "${format_dirs[@]}"; do
+        [ -d "$f" ] && dirs+=("$f")
+    done
+    mapfile -d '' files < <(find "${dirs[@]}" -type f \( -name '*.c' -o -name '*.h' \) -print0 | sort -z)
+    for f in "${files[@]}"; do
+        "$clang_format" --dry-run --Werror "$f" >/dev/null 2>&1 || bad+=("$f")
+    done
+    echo "format: ${#files[@]} files checked with $clang_format, ${#bad[@]} would change"
+    [ "${#bad[@]}" -eq 0 ] && return 0
+    printf '  %s\n' "${bad[@]}"
+    echo "format: the first differences in ${bad[0]} ('make format' fixes them all):"
+    "$clang_format" --dry-run --Werror "${bad[0]}" 2>&1 | head -n 20
+    return 1
+}
+
+all_stages=(release asan valgrind install format)
 if [ "$#" -gt 0 ]; then
     stages=("$@")
 else
