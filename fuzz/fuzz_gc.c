@@ -64,7 +64,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 int main(void)
 {
     const char *e = getenv("FUZZ_GC_ITERS");
-    long iters = e && *e ? atol(e) : 300;
+    long iters = e && *e ? strtol(e, NULL, 10) : 300;
     const char *q = getenv("RCY_TEST_QUICK");
     if (!(e && *e) && q && *q && strcmp(q, "0") != 0)
         iters = 50;

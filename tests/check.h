@@ -5,14 +5,14 @@
 #ifndef RCY_TEST_CHECK_H
 #define RCY_TEST_CHECK_H
 
+#include <fcntl.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#include <fcntl.h>
-#include <signal.h>
 
 #include "recycle.h"
 

@@ -624,7 +624,7 @@ static void test_print_stats(void)
         if (!strstr(text, "3001") || !strstr(text, "1234"))
             fprintf(stderr, "report was:\n%s\n", text);
         free(text);
-        fclose(f);
+        CHECK(fclose(f) == 0);
     }
     /* an empty heap prints too */
     rcy_heap *e = rcy_heap_new();
@@ -632,7 +632,7 @@ static void test_print_stats(void)
     if (f && e) {
         rcy_mem_print_stats(e, f);
         CHECK(ftell(f) > 0);
-        fclose(f);
+        CHECK(fclose(f) == 0);
     }
     rcy_heap_destroy(e);
 

@@ -37,7 +37,7 @@ static size_t rss_bytes(void)
         return 0;
     buf[n] = '\0';
     char *end;
-    strtoull(buf, &end, 10);                          /* size */
+    (void)strtoull(buf, &end, 10);                    /* size */
     unsigned long long res = strtoull(end, NULL, 10); /* resident */
     return (size_t)res * (size_t)sysconf(_SC_PAGESIZE);
 }

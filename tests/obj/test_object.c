@@ -242,7 +242,7 @@ static int nevents;
 static void event(const char *what, int id)
 {
     if (nevents < 64)
-        snprintf(events[nevents++], sizeof events[0], "%s%d", what, id);
+        (void)snprintf(events[nevents++], sizeof events[0], "%s%d", what, id); /* short names */
 }
 
 static int fin_slots_nonnull, destroy_slots_null;
@@ -316,8 +316,8 @@ static void test_death_order(void)
     CHECK_EQ(destroy_slots_null, 3); /* destroy saw them dropped */
     for (int id = 1; id <= 3; id++) {
         char f[8], d[8];
-        snprintf(f, sizeof f, "F%d", id);
-        snprintf(d, sizeof d, "D%d", id);
+        (void)snprintf(f, sizeof f, "F%d", id); /* id < 10: fits */
+        (void)snprintf(d, sizeof d, "D%d", id);
         CHECK(event_index(f) >= 0);
         CHECK(event_index(d) > event_index(f));
     }
@@ -770,7 +770,7 @@ static void test_many_types(void)
     static rcy_type types[TYPES];
     static char names[TYPES][16];
     for (int i = 0; i < TYPES; i++) {
-        snprintf(names[i], sizeof names[i], "type%d", i);
+        (void)snprintf(names[i], sizeof names[i], "type%d", i); /* i < TYPES: fits */
         /* odd types are collectable; sizes cover many 8-byte classes */
         types[i] = (rcy_type){names[i], sizeof(chain_link) + (size_t)(i % 40) * 8,
                               i % 2 ? link_traverse : NULL, NULL, NULL};
