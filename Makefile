@@ -2,7 +2,8 @@
 #
 #   make demo      build (Release, build/release) and run the tour, or an example
 #   make test      every test configuration (scripts/test.sh): release + ctest,
-#                  clang ASan/UBSan checked build + ctest, valgrind, install check
+#                  clang ASan/UBSan checked build + ctest, valgrind, install check,
+#                  clang-format-14 check (format), clang-tidy-14 (tidy)
 #   make bench     benchmarks (bench/run.sh)
 #   make format    clang-format-14 the C sources in place
 #   make clean     remove build/
@@ -19,12 +20,12 @@ FORMAT_DIRS := src include tests bench examples tour fuzz
 CLANG_FORMAT := clang-format-14
 
 .PHONY: all build demo test test-release test-asan test-valgrind test-install \
-        test-format bench format clean deps help
+        test-format test-tidy bench format clean deps help
 
 all: build
 
 help:
-	@sed -n '2,12s/^# \{0,1\}//p' Makefile
+	@sed -n '2,13s/^# \{0,1\}//p' Makefile
 
 deps:
 	bash scripts/install-deps.sh
@@ -51,7 +52,7 @@ test: deps
 	JOBS=$(JOBS) bash scripts/test.sh
 
 # Single stages of `make test`, for when one is all you need.
-test-release test-asan test-valgrind test-install test-format:
+test-release test-asan test-valgrind test-install test-format test-tidy:
 	JOBS=$(JOBS) bash scripts/test.sh $(patsubst test-%,%,$@)
 
 bench:

@@ -15,6 +15,9 @@
 #             against it with pkg-config and with CMake's find_package, and run both
 #   format    clang-format-14 --dry-run --Werror on every C file under src include
 #             tests bench examples tour fuzz: fails if any would change
+#   tidy      clang-tidy-14 (.clang-tidy) on the C files of src, tests and fuzz,
+#             from the compile database of clang configures at check levels 0
+#             and 3 in build/tidy-0 and build/tidy-3: fails on any finding
 #
 # Every stage runs even if an earlier one failed; the exit status is non-zero if
 # any failed. Environment: JOBS (parallel build jobs, default 2), CTEST_ARGS
@@ -150,7 +153,39 @@ stage_format() {
     return 1
 }
 
-all_stages=(release asan valgrind install format)
+# clang-tidy-14 (pinned like clang-format) with .clang-tidy over the C files
+# of src, tests and fuzz, from the compile database of a clang configure at
+# check levels 0 and 3 (the code each level compiles); fails on any finding.
+# No build is needed: configuring writes the database and recycle_config.h.
+tidy_dirs=(src tests fuzz)
+clang_tidy=clang-tidy-14
+
+stage_tidy() {
+    if ! command -v "$clang_tidy" >/dev/null 2>&1; then
+        echo "tidy: $clang_tidy not found (scripts/install-deps.sh installs it)" >&2
+        return 1
+    fi
+    local level dir files=() log rc=0 pattern
+    pattern="^$root/($(IFS='|'; echo "${tidy_dirs[*]}"))/"
+    for level in 0 3; do
+        dir=build/tidy-$level
+        cmake -S . -B "$dir" -DCMAKE_C_COMPILER=clang -DRCY_CHECK_LEVEL="$level" \
+            -DRCY_BUILD_FUZZ=ON -DCMAKE_EXPORT_COMPILE_COMMANDS=ON >/dev/null
+        # Each source once (the library's are compiled twice, static and shared).
+        mapfile -t files < <(sed -n 's/^ *"file": "\(.*\)",\{0,1\}$/\1/p' "$dir/compile_commands.json" |
+            grep -E "$pattern" | sort -u)
+        echo "tidy: level $level, ${#files[@]} files"
+        log=$dir/tidy.log
+        printf '%s\0' "${files[@]}" |
+            xargs -0 -n 1 -P "$jobs" "$clang_tidy" -p "$dir" --quiet --warnings-as-errors='*' \
+                >"$log" 2>&1 || rc=1
+        { grep -E '(error|warning):' "$log" || true; } | sed "s|^$root/||" | sort -u
+    done
+    [ "$rc" -eq 0 ] && echo "tidy: no findings"
+    return "$rc"
+}
+
+all_stages=(release asan valgrind install format tidy)
 if [ "$#" -gt 0 ]; then
     stages=("$@")
 else
