@@ -101,6 +101,7 @@ static void test_calloc(void)
 static void test_realloc(void)
 {
     rcy_heap *h = check_new_heap();
+    CHECK_EQ(rcy_usable_size(h, NULL), 0); /* as malloc_usable_size */
     /* NULL: a plain malloc */
     void *p = rcy_realloc(h, NULL, 40);
     CHECK(p != NULL);
@@ -515,6 +516,15 @@ static void misuse_realloc_freed_small(void *arg)
     (void)q;
 }
 
+/* An address above the 48-bit user address space: no arena can hold it,
+   and the check must not read memory there. */
+static void misuse_free_high_address(void *arg)
+{
+    (void)arg;
+    rcy_heap *h = rcy_heap_new();
+    rcy_free(h, (void *)(uintptr_t)0xffff900000001000u);
+}
+
 static void test_misuse(void)
 {
     struct {
@@ -550,6 +560,12 @@ static void test_misuse(void)
 #if RCY_CHECK_LEVEL == 0
     (void)misuse_double_free_small_later;
 #endif
+    char msg[1024];
+    int ok = check_aborts(misuse_free_high_address, NULL, "not allocated by this heap", msg,
+                          sizeof msg);
+    CHECK(ok);
+    if (!ok)
+        fprintf(stderr, "  free of a high address not caught; child stderr: \"%s\"\n", msg);
 }
 
 int main(void)

@@ -709,10 +709,59 @@ static void test_last_pool_kept(void)
     rcy_heap_destroy(h);
 }
 
+/* A full pool that regains a block serves it again, also when it is the
+   class's only pool: here its spare, empty pool was given back by
+   rcy_purge, so no pool of the class is available until the free. */
+static void test_full_pool_regains_block(void)
+{
+    enum { MAXB = POOL_SIZE / 512 + 1 };
+    const size_t c = class_of(512);
+    rcy_heap *h = check_new_heap();
+    void *b[MAXB];
+    rcy_mem_stats s;
+    size_t n = 0;
+    int full = 0;
+    while (n < MAXB && !full) {
+        b[n] = rcy_malloc(h, 512);
+        CHECK(b[n] != NULL);
+        if (!b[n])
+            break;
+        n++;
+        rcy_mem_get_stats(h, &s);
+        full = s.classes[c].pools == 1 && s.classes[c].blocks_free == 0;
+    }
+    CHECK(full);
+    if (full && n > 2) {
+        void *spare = rcy_malloc(h, 512); /* opens a second pool */
+        rcy_mem_get_stats(h, &s);
+        CHECK_EQ(s.classes[c].pools, 2);
+        rcy_free(h, spare); /* the second pool is empty, kept for the class */
+        rcy_purge(h);       /* and given back */
+        rcy_mem_get_stats(h, &s);
+        CHECK_EQ(s.classes[c].pools, 1);
+        CHECK_EQ(s.classes[c].blocks_free, 0);
+
+        void *back = b[n / 2];
+        rcy_free(h, back);
+        rcy_mem_get_stats(h, &s);
+        CHECK_EQ(s.classes[c].pools, 1);
+        CHECK_EQ(s.classes[c].blocks_free, 1);
+        b[n / 2] = rcy_malloc(h, 512);
+        CHECK(b[n / 2] == back);
+        rcy_mem_get_stats(h, &s);
+        CHECK_EQ(s.classes[c].pools, 1);
+        CHECK_EQ(s.classes[c].blocks_free, 0);
+    }
+    for (size_t i = 0; i < n; i++)
+        rcy_free(h, b[i]);
+    rcy_heap_destroy(h);
+}
+
 int main(void)
 {
     quick = check_quick();
     test_last_pool_kept();
+    test_full_pool_regains_block();
     test_every_size();
     test_zero_and_null();
     test_lifo_reuse();

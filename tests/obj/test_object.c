@@ -2,11 +2,13 @@
  * seed article ("four increases, five decreases"), the order of death
  * (finalize, references dropped, destroy, memory freed), finalize-once
  * and resurrection, type/heap queries, payload layout, deep cascades on a
- * small C stack, and (in checked builds) misuse that must abort.
+ * small C stack, large objects, payloads too big to allocate, saturated
+ * counts, and misuse that must abort (the count checks in checked builds).
  *
  * Written against the public header only. RCY_TEST_QUICK=1 shrinks the
  * big structures (used under valgrind). */
 #define _POSIX_C_SOURCE 200809L
+#include <errno.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -723,6 +725,51 @@ static void misuse_below_zero(void *arg)
     rcy_decref(o);
 }
 
+/* rcy_new checks its type pointer in every build. */
+static void misuse_new_null_type(void *arg)
+{
+    (void)arg;
+    rcy_heap *h = rcy_heap_new();
+    void *o = rcy_new(h, NULL);
+    (void)o;
+}
+static void misuse_new_misaligned_type(void *arg)
+{
+    (void)arg;
+    rcy_heap *h = rcy_heap_new();
+    const rcy_type *t = (const rcy_type *)(const void *)((const char *)&leaf_type + 1);
+    void *o = rcy_new_sized(h, t, 8);
+    (void)o;
+}
+
+/* Checked builds look at the pointer before its count. */
+static void misuse_incref_null(void *arg)
+{
+    (void)arg;
+    void *o = NULL;
+    rcy_incref(o);
+}
+static void misuse_decref_interior(void *arg)
+{
+    rcy_heap *h = rcy_heap_new();
+    char *o = rcy_new(h, (const rcy_type *)arg);
+    rcy_decref(o + 4);
+}
+
+/* A destroy callback that takes a reference to its dying object: its
+ * memory is still live, but its count is 0 for good. */
+static void grab_destroy(void *self)
+{
+    rcy_incref(self);
+}
+static const rcy_type grabber_type = {"grabber_type", 16, NULL, NULL, grab_destroy};
+static void misuse_incref_in_destroy(void *arg)
+{
+    (void)arg;
+    rcy_heap *h = rcy_heap_new();
+    rcy_decref(rcy_new(h, &grabber_type));
+}
+
 static void expect_abort(void (*fn)(void *), void *arg, const char *type_name)
 {
     char msg[4096];
@@ -742,15 +789,22 @@ static void test_misuse(void)
     expect_abort(misuse_incref_dead, (void *)&victim_type, "victim_type");
     expect_abort(misuse_incref_dead, (void *)&victim_leaf_type, "victim_leaf");
     expect_abort(misuse_below_zero, NULL, "below_zero_type");
+    expect_abort(misuse_incref_null, NULL, "not an object pointer");
+    expect_abort(misuse_decref_interior, (void *)&victim_leaf_type, "not an object pointer");
+    expect_abort(misuse_incref_in_destroy, NULL, "'grabber_type' has reference count 0");
 #else
     (void)misuse_double_decref;
     (void)misuse_incref_dead;
     (void)misuse_below_zero;
-    (void)expect_abort;
+    (void)misuse_incref_null;
+    (void)misuse_decref_interior;
+    (void)misuse_incref_in_destroy;
     (void)victim_type;
     (void)victim_leaf_type;
-    printf("test_object: misuse aborts skipped (RCY_CHECK_LEVEL %d)\n", RCY_CHECK_LEVEL);
+    printf("test_object: count misuse aborts skipped (RCY_CHECK_LEVEL %d)\n", RCY_CHECK_LEVEL);
 #endif
+    expect_abort(misuse_new_null_type, NULL, "not a valid rcy_type pointer");
+    expect_abort(misuse_new_misaligned_type, NULL, "not a valid rcy_type pointer");
 }
 
 /* Objects of many types at once: more (type, size) pairs than the
@@ -812,6 +866,180 @@ static void test_many_types(void)
     rcy_heap_destroy(h);
 }
 
+/* ---------------------------------------------------------------- */
+/* Large objects, failed creation, saturated counts                 */
+/* ---------------------------------------------------------------- */
+
+/* Objects over RCY_SMALL_MAX come from the large path; the collector
+   walks them as it walks pooled ones: they are listed, and a cycle of
+   them is collected. */
+typedef struct big_node {
+    void *next;
+    char pad[1000];
+} big_node;
+static size_t big_destroyed;
+static void big_traverse(void *self, rcy_visit_fn visit, void *arg)
+{
+    visit(&((big_node *)self)->next, arg);
+}
+static void big_destroy(void *self)
+{
+    (void)self;
+    big_destroyed++;
+}
+static const rcy_type big_type = {"big", sizeof(big_node), big_traverse, NULL, big_destroy};
+
+static void count_big(void *o, void *arg)
+{
+    if (rcy_typeof(o) == &big_type)
+        ++*(size_t *)arg;
+}
+
+static void test_large_objects(void)
+{
+    enum { RING = 8 };
+    rcy_heap *h = rcy_heap_new();
+    CHECK(h != NULL);
+    if (!h)
+        return;
+    rcy_gc_disable(h);
+    rcy_mem_stats s0, s;
+    rcy_mem_get_stats(h, &s0);
+    big_node *ring[RING];
+    for (int i = 0; i < RING; i++) {
+        ring[i] = rcy_new(h, &big_type);
+        CHECK(ring[i] != NULL);
+        if (!ring[i])
+            return;
+    }
+    rcy_mem_get_stats(h, &s);
+    CHECK_EQ(s.large_blocks, s0.large_blocks + RING);
+    for (int i = 0; i < RING; i++) {
+        ring[i]->next = ring[(i + 1) % RING];
+        rcy_incref(ring[i]->next);
+    }
+    for (int i = 0; i < RING; i++)
+        rcy_decref(ring[i]);
+    big_destroyed = 0;
+    size_t listed = 0;
+    CHECK_EQ(rcy_gc_get_objects(h, -1, count_big, &listed), 0);
+    CHECK_EQ(listed, RING);
+    CHECK_EQ(rcy_gc_collect(h, -1), RING);
+    CHECK_EQ(big_destroyed, RING);
+    rcy_mem_get_stats(h, &s);
+    CHECK_EQ(s.large_blocks, s0.large_blocks);
+    CHECK_EQ(s.large_bytes, s0.large_bytes);
+
+    /* a large payload through rcy_new_sized: zero-filled, freed at 0 */
+    unsigned char *l = rcy_new_sized(h, &leaf_type, 5000);
+    CHECK(l != NULL);
+    if (l) {
+        size_t nonzero = 0;
+        for (size_t i = 0; i < 5000; i++)
+            nonzero += l[i] != 0;
+        CHECK_EQ(nonzero, 0);
+        leaf_destroyed = 0;
+        rcy_decref(l);
+        CHECK_EQ(leaf_destroyed, 1);
+    }
+    rcy_mem_get_stats(h, &s);
+    CHECK_EQ(s.large_blocks, s0.large_blocks);
+    rcy_heap_destroy(h);
+}
+
+/* A payload no allocation can hold: NULL with errno ENOMEM, and the heap
+   goes on working. */
+static void test_new_too_big(rcy_heap *h)
+{
+    static const size_t sizes[] = {SIZE_MAX, SIZE_MAX - 8, SIZE_MAX / 2};
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        errno = 0;
+        void *o = rcy_new_sized(h, &leaf_type, sizes[i]);
+        CHECK(o == NULL);
+        CHECK_EQ(errno, ENOMEM);
+        errno = 0;
+        o = rcy_new_sized(h, &list_type, sizes[i]);
+        CHECK(o == NULL);
+        CHECK_EQ(errno, ENOMEM);
+    }
+    leaf *ok = rcy_new(h, &leaf_type);
+    CHECK(ok != NULL);
+    rcy_xdecref(ok);
+}
+
+/* Counts saturate at RCY_IMMORTAL and such an object is never freed
+   (include/recycle.h). Reaching the top by increfs would take 2^32 of
+   them, so the count is set next to it through the header. */
+static void test_saturated_count(void)
+{
+    rcy_heap *h = rcy_heap_new();
+    CHECK(h != NULL);
+    if (!h)
+        return;
+    leaf *o = rcy_new(h, &leaf_type);
+    CHECK(o != NULL);
+    if (!o)
+        return;
+    RCY_HEAD(o)->refcnt = RCY_IMMORTAL - 1;
+    rcy_incref(o);
+    CHECK_EQ(rcy_refcount(o), RCY_IMMORTAL);
+    rcy_incref(o);
+    CHECK_EQ(rcy_refcount(o), RCY_IMMORTAL);
+    leaf_destroyed = 0;
+    for (int i = 0; i < 3; i++)
+        rcy_decref(o);
+    CHECK_EQ(rcy_refcount(o), RCY_IMMORTAL);
+    CHECK_EQ(leaf_destroyed, 0);
+    o->value = 7; /* still the object's memory */
+    CHECK_EQ(o->value, 7);
+    rcy_heap_destroy(h);
+}
+
+/* A finalizer that resurrects its object, at the end of chains of every
+   length up to well past the nesting at which death is queued instead of
+   recursed (object.c): the object lives on, tracked again, finalized once. */
+static void *lazarus_kept;
+static size_t lazarus_finalized;
+static void lazarus_finalize(void *self)
+{
+    lazarus_finalized++;
+    rcy_incref(self);
+    lazarus_kept = self;
+}
+static const rcy_type lazarus_type = {"lazarus", sizeof(chain), chain_traverse, lazarus_finalize,
+                                      chain_destroy};
+
+static void test_resurrection_in_cascade(void)
+{
+    rcy_heap *h = rcy_heap_new();
+    CHECK(h != NULL);
+    if (!h)
+        return;
+    rcy_gc_disable(h);
+    int untracked = 0, wrong = 0;
+    for (size_t len = 1; len <= 80; len++) {
+        chain *tail = rcy_new(h, &lazarus_type);
+        chain *head = tail;
+        for (size_t i = 0; i < len; i++) {
+            chain *c = rcy_new(h, &chain_type);
+            c->next = head; /* takes over our reference */
+            head = c;
+        }
+        lazarus_kept = NULL;
+        lazarus_finalized = chain_destroyed = 0;
+        rcy_decref(head);
+        wrong += lazarus_kept != tail || lazarus_finalized != 1 || chain_destroyed != len ||
+                 rcy_refcount(tail) != 1;
+        untracked += !rcy_gc_is_tracked(tail);
+        chain_destroyed = 0;
+        rcy_decref(tail); /* dies for good, not finalized again */
+        wrong += lazarus_finalized != 1 || chain_destroyed != 1;
+    }
+    CHECK_EQ(wrong, 0);
+    CHECK_EQ(untracked, 0);
+    rcy_heap_destroy(h);
+}
+
 int main(void)
 {
     quick = check_quick();
@@ -828,8 +1056,12 @@ int main(void)
     test_queries();
     test_new_sized(h);
     test_new_and_sized_interleaved(h);
+    test_new_too_big(h);
     rcy_heap_destroy(h);
     test_many_types();
+    test_large_objects();
+    test_saturated_count();
+    test_resurrection_in_cascade();
     test_deep_cascades();
     test_misuse();
     return check_summary("test_object");

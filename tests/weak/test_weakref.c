@@ -121,6 +121,29 @@ static void test_get(rcy_heap *h)
     rcy_decref(wr);
     CHECK_EQ(rcy_refcount(t), 1);
     rcy_decref(t);
+
+    /* no target, no weak reference */
+    CHECK(rcy_weakref_new(NULL, record_cb, NULL) == NULL);
+}
+
+/* rcy_weakref_get of an object that is not a weak reference aborts, in
+   every build. */
+static void misuse_get_not_weakref(void *arg)
+{
+    (void)arg;
+    rcy_heap *h = rcy_heap_new();
+    void *t = rcy_new(h, &plain_type);
+    void *got = rcy_weakref_get(t);
+    (void)got;
+}
+
+static void test_misuse(void)
+{
+    char msg[1024];
+    int ok = check_aborts(misuse_get_not_weakref, NULL, "not a weak reference", msg, sizeof msg);
+    CHECK(ok);
+    if (!ok)
+        fprintf(stderr, "  (child stderr: %s)\n", msg);
 }
 
 static void test_many(rcy_heap *h)
@@ -402,6 +425,7 @@ int main(void)
     test_callback_actions(h);
     test_cycles(h);
     test_stress(h);
+    test_misuse();
 
     /* a heap destroyed with live weak references and targets */
     rcy_heap *h2 = rcy_heap_new();
