@@ -5,11 +5,13 @@
 #                  clang ASan/UBSan checked build + ctest, valgrind, install check,
 #                  clang-format-14 check (format), clang-tidy-14 (tidy)
 #   make bench     benchmarks (bench/run.sh)
+#   make coverage  line coverage of src/ from the tests (gcovr), fails under 90%
 #   make format    clang-format-14 the C sources in place
 #   make clean     remove build/
 #
-# `make test` and `make bench` first run scripts/install-deps.sh, which installs
-# missing tools with apt-get when run as root and does nothing when all are present.
+# `make test`, `make bench` and `make coverage` first run scripts/install-deps.sh,
+# which installs missing tools with apt-get when run as root and does nothing when
+# all are present.
 
 JOBS ?= 2
 BUILD_RELEASE := build/release
@@ -20,12 +22,12 @@ FORMAT_DIRS := src include tests bench examples tour fuzz
 CLANG_FORMAT := clang-format-14
 
 .PHONY: all build demo test test-release test-asan test-valgrind test-install \
-        test-format test-tidy bench format clean deps help
+        test-format test-tidy bench coverage format clean deps help
 
 all: build
 
 help:
-	@sed -n '2,13s/^# \{0,1\}//p' Makefile
+	@sed -n '2,16s/^# \{0,1\}//p' Makefile
 
 deps:
 	bash scripts/install-deps.sh
@@ -59,6 +61,11 @@ bench:
 	bash scripts/install-deps.sh --bench
 	@test -f bench/run.sh || { echo "bench: bench/run.sh not found" >&2; exit 1; }
 	bash bench/run.sh
+
+# gcc --coverage build in build/coverage, every CTest test, then gcovr.
+coverage:
+	bash scripts/install-deps.sh --coverage
+	JOBS=$(JOBS) bash scripts/coverage.sh
 
 # The pinned clang-format (Debian 12's), the one the format stage checks with.
 format:
