@@ -59,11 +59,21 @@ stage_asan() {
         fuzz_briefly
 }
 
-# The libFuzzer target for a bounded time from a fixed seed (clang builds).
+# The libFuzzer target for a bounded time from a fixed seed (clang builds),
+# starting from the checked-in corpus. libFuzzer adds the inputs it finds
+# to its corpus directory, so it runs on a scratch copy: a test run leaves
+# fuzz/corpus/ as it was (fuzz/CMakeLists.txt says how to refresh it).
 fuzz_briefly() {
-    local target="$build_asan/fuzz/fuzz_gc"
+    local target="$build_asan/fuzz/fuzz_gc" seeds=fuzz/corpus/fuzz_gc
+    local work="$build_asan/fuzz/corpus-run"
     [ -x "$target" ] || return 0
-    "$target" -seed=1 -max_total_time="${RCY_FUZZ_SECONDS:-30}" -print_final_stats=1 2>&1 | tail -n 12
+    rm -rf "$work"
+    mkdir -p "$work"
+    if [ -d "$seeds" ]; then
+        cp -R "$seeds"/. "$work"/
+    fi
+    "$target" "$work" -seed=1 -max_total_time="${RCY_FUZZ_SECONDS:-30}" -print_final_stats=1 2>&1 |
+        tail -n 12
     return "${PIPESTATUS[0]}"
 }
 
