@@ -8,7 +8,7 @@
 #   release   gcc, Release build in build/release, all CTest tests, then the
 #             randomized collector model for 200 seeds (RCY_GC_MODEL_SEEDS)
 #   asan      clang, Debug, RCY_CHECK_LEVEL=3 (misuse checks, asserts, heap validation), ASan+UBSan build in build/asan, all CTest tests, then the libFuzzer
-#             target for RCY_FUZZ_SECONDS (30)
+#             target for RCY_FUZZ_SECONDS (30), from a copy of fuzz/corpus/fuzz_gc
 #   valgrind  valgrind memcheck on allocator and object tests of build/release
 #             (tests/run_valgrind.sh)
 #   install   install build/release into build/stage, then build tests/install_check
