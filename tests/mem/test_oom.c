@@ -15,7 +15,7 @@
 #include <stdint.h>
 #include <sys/resource.h>
 
-#define HEADROOM ((size_t)32 << 20)    /* address space allowed beyond the start */
+#define HEADROOM ((size_t)32 << 20)     /* address space allowed beyond the start */
 #define MAX_BLOCKS (HEADROOM / 256 * 2) /* more 256-byte blocks than fit in it */
 
 typedef struct pair {
@@ -39,7 +39,8 @@ static size_t mapped_now(void)
     char line[128];
     int got = fgets(line, sizeof line, f) != NULL;
     (void)fclose(f); /* read only: nothing to lose */
-    unsigned long pages = got ? strtoul(line, NULL, 10) : 0; /* the first field: size */
+    /* the first field is the size, in pages */
+    unsigned long pages = got ? strtoul(line, NULL, 10) : 0;
     return (size_t)pages * (size_t)sysconf(_SC_PAGESIZE);
 }
 
