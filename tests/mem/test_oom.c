@@ -114,6 +114,8 @@ static void run_limited(rcy_heap *h, void **keep)
 int main(void)
 {
 #if defined(RCY_SANITIZE) && RCY_SANITIZE
+    (void)mapped_now;
+    (void)run_limited;
     printf("test_oom: skipped under the sanitizers\n");
     return check_summary("test_oom");
 #else
