@@ -107,7 +107,8 @@ for ((rep = 1; rep <= REPS; rep++)); do
     for a in "${ALLOCS[@]}"; do
         BT+=("$a")
         if [ "$a" = recycle ]; then BT+=("recycle-gcoff" "recycle-nopace"); fi
-        # hand-written reference counting on the allocators of the anchors
+        # hand-written reference counting on glibc and mimalloc, the allocators
+        # the binary-trees targets compare recycle with
         if [ "$a" = glibc ] || [ "$a" = mimalloc ]; then BT+=("$a-rc"); fi
     done
     if [ -n "$BOEHM" ]; then BT+=("boehm"); fi
