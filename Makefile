@@ -36,8 +36,16 @@ build:
 	cmake -S . -B $(BUILD_RELEASE) $(RELEASE_CONFIG)
 	cmake --build $(BUILD_RELEASE) -j $(JOBS)
 
-# The tour when tour/ is part of the build; otherwise the tree example.
-demo: build
+# The tour when tour/ is part of the build; otherwise the tree example. The
+# build is quiet: its output goes to $(DEMO_LOG), shown only if it fails.
+DEMO_LOG := build/demo-build.log
+demo:
+	@mkdir -p build
+	@echo "building recycle (Release, $(BUILD_RELEASE); log: $(DEMO_LOG))..."
+	@{ cmake -S . -B $(BUILD_RELEASE) $(RELEASE_CONFIG) && \
+	   cmake --build $(BUILD_RELEASE) -j $(JOBS); } >$(DEMO_LOG) 2>&1 || { \
+	    cat $(DEMO_LOG) >&2; \
+	    echo "demo: the build failed; its output is above and in $(DEMO_LOG)" >&2; exit 1; }
 	@if [ -f tour/CMakeLists.txt ] && [ -x $(TOUR) ]; then \
 	    echo "==> $(TOUR)"; exec $(TOUR); \
 	fi; \

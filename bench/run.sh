@@ -3,7 +3,10 @@
 # competitors interleaved, and write docs/benchmarks.md plus docs/bench/*.svg.
 #
 #   bash bench/run.sh                 full run (about 10-15 minutes)
-#   BENCH_QUICK=1 bash bench/run.sh   every benchmark shrunk ~10-50x
+#   BENCH_QUICK=1 bash bench/run.sh   every benchmark shrunk ~10-50x; the report goes
+#                                     to build/bench/quick/benchmarks.md and its charts
+#                                     to build/bench/quick/bench/*.svg, never over the
+#                                     tracked docs/benchmarks.md and docs/bench/*.svg
 #   BENCH_REPS=5 bash bench/run.sh    repetitions (default 3; medians reported)
 #
 # Each repetition runs each allocator once, in an order that rotates from one
@@ -21,6 +24,14 @@ if [ "$QUICK" = "0" ]; then QUICK=""; fi
 REPS=${BENCH_REPS:-3}
 TIMEOUT=${BENCH_TIMEOUT:-900}
 export BENCH_QUICK=${QUICK:-0}
+# Only a full run replaces the published report; a quick one writes its own.
+if [ -n "$QUICK" ]; then
+    REPORT=$BUILD/quick/benchmarks.md
+    SVG_DIR=$BUILD/quick/bench
+else
+    REPORT=docs/benchmarks.md
+    SVG_DIR=docs/bench
+fi
 
 mkdir -p "$BUILD"
 : >"$RESULTS"
@@ -107,7 +118,8 @@ for ((rep = 1; rep <= REPS; rep++)); do
     for a in "${ALLOCS[@]}"; do
         BT+=("$a")
         if [ "$a" = recycle ]; then BT+=("recycle-gcoff" "recycle-nopace"); fi
-        # hand-written reference counting on the allocators of the issue's anchors
+        # hand-written reference counting on glibc and mimalloc, the allocators
+        # the binary-trees targets compare recycle with
         if [ "$a" = glibc ] || [ "$a" = mimalloc ]; then BT+=("$a-rc"); fi
     done
     if [ -n "$BOEHM" ]; then BT+=("boehm"); fi
@@ -157,8 +169,9 @@ for ((rep = 1; rep <= REPS; rep++)); do
 done
 
 END_EPOCH=$(date +%s)
-note "== measurements took $((END_EPOCH - START_EPOCH)) s; writing docs/benchmarks.md"
-python3 bench/report.py --results "$RESULTS" --out docs/benchmarks.md --svg-dir docs/bench \
+note "== measurements took $((END_EPOCH - START_EPOCH)) s; writing $REPORT"
+mkdir -p "$(dirname "$REPORT")"
+python3 bench/report.py --results "$RESULTS" --out "$REPORT" --svg-dir "$SVG_DIR" \
     --work "$BUILD/plot" --reps "$REPS" --seconds "$((END_EPOCH - START_EPOCH))" \
     ${QUICK:+--quick} --bt-depth "$BT_DEPTH" --py-bt-depth "$PY_BT_DEPTH"
-note "== done: docs/benchmarks.md"
+note "== done: $REPORT"

@@ -41,7 +41,8 @@ extern "C" {
 
 typedef struct rcy_heap rcy_heap;
 
-/** Create a heap. NULL (errno ENOMEM) on failure. */
+/** Create a heap. NULL on failure: errno ENOMEM, or ENOTSUP on a system
+ *  whose addresses exceed 48 bits (README, "Supported platforms"). */
 RCY_API rcy_heap *rcy_heap_new(void);
 /** Free every object and all memory of the heap. Finalizers and destroy
  *  callbacks of objects still alive do NOT run: the memory is simply
@@ -68,7 +69,8 @@ RCY_API void *rcy_realloc(rcy_heap *h, void *p, size_t n);
 RCY_API void rcy_free(rcy_heap *h, void *p);
 /** Bytes usable at p (>= the size asked for). */
 RCY_API size_t rcy_usable_size(rcy_heap *h, const void *p);
-/** Hand every free page back to the OS now; returns the bytes released.
+/** Hand every free page back to the OS now; returns the bytes released
+ *  (what rcy_mem_stats.bytes_released_total grows by).
  *  (Free pages are also returned on their own: see docs/design.md, "Giving memory back".) */
 RCY_API size_t rcy_purge(rcy_heap *h);
 
@@ -91,8 +93,9 @@ typedef struct rcy_mem_stats {
     size_t arenas_highwater;   /* most arenas mapped at once */
     size_t arenas_current;     /* arenas mapped now */
     size_t pools_total;        /* pools in mapped arenas */
-    size_t pools_used;         /* pools serving a size class */
-    size_t pools_empty_dirty;  /* empty pools still holding pages */
+    size_t pools_used;         /* pools with a block in use */
+    size_t pools_empty_dirty;  /* empty pools still holding pages (among them the last pool
+                                  of a size class, kept until rcy_purge) */
     size_t pools_empty_clean;  /* empty pools whose pages went back (or never came) */
     size_t small_bytes_used;   /* bytes in small blocks handed out (block sizes) */
     size_t small_bytes_free;   /* bytes in free blocks of used pools */

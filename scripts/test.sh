@@ -11,8 +11,11 @@
 #             target for RCY_FUZZ_SECONDS (30), from a copy of fuzz/corpus/fuzz_gc
 #   valgrind  valgrind memcheck on allocator and object tests of build/release
 #             (tests/run_valgrind.sh)
-#   install   install build/release into build/stage, then build tests/install_check
-#             against it with pkg-config and with CMake's find_package, and run both
+#   install   the commands of README.md's "Using recycle in your project", as
+#             written there: install build/release into build/stage, build
+#             tests/install_check/main.c (as app.c) with each pkg-config line
+#             (shared, rpath, static, LD_LIBRARY_PATH) and with find_package;
+#             check with ldd which library each program loads, and run it
 #   format    clang-format-14 --dry-run --Werror on every C file under src include
 #             tests bench examples tour fuzz: fails if any would change
 #   tidy      clang-tidy-14 (.clang-tidy) on the C files of src, tests and fuzz,
@@ -96,43 +99,184 @@ find_libdir() {
     return 1
 }
 
-stage_install() {
-    configure_release
-    rm -rf "$stage_dir" "$check_dir"
-    cmake --install "$build_release" --prefix "$stage_dir"
-    local prefix libdir pcflags pclibdir
-    prefix="$root/$stage_dir"
-    libdir=$(find_libdir "$prefix")
-    mkdir -p "$check_dir"
+# The command lines README.md shows under "Using recycle in your project", in
+# its order. The install stage checks that the README shows exactly these and
+# runs each as written, with only PREFIX and PKG_CONFIG_PATH its own.
+# shellcheck disable=SC2016 # expanded when run, as in the README
+readme_install='cmake --install build/release --prefix "$PREFIX"'
+# shellcheck disable=SC2016
+readme_cc='cc -std=c17 app.c $(pkg-config --cflags --libs recycle) -o app'
+# shellcheck disable=SC2016
+readme_cc_rpath='cc -std=c17 app.c $(pkg-config --cflags --libs recycle) -Wl,-rpath,"$(pkg-config --variable=libdir recycle)" -o app'
+# shellcheck disable=SC2016
+readme_cc_static='cc -std=c17 app.c $(pkg-config --cflags recycle) "$(pkg-config --variable=libdir recycle)/librecycle.a" -lm -o app'
+# shellcheck disable=SC2016
+readme_run_ldpath='LD_LIBRARY_PATH="$(pkg-config --variable=libdir recycle)" ./app'
+readme_commands=("$readme_install" "$readme_cc" "$readme_cc_rpath" "$readme_cc_static" "$readme_run_ldpath")
 
-    # 1. pkg-config. The installed recycle.pc names the configure-time prefix,
-    #    so point its prefix at the staging directory.
-    note "install check: pkg-config (libdir ${libdir#"$root/"})"
-    export PKG_CONFIG_PATH="$libdir/pkgconfig${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}"
-    pcflags=$(pkg-config --define-variable=prefix="$prefix" --cflags --libs recycle)
-    pclibdir=$(pkg-config --define-variable=prefix="$prefix" --variable=libdir recycle)
-    echo "pkg-config --cflags --libs recycle: $pcflags"
-    # shellcheck disable=SC2086 # pcflags is a list of words
-    gcc -std=c17 -Wall -Wextra -Werror tests/install_check/main.c $pcflags \
-        -Wl,-rpath,"$pclibdir" -o "$check_dir/main_pkgconfig"
-    # ldd's output is captured first: with pipefail, `ldd | grep -q` fails at
-    # random when grep exits early and ldd dies of SIGPIPE.
-    local linked
-    linked=$(ldd "$check_dir/main_pkgconfig" 2>/dev/null || true)
-    if command -v ldd >/dev/null 2>&1 && [[ "$linked" != *"$prefix"* ]]; then
-        echo "install check: main_pkgconfig is not linked against the staged library:" >&2
-        ldd "$check_dir/main_pkgconfig" >&2
+# The lines of README.md's ```LANG blocks in the section "Using recycle in
+# your project", unindented.
+readme_block_lines() {
+    awk -v lang="$1" '
+        /^## / { inside = ($0 == "## Using recycle in your project"); next }
+        !inside { next }
+        { line = $0; sub(/^[ \t]+/, "", line) }
+        fence && line == "```" { fence = 0; next }
+        fence { print line; next }
+        line == "```" lang { fence = 1 }
+    ' README.md
+}
+
+# Runs a README command line as written, in directory $1, showing it first
+# (on stderr, so that a caller may capture what the command prints).
+run_readme() {
+    local dir=$1 line=$2
+    printf '$ %s\n' "$line" >&2
+    (cd "$dir" && eval "$line")
+}
+
+# The file program $1's librecycle.so resolves to, "not found", or nothing if
+# it loads none; ldd runs with the environment in the other arguments. ldd's
+# output is captured first: with pipefail, `ldd | grep -q` fails at random
+# when grep exits early.
+loaded_recycle() {
+    local out
+    out=$(env "${@:2}" ldd "$1") || return 1
+    awk '$1 ~ /^librecycle\.so/ { print ($3 == "not" ? "not found" : $3); exit }' <<<"$out"
+}
+
+# Fails unless program $1 loads the shared library $2 (the staged one), or
+# none if $2 is "static"; ldd runs with the environment in the other arguments.
+check_loads() {
+    local prog=$1 want=$2 got
+    got=$(loaded_recycle "$prog" "${@:3}")
+    if [ "$want" = static ]; then
+        if [ -n "$got" ]; then
+            echo "install check: $prog should not load librecycle.so, but loads $got" >&2
+            return 1
+        fi
+        echo "ldd: no librecycle.so (static)"
+        return 0
+    fi
+    if [ -z "$got" ] || [ "$got" = "not found" ] ||
+        [ "$(realpath "$got")" != "$(realpath "$want")" ]; then
+        echo "install check: $prog loads '${got:-no librecycle.so}', not the staged $want" >&2
+        env "${@:3}" ldd "$prog" >&2 || true
         return 1
     fi
-    "$check_dir/main_pkgconfig"
+    echo "ldd: librecycle.so -> $got (the staged library)"
+}
 
-    # 2. CMake's find_package(recycle), static and shared targets.
+# Fails unless the output in $1 is the install check program's success line.
+check_output() {
+    printf '%s\n' "$1"
+    if ! [[ "$1" =~ ^install\ check:\ ok\ \(recycle\ [0-9.]+,\ check\ level\ [0-3]\)$ ]]; then
+        echo "install check: unexpected output from the program" >&2
+        return 1
+    fi
+}
+
+stage_install() {
+    command -v ldd >/dev/null || { echo "install check: needs ldd" >&2; return 1; }
+    # Only the rpath or the README's LD_LIBRARY_PATH may lead to the library.
+    unset LD_LIBRARY_PATH
+    configure_release
+    rm -rf "$stage_dir" "$check_dir"
+    mkdir -p "$check_dir"
+
+    note "install check: README.md's commands"
+    local expected
+    expected=$(printf '%s\n' "${readme_commands[@]}")
+    if [ "$(readme_block_lines sh)" != "$expected" ]; then
+        echo "install check: the sh lines of README.md's \"Using recycle in your project\" differ" \
+            "from the commands this stage runs (readme_* in scripts/test.sh):" >&2
+        diff <(readme_block_lines sh) <(printf '%s\n' "$expected") >&2
+        return 1
+    fi
+    local line
+    while IFS= read -r line; do
+        if ! grep -Fxq -- "$line" tests/install_check/CMakeLists.txt; then
+            echo "install check: README.md's CMake line is not in tests/install_check/CMakeLists.txt: $line" >&2
+            return 1
+        fi
+    done < <(readme_block_lines cmake)
+
+    # The script's choices: where to install, and where pkg-config looks.
+    export PREFIX="$root/$stage_dir"
+    run_readme . "$readme_install"
+    local libdir staged
+    libdir=$(find_libdir "$PREFIX")
+    staged="$libdir/librecycle.so.0"
+    export PKG_CONFIG_PATH="$libdir/pkgconfig${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}"
+    echo "PKG_CONFIG_PATH=$PKG_CONFIG_PATH"
+    echo "pkg-config --cflags --libs recycle: $(pkg-config --cflags --libs recycle)"
+    if [ "$(realpath "$(pkg-config --variable=prefix recycle)")" != "$(realpath "$PREFIX")" ]; then
+        echo "install check: recycle.pc names the prefix $(pkg-config --variable=prefix recycle)," \
+            "not $PREFIX" >&2
+        return 1
+    fi
+    # The README's app.c.
+    cp tests/install_check/main.c "$check_dir/app.c"
+    local out
+
+    # 1. Plain: links the shared library, which the loader cannot find.
+    note "install check: pkg-config, shared library"
+    run_readme "$check_dir" "$readme_cc"
+    local found
+    found=$(loaded_recycle "$check_dir/app")
+    if [ "$found" = "not found" ]; then
+        if out=$(cd "$check_dir" && ./app 2>&1); then
+            echo "install check: ./app ran although ldd finds no librecycle.so" >&2
+            return 1
+        fi
+        if [[ "$out" != *"librecycle.so.0: cannot open shared object file"* ]]; then
+            echo "install check: ./app failed otherwise than the README says: $out" >&2
+            return 1
+        fi
+        echo "./app alone fails, as the README says: $out"
+    else
+        echo "(the loader finds a librecycle.so of its own for ./app: ${found:-none}; not the README's case)"
+    fi
+    # 1a. ... so tell it where, for one run.
+    out=$(run_readme "$check_dir" "$readme_run_ldpath")
+    check_output "$out"
+    check_loads "$check_dir/app" "$staged" LD_LIBRARY_PATH="$(pkg-config --variable=libdir recycle)"
+
+    # 2. With an rpath.
+    note "install check: pkg-config, shared library with an rpath"
+    rm -f "$check_dir/app"
+    run_readme "$check_dir" "$readme_cc_rpath"
+    check_loads "$check_dir/app" "$staged"
+    out=$(cd "$check_dir" && ./app)
+    check_output "$out"
+
+    # 3. Static.
+    note "install check: pkg-config, static library"
+    rm -f "$check_dir/app"
+    local static_libs
+    static_libs=$(pkg-config --static --libs recycle)
+    if [[ " $static_libs " != *" -lm "* ]]; then
+        echo "install check: the README links the static library with -lm, but" \
+            "pkg-config --static --libs recycle says: $static_libs" >&2
+        return 1
+    fi
+    run_readme "$check_dir" "$readme_cc_static"
+    check_loads "$check_dir/app" static
+    out=$(cd "$check_dir" && ./app)
+    check_output "$out"
+
+    # 4. CMake's find_package(recycle), static and shared targets.
     note "install check: find_package(recycle)"
     cmake -S tests/install_check -B "$check_dir/cmake" -DCMAKE_C_COMPILER=gcc \
-        -DCMAKE_PREFIX_PATH="$prefix" -DRCY_EXPECT_PREFIX="$prefix"
+        -DCMAKE_PREFIX_PATH="$PREFIX" -DRCY_EXPECT_PREFIX="$PREFIX"
     cmake --build "$check_dir/cmake" -j "$jobs"
-    "$check_dir/cmake/main_static"
-    "$check_dir/cmake/main_shared"
+    check_loads "$check_dir/cmake/app" static
+    out=$("$check_dir/cmake/app")
+    check_output "$out"
+    check_loads "$check_dir/cmake/app_shared" "$staged"
+    out=$("$check_dir/cmake/app_shared")
+    check_output "$out"
+    note "install check: every program built and ran"
 }
 
 # The C files the format and tidy stages look at (and `make format` formats).

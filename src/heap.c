@@ -4,16 +4,35 @@
  * of everything the heap owns and must outlive all of it. */
 #include <errno.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "heap.h"
+#include "os/pagemap.h"
 
 _Static_assert(offsetof(rcy_heap, gc) == 0 && offsetof(rcy_gc, weak) == 0 &&
                    offsetof(rcy_weaks, objects) == 0 && offsetof(rcy_objects, mem) == 0,
                "a heap's address is each layer's part (heap.h)");
 
+/* The platform check of README's "Supported platforms", once per heap: a
+   page map that missed the heap's arenas would take every block for a
+   foreign pointer. */
+static int platform_supported(void)
+{
+    if (rcy__pagemap_covers_os())
+        return 1;
+    fprintf(stderr, "recycle: rcy_heap_new: this system maps addresses above 2^%d, which "
+                    "recycle's page map does not cover (see README, Supported platforms)\n",
+            RCY_PM_ADDRESS_BITS);
+    return 0;
+}
+
 rcy_heap *rcy_heap_new(void)
 {
+    if (!platform_supported()) {
+        errno = ENOTSUP;
+        return NULL;
+    }
     rcy_heap *h = calloc(1, sizeof *h);
     if (!h) {
         errno = ENOMEM;

@@ -770,7 +770,11 @@ static void section_pool(void)
          "blocks, pools are carved from 1 MiB arenas, and sizes are rounded "
          "up to one of 32 classes 16 bytes apart. Bigger requests go to the "
          "system's malloc. (Old articles say \"256K\": that was the arena "
-         "size, never the bound.) recycle's allocator works the same way.");
+         "size, never the bound.) recycle's allocator works the same way, "
+         "with 64 classes 8 bytes apart: rcy_malloc rounds up to a multiple "
+         "of 16 (the odd-numbered classes below), so its blocks stay 16-byte "
+         "aligned, while objects use every class, so that their 8-byte "
+         "header does not round a 16-byte payload up to 32.");
 
     rcy_heap *h = new_heap();
     const size_t sizes[] = {1, 16, 17, 100, 256, 512, 513, 4096, 1u << 20};

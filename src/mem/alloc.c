@@ -41,6 +41,19 @@ static void set_live(rcy_pool *pool, size_t i, int on)
 }
 #endif
 
+/* Reports a bad free (or usable_size) of p; an object's pointer is named
+   as one, with what releases it. Cold: out of the callers' way. */
+static _Noreturn RCY_NOINLINE void bad_pointer(rcy_mem *M, void *p, const char *api,
+                                               const char *why)
+{
+    const char *name = M->object_name ? M->object_name(p) : NULL;
+    if (name)
+        rcy__misuse("%s(%p): this is a recycle object of type '%s', not a block from "
+                    "rcy_malloc: release it with rcy_decref",
+                    api, p, name);
+    rcy__misuse("%s(%p): %s", api, p, why);
+}
+
 /* The pool of small block p after checking p is one of h's live blocks. */
 static rcy_pool *valid_small_block(rcy_mem *M, rcy_arena *a, void *p, const char *api)
 {
@@ -48,10 +61,10 @@ static rcy_pool *valid_small_block(rcy_mem *M, rcy_arena *a, void *p, const char
         rcy__misuse("%s(%p): the block belongs to another heap", api, p);
     rcy_pool *pool = rcy__pool_of(a, p);
     if (pool->nused == 0)
-        rcy__misuse("%s(%p): not an allocated block (double free or bad pointer)", api, p);
+        bad_pointer(M, p, api, "not an allocated block (double free or bad pointer)");
     size_t i = block_index(pool, p);
     if ((char *)p != rcy__pool_start(p) + i * RCY_CLASS_SIZE(pool->cls) || (char *)p >= pool->bump)
-        rcy__misuse("%s(%p): not the start of an allocated block", api, p);
+        bad_pointer(M, p, api, "not the start of an allocated block");
     if (p == pool->freelist)
         rcy__misuse("%s(%p): double free", api, p);
 #if RCY_CHECK_LEVEL >= 1
@@ -115,7 +128,7 @@ void rcy__mem_free(rcy_mem *M, void *p, const char *api)
         return;
     }
     if (!rcy__large_owned(&M->large, p))
-        rcy__misuse("%s(%p): pointer not allocated by this heap, or already freed", api, p);
+        bad_pointer(M, p, api, "pointer not allocated by this heap, or already freed");
     free_large(M, p);
 }
 
@@ -132,21 +145,36 @@ void rcy__mem_release(rcy_mem *M, rcy_arena *a, void *p)
 #endif
 }
 
-int rcy__mem_is_live(const void *p)
+static rcy_block_state large_block_state(const void *p, const void **tag)
+{
+    if (!rcy__large_marked(p))
+        return RCY_BLOCK_FOREIGN;
+    rcy_mem *owner = rcy__large_header(p)->owner; /* NULL once freed */
+    if (!owner || !rcy__large_owned(&owner->large, p))
+        return RCY_BLOCK_FREE;
+    *tag = rcy__large_header(p)->tag;
+    return RCY_BLOCK_LIVE;
+}
+
+rcy_block_state rcy__mem_block_state(const void *p, const void **tag)
 {
     rcy_arena *a = rcy__pagemap_lookup(p);
-    if (!a) {
-        rcy_mem *owner = rcy__large_header(p)->owner; /* NULL once freed, if not reused */
-        return owner && rcy__large_owned(&owner->large, p);
-    }
+    if (!a)
+        return large_block_state(p, tag);
     const rcy_pool *pool = rcy__pool_of(a, p);
+    if (pool->index < RCY_ARENA_FIRST_POOL)
+        return RCY_BLOCK_FOREIGN; /* the arena's bookkeeping */
     if (pool->nused == 0 || (const char *)p >= pool->bump)
-        return 0;
+        return RCY_BLOCK_FREE; /* a pool not in use, or past its blocks handed out */
+    size_t i = block_index(pool, p);
+    if ((const char *)p != rcy__pool_start(p) + i * RCY_CLASS_SIZE(pool->cls))
+        return RCY_BLOCK_FOREIGN;
 #if RCY_CHECK_LEVEL >= 1
-    return live_bit(pool, block_index(pool, p));
-#else
-    return 1;
+    if (!live_bit(pool, i))
+        return RCY_BLOCK_FREE;
 #endif
+    *tag = pool->tag;
+    return RCY_BLOCK_LIVE;
 }
 
 int rcy__mem_next_span(rcy_mem *M, unsigned kind, rcy_mem_cursor *c, rcy_span *out)
@@ -205,7 +233,7 @@ size_t rcy_usable_size(rcy_heap *h, const void *p)
     if (a)
         return RCY_CLASS_SIZE(valid_small_block(M, a, (void *)p, "rcy_usable_size")->cls);
     if (!rcy__large_owned(&M->large, p))
-        rcy__misuse("rcy_usable_size(%p): pointer not allocated by this heap", p);
+        bad_pointer(M, (void *)p, "rcy_usable_size", "pointer not allocated by this heap");
     return rcy__large_header(p)->size;
 }
 

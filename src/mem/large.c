@@ -46,6 +46,7 @@ static void *enter(rcy_larges *L, rcy_large *b, size_t n, unsigned kind)
     *slot = tagged(b, kind);
     b->size = n;
     b->owner = L->owner;
+    b->check = RCY_LARGE_CHECK(b + 1);
     L->count++;
     L->bytes += n;
     return b + 1;
@@ -62,6 +63,14 @@ static void leave(rcy_larges *L, rcy_large *b)
 int rcy__large_owned(const rcy_larges *L, const void *p)
 {
     return rcy__ptrmap_find(&L->blocks, (uintptr_t)p) != NULL;
+}
+
+#if defined(__GNUC__)
+__attribute__((no_sanitize("address")))
+#endif
+int rcy__large_marked(const void *p)
+{
+    return rcy__large_header(p)->check == RCY_LARGE_CHECK(p);
 }
 
 void *rcy__large_alloc(rcy_larges *L, size_t n, unsigned kind, const void *tag)

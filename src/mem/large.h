@@ -14,8 +14,12 @@ typedef struct rcy_large {
     size_t size;
     void *owner;     /* the heap; NULL once freed */
     const void *tag; /* as a pool class's (pool.h): an object's type */
-    void *unused;    /* 32 bytes keep the block 16-byte aligned */
+    uintptr_t check; /* RCY_LARGE_CHECK(block), so that a pointer can be told to be
+                        one of ours (rcy__large_marked); 32 bytes keep blocks
+                        16-byte aligned */
 } rcy_large;
+
+#define RCY_LARGE_CHECK(p) ((uintptr_t)(p) ^ (uintptr_t)0x5EC7C1E0B10C4A1Dull)
 
 typedef struct rcy_larges {
     rcy_ptrmap blocks; /* live block -> its header, with its kind in bit 0 */
@@ -41,5 +45,11 @@ static inline rcy_large *rcy__large_header(const void *p)
 {
     return (rcy_large *)p - 1;
 }
+
+/* 1 if p looks like a large block of this layer, live or freed: its
+   header's check word matches. For messages about pointers that may be
+   foreign: it reads the 32 bytes before p, which must be readable (they
+   are for a pointer from malloc), so the sanitizer is told not to object. */
+int rcy__large_marked(const void *p);
 
 #endif

@@ -19,6 +19,10 @@
 typedef struct rcy_mem {
     rcy_pools pools;
     rcy_larges large;
+    /* A hook the object layer registers, for messages about a bad free:
+       the type name of the object whose pointer is p, NULL if p is not
+       one (rcy_free of an object names it and says to use rcy_decref). */
+    const char *(*object_name)(const void *p);
 } rcy_mem;
 
 /* The memory of heap h: the part every heap starts with. */
@@ -72,8 +76,13 @@ static inline rcy_mem *rcy__mem_owner(const rcy_arena *a, const void *p)
 /* Frees a block the caller knows is a live block of h (an object's), in
    arena a (NULL: a large block): validated only in checked builds. */
 void rcy__mem_release(rcy_mem *M, rcy_arena *a, void *p);
-/* In checked builds: 1 if p is a block handed out and not freed. */
-int rcy__mem_is_live(const void *p);
+/* What p is, for checks and messages: the start of a block handed out
+   (live) or of one freed since (free, when that can still be told), or
+   neither: a pointer from elsewhere, or into a block (foreign). *tag gets
+   a live block's tag (pool.h). Release builds cannot tell a free small
+   block from a live one in a used pool. */
+typedef enum rcy_block_state { RCY_BLOCK_FOREIGN, RCY_BLOCK_FREE, RCY_BLOCK_LIVE } rcy_block_state;
+rcy_block_state rcy__mem_block_state(const void *p, const void **tag);
 
 /* Walking every block of one kind, pools first, then large blocks: spans
    of blocks, free ones included (the kind's owner tells them apart). Start

@@ -557,9 +557,11 @@ static size_t purge_arena(rcy_pools *P, rcy_arena *a)
     return released;
 }
 
+/* Returns what bytes_released_total grew by: the pools released on the
+   way (kept pools, arenas freed, the dirty cache's trimming) count too. */
 size_t rcy__pools_purge(rcy_pools *P)
 {
-    size_t released = 0;
+    size_t before = P->bytes_released_total;
     release_kept_pools(P);
 #if RCY_CHECK_LEVEL >= 3
     validate_pools(P);
@@ -567,17 +569,13 @@ size_t rcy__pools_purge(rcy_pools *P)
     rcy_arena *a = P->all;
     while (a) {
         rcy_arena *next = a->all_next;
-        if (a->nfree == RCY_ARENA_POOLS) {
-            released += (size_t)__builtin_popcountll(a->free_dirty) * RCY_POOL_SIZE;
+        if (a->nfree == RCY_ARENA_POOLS)
             arena_free(P, a); /* the reserve too: purge means everything */
-        } else if (a->free_dirty) {
-            size_t r = purge_arena(P, a);
-            P->bytes_released_total += r;
-            released += r;
-        }
+        else if (a->free_dirty)
+            P->bytes_released_total += purge_arena(P, a);
         a = next;
     }
-    return released;
+    return P->bytes_released_total - before;
 }
 
 void rcy__pools_init(rcy_pools *P, void *owner)

@@ -32,10 +32,23 @@
 #define RCY_DEATH_NESTING 16
 
 /* The memory (O->mem) is made first, by the heap. */
+/* The memory layer's hook for messages (mem.h): the type name of the live
+   object whose pointer is p, NULL if p is not one. */
+static const char *object_name(const void *p)
+{
+    const void *tag = NULL;
+    if (((uintptr_t)p & (sizeof(rcy_objhead) - 1)) ||
+        rcy__mem_block_state(rcy__object_block(p), &tag) != RCY_BLOCK_LIVE || !tag)
+        return NULL;
+    const char *name = ((const rcy_type *)tag)->name;
+    return name ? name : "?";
+}
+
 void rcy__objects_init(rcy_objects *O)
 {
     memset((char *)O + sizeof O->mem, 0, sizeof *O - sizeof O->mem);
     O->young_limit = SIZE_MAX;
+    O->mem.object_name = object_name;
 }
 
 void rcy__objects_fini(rcy_objects *O)
@@ -457,10 +470,14 @@ static void check_object(void *o, const char *api)
 {
     if (!o || ((uintptr_t)o & (sizeof(rcy_objhead) - 1)))
         rcy__misuse("%s(%p): not an object pointer", api, o);
-    const void *b = rcy__object_block(o);
-    int live = rcy__mem_is_live(b);
-    const char *name = name_at(b, live);
-    if (!live)
+    const void *b = rcy__object_block(o), *tag = NULL;
+    rcy_block_state state = rcy__mem_block_state(b, &tag);
+    if (state == RCY_BLOCK_FOREIGN || (state == RCY_BLOCK_LIVE && !tag))
+        rcy__misuse("%s(%p): not a recycle object (a pointer from malloc, rcy_malloc, the "
+                    "stack or a static, or one into an object)",
+                    api, o);
+    const char *name = name_at(b, state == RCY_BLOCK_LIVE);
+    if (state == RCY_BLOCK_FREE)
         rcy__misuse("%s(%p): object of type '%s' was already freed (use after free)", api, o,
                     name);
     if (RCY_HEAD(o)->refcnt == 0)

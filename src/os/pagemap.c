@@ -47,6 +47,17 @@ int rcy__pagemap_set(const void *arena_base, struct rcy_arena *a)
     return 0;
 }
 
+int rcy__pagemap_covers_os(void)
+{
+    size_t page = rcy__os_page_size();
+    void *probe = rcy__os_map_aligned(page, page);
+    if (!probe)
+        return 1; /* out of memory: the heap's own allocation will say so */
+    int covered = ((uintptr_t)probe >> RCY_PM_ADDRESS_BITS) == 0;
+    rcy__os_unmap(probe, page);
+    return covered;
+}
+
 void rcy__pagemap_clear(const void *arena_base)
 {
     uintptr_t key = (uintptr_t)arena_base >> RCY_ARENA_SHIFT;

@@ -15,8 +15,15 @@ struct rcy_arena;
 int rcy__pagemap_set(const void *arena_base, struct rcy_arena *a);
 void rcy__pagemap_clear(const void *arena_base);
 
+#define RCY_PM_ADDRESS_BITS 48 /* user addresses the map covers */
 #define RCY_PM_L2_BITS 14
-#define RCY_PM_L1_BITS (48 - RCY_ARENA_SHIFT - RCY_PM_L2_BITS)
+#define RCY_PM_L1_BITS (RCY_PM_ADDRESS_BITS - RCY_ARENA_SHIFT - RCY_PM_L2_BITS)
+_Static_assert(sizeof(void *) == 8, "recycle supports 64-bit platforms only");
+
+/* 1 if the OS hands this process addresses the map covers: a fresh
+   mapping lies below 2^RCY_PM_ADDRESS_BITS. (Linux with 5-level paging
+   gives addresses above 2^47 only to mappings that ask for them.) */
+int rcy__pagemap_covers_os(void);
 
 extern struct rcy_arena **_Atomic rcy__pagemap_root[1u << RCY_PM_L1_BITS];
 

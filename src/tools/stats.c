@@ -6,8 +6,17 @@
 
 #include "mem/mem.h"
 
+/* A pool serving a class. One left empty for its class (pool.c keeps the
+   last pool of a class until rcy_purge) counts as an empty pool holding
+   pages, not as a used one: a heap with nothing allocated has no used
+   pools. */
 static void add_pool(rcy_mem_stats *s, const rcy_pool *pool)
 {
+    if (pool->nused == 0) {
+        s->pools_empty_dirty++;
+        return;
+    }
+    s->pools_used++;
     size_t bs = RCY_CLASS_SIZE(pool->cls);
     size_t cap = rcy__pool_capacity(pool->cls);
     rcy_class_stats *c = &s->classes[pool->cls];
@@ -39,7 +48,6 @@ void rcy_mem_get_stats(rcy_heap *h, rcy_mem_stats *s)
     s->arenas_highwater = P->arenas_highwater;
     s->arenas_current = P->arenas_current;
     s->pools_total = P->arenas_current * RCY_ARENA_POOLS;
-    s->pools_used = P->pools_used;
     s->pool_header_bytes = P->arenas_current * sizeof(rcy_arena);
     s->large_blocks = M->large.count;
     s->large_bytes = M->large.bytes;

@@ -697,8 +697,9 @@ static void test_last_pool_kept(void)
     void *a = rcy_malloc(h, 100);
     rcy_free(h, a);
     rcy_mem_get_stats(h, &s);
-    CHECK_EQ(s.pools_used, 1);
-    CHECK_EQ(s.classes[class_of(100)].pools, 1);
+    CHECK_EQ(s.pools_used, 0); /* nothing is allocated: no pool is in use */
+    CHECK_EQ(s.pools_empty_dirty, 1); /* the kept pool is an empty one with pages */
+    CHECK_EQ(s.classes[class_of(100)].pools, 0);
     CHECK_EQ(s.classes[class_of(100)].blocks_used, 0);
     CHECK(rcy_malloc(h, 100) == a); /* the same pool, the same block */
     rcy_free(h, a);
@@ -757,10 +758,76 @@ static void test_full_pool_regains_block(void)
     rcy_heap_destroy(h);
 }
 
+/* rcy_purge returns exactly what bytes_released_total grows by, whatever
+ * it releases on the way: the pool each class keeps, the cache of empty
+ * pools, wholly empty arenas, the empty pools of arenas still in use. */
+static size_t released_total(rcy_heap *h)
+{
+    rcy_mem_stats s;
+    rcy_mem_get_stats(h, &s);
+    return s.bytes_released_total;
+}
+
+static void test_purge_returns_what_it_released(void)
+{
+    rcy_heap *h = check_new_heap();
+    enum { N = 40000 };
+    void **p = malloc(N * sizeof *p);
+    for (int round = 0; round < 3; round++) {
+        for (size_t i = 0; i < N; i++)
+            p[i] = rcy_malloc(h, 16 + (i % 7) * 48); /* 7 classes, several arenas */
+        check_shuffle(p, N);
+        size_t keep = round == 0 ? 0 : (round == 1 ? N / 512 : N / 2);
+        for (size_t i = keep; i < N; i++)
+            rcy_free(h, p[i]);
+        size_t before = released_total(h);
+        size_t r = rcy_purge(h);
+        CHECK(r > 0 || keep == N / 2); /* with half kept, every pool holds a block */
+        CHECK_EQ(r, released_total(h) - before);
+        CHECK_EQ(rcy_purge(h), 0); /* nothing left to give back */
+        for (size_t i = 0; i < keep; i++)
+            rcy_free(h, p[i]);
+        before = released_total(h);
+        CHECK_EQ(rcy_purge(h), released_total(h) - before);
+        rcy_mem_stats s;
+        rcy_mem_get_stats(h, &s);
+        CHECK_EQ(s.pools_used, 0); /* everything freed and purged */
+        CHECK_EQ(s.pools_empty_dirty, 0);
+        CHECK_EQ(s.bytes_in_use, 0);
+    }
+    free(p);
+    rcy_heap_destroy(h);
+}
+
+/* A heap with nothing allocated reports no used pools, however much it
+ * held before, purged or not. */
+static void test_no_used_pools_when_empty(void)
+{
+    rcy_heap *h = check_new_heap();
+    enum { N = 5000 };
+    void *p[N];
+    for (size_t n = 8; n <= RCY_SMALL_MAX; n += 24) {
+        for (int i = 0; i < N; i++)
+            p[i] = rcy_malloc(h, n);
+        for (int i = 0; i < N; i++)
+            rcy_free(h, p[i]);
+    }
+    rcy_mem_stats s;
+    rcy_mem_get_stats(h, &s);
+    CHECK_EQ(s.pools_used, 0);
+    CHECK_EQ(s.small_bytes_used, 0);
+    CHECK(s.pools_empty_dirty > 0); /* kept ones and the cache, before a purge */
+    for (int c = 0; c < RCY_SIZE_CLASSES; c++)
+        CHECK_EQ(s.classes[c].pools, 0);
+    rcy_heap_destroy(h);
+}
+
 int main(void)
 {
     quick = check_quick();
     test_last_pool_kept();
+    test_purge_returns_what_it_released();
+    test_no_used_pools_when_empty();
     test_full_pool_regains_block();
     test_every_size();
     test_zero_and_null();

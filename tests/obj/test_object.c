@@ -770,19 +770,85 @@ static void misuse_incref_in_destroy(void *arg)
     rcy_decref(rcy_new(h, &grabber_type));
 }
 
-static void expect_abort(void (*fn)(void *), void *arg, const char *type_name)
+/* rcy_free of an object (small or large, collectable or not) is caught in
+ * every build and says what the pointer is and what releases it. */
+static const rcy_type big_type = {"big_type", 2000, NULL, NULL, NULL};
+static void misuse_free_object(void *arg)
+{
+    rcy_heap *h = rcy_heap_new();
+    void *o = rcy_new(h, (const rcy_type *)arg);
+    rcy_free(h, o);
+}
+
+/* rcy_decref of pointers that were never objects (checked builds). */
+static void misuse_decref_malloc(void *arg)
+{
+    size_t n = *(const size_t *)arg;
+    rcy_heap *h = rcy_heap_new();
+    (void)h;
+    char *p = malloc(n);
+    memset(p, 0, n);
+    rcy_decref(p + 16);
+}
+static void misuse_decref_rcy_malloc(void *arg)
+{
+    size_t n = *(const size_t *)arg;
+    rcy_heap *h = rcy_heap_new();
+    char *p = rcy_malloc(h, n);
+    rcy_decref(p);
+}
+static void misuse_decref_static(void *arg)
+{
+    (void)arg;
+    static uint64_t words[8];
+    rcy_decref(&words[4]);
+}
+
+/* Runs fn in a child and checks it aborts with a message holding each of
+   the words (NULL-terminated), which name the type and the remedy. */
+static void expect_abort_saying(void (*fn)(void *), void *arg, const char *const *words)
 {
     char msg[4096];
     int aborted = check_aborts(fn, arg, "recycle", msg, sizeof msg);
-    CHECK(aborted);
-    if (type_name)
-        CHECK(strstr(msg, type_name) != NULL);
-    if (!aborted || (type_name && !strstr(msg, type_name)))
+    int said = 1;
+    for (size_t i = 0; words[i]; i++)
+        said &= strstr(msg, words[i]) != NULL;
+    CHECK(aborted && said);
+    if (!aborted || !said)
         fprintf(stderr, "  (child stderr: %s)\n", msg);
+}
+
+static void expect_abort(void (*fn)(void *), void *arg, const char *type_name)
+{
+    const char *const words[] = {type_name ? type_name : "recycle", NULL};
+    expect_abort_saying(fn, arg, words);
+}
+
+static void test_misuse_foreign(void)
+{
+    expect_abort_saying(misuse_free_object, (void *)&victim_type,
+                        (const char *const[]){"object", "victim_type", "rcy_decref", NULL});
+    expect_abort_saying(misuse_free_object, (void *)&victim_leaf_type,
+                        (const char *const[]){"object", "victim_leaf", "rcy_decref", NULL});
+    expect_abort_saying(misuse_free_object, (void *)&big_type,
+                        (const char *const[]){"object", "big_type", "rcy_decref", NULL});
+#if RCY_CHECK_LEVEL >= 1
+    static const char *const not_object[] = {"not a recycle object", NULL};
+    expect_abort_saying(misuse_decref_malloc, &(size_t){64}, not_object);
+    expect_abort_saying(misuse_decref_malloc, &(size_t){100000}, not_object);
+    expect_abort_saying(misuse_decref_rcy_malloc, &(size_t){64}, not_object);
+    expect_abort_saying(misuse_decref_rcy_malloc, &(size_t){4000}, not_object);
+    expect_abort_saying(misuse_decref_static, NULL, not_object);
+#else
+    (void)misuse_decref_malloc;
+    (void)misuse_decref_rcy_malloc;
+    (void)misuse_decref_static;
+#endif
 }
 
 static void test_misuse(void)
 {
+    test_misuse_foreign();
 #if RCY_CHECK_LEVEL >= 1
     expect_abort(misuse_double_decref, (void *)&victim_type, "victim_type");
     expect_abort(misuse_double_decref, (void *)&victim_leaf_type, "victim_leaf");
@@ -887,11 +953,12 @@ static void big_destroy(void *self)
     (void)self;
     big_destroyed++;
 }
-static const rcy_type big_type = {"big", sizeof(big_node), big_traverse, NULL, big_destroy};
+static const rcy_type big_node_type = {"big_node", sizeof(big_node), big_traverse, NULL,
+                                        big_destroy};
 
 static void count_big(void *o, void *arg)
 {
-    if (rcy_typeof(o) == &big_type)
+    if (rcy_typeof(o) == &big_node_type)
         ++*(size_t *)arg;
 }
 
@@ -907,7 +974,7 @@ static void test_large_objects(void)
     rcy_mem_get_stats(h, &s0);
     big_node *ring[RING];
     for (int i = 0; i < RING; i++) {
-        ring[i] = rcy_new(h, &big_type);
+        ring[i] = rcy_new(h, &big_node_type);
         CHECK(ring[i] != NULL);
         if (!ring[i])
             return;
