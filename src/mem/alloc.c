@@ -147,6 +147,10 @@ void rcy__mem_release(rcy_mem *M, rcy_arena *a, void *p)
 
 static rcy_block_state large_block_state(const void *p, const void **tag)
 {
+    /* no block lies beyond the addresses the page map covers (rcy_heap_new
+       refuses a system that maps there): nothing to read, maybe no page */
+    if ((uintptr_t)p >> RCY_PM_ADDRESS_BITS)
+        return RCY_BLOCK_FOREIGN;
     if (!rcy__large_marked(p))
         return RCY_BLOCK_FOREIGN;
     rcy_mem *owner = rcy__large_header(p)->owner; /* NULL once freed */
