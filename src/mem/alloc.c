@@ -46,7 +46,7 @@ static void set_live(rcy_pool *pool, size_t i, int on)
 static _Noreturn RCY_NOINLINE void bad_pointer(rcy_mem *M, void *p, const char *api,
                                                const char *why)
 {
-    const char *name = M->object_name ? M->object_name(p) : NULL;
+    const char *name = M->object_name ? M->object_name(M, p) : NULL;
     if (name)
         rcy__misuse("%s(%p): this is a recycle object of type '%s', not a block from "
                     "rcy_malloc: release it with rcy_decref",
@@ -145,26 +145,31 @@ void rcy__mem_release(rcy_mem *M, rcy_arena *a, void *p)
 #endif
 }
 
-static rcy_block_state large_block_state(const void *p, const void **tag)
+static rcy_block_state large_block_state(const rcy_mem *M, const void *p, const void **tag)
 {
-    /* no block lies beyond the addresses the page map covers (rcy_heap_new
-       refuses a system that maps there): nothing to read, maybe no page */
-    if ((uintptr_t)p >> RCY_PM_ADDRESS_BITS)
-        return RCY_BLOCK_FOREIGN;
-    if (!rcy__large_marked(p))
-        return RCY_BLOCK_FOREIGN;
-    rcy_mem *owner = rcy__large_header(p)->owner; /* NULL once freed */
-    if (!owner || !rcy__large_owned(&owner->large, p))
-        return RCY_BLOCK_FREE;
+    if (M) { /* this heap's set alone tells, reading nothing at p */
+        if (!rcy__large_owned(&M->large, p))
+            return RCY_BLOCK_FOREIGN;
+    } else {
+        /* no block lies beyond the addresses the page map covers (rcy_heap_new
+           refuses a system that maps there): nothing to read, maybe no page */
+        if ((uintptr_t)p >> RCY_PM_ADDRESS_BITS || !rcy__large_marked(p))
+            return RCY_BLOCK_FOREIGN;
+        const rcy_mem *owner = rcy__large_header(p)->owner; /* NULL once freed */
+        if (!owner || !rcy__large_owned(&owner->large, p))
+            return RCY_BLOCK_FREE;
+    }
     *tag = rcy__large_header(p)->tag;
     return RCY_BLOCK_LIVE;
 }
 
-rcy_block_state rcy__mem_block_state(const void *p, const void **tag)
+rcy_block_state rcy__mem_block_state(const rcy_mem *M, const void *p, const void **tag)
 {
     rcy_arena *a = rcy__pagemap_lookup(p);
     if (!a)
-        return large_block_state(p, tag);
+        return large_block_state(M, p, tag);
+    if (M && a->owner != M)
+        return RCY_BLOCK_FOREIGN;
     const rcy_pool *pool = rcy__pool_of(a, p);
     if (pool->index < RCY_ARENA_FIRST_POOL)
         return RCY_BLOCK_FOREIGN; /* the arena's bookkeeping */

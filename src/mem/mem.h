@@ -22,7 +22,7 @@ typedef struct rcy_mem {
     /* A hook the object layer registers, for messages about a bad free:
        the type name of the object whose pointer is p, NULL if p is not
        one (rcy_free of an object names it and says to use rcy_decref). */
-    const char *(*object_name)(const void *p);
+    const char *(*object_name)(const struct rcy_mem *M, const void *p);
 } rcy_mem;
 
 /* The memory of heap h: the part every heap starts with. */
@@ -80,9 +80,13 @@ void rcy__mem_release(rcy_mem *M, rcy_arena *a, void *p);
    (live) or of one freed since (free, when that can still be told), or
    neither: a pointer from elsewhere, or into a block (foreign). *tag gets
    a live block's tag (pool.h). Release builds cannot tell a free small
-   block from a live one in a used pool. */
+   block from a live one in a used pool.
+   M: the heap whose blocks count; any pointer then is safe, and nothing
+   outside M's memory is read. NULL: any heap's; a pointer outside every
+   arena then has the 32 bytes before it read (a large block's header),
+   which must be readable memory (rcy__large_marked). */
 typedef enum rcy_block_state { RCY_BLOCK_FOREIGN, RCY_BLOCK_FREE, RCY_BLOCK_LIVE } rcy_block_state;
-rcy_block_state rcy__mem_block_state(const void *p, const void **tag);
+rcy_block_state rcy__mem_block_state(const rcy_mem *M, const void *p, const void **tag);
 
 /* Walking every block of one kind, pools first, then large blocks: spans
    of blocks, free ones included (the kind's owner tells them apart). Start

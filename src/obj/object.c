@@ -31,19 +31,19 @@
 
 #define RCY_DEATH_NESTING 16
 
-/* The memory (O->mem) is made first, by the heap. */
 /* The memory layer's hook for messages (mem.h): the type name of the live
    object whose pointer is p, NULL if p is not one. */
-static const char *object_name(const void *p)
+static const char *object_name(const rcy_mem *M, const void *p)
 {
     const void *tag = NULL;
     if (((uintptr_t)p & (sizeof(rcy_objhead) - 1)) ||
-        rcy__mem_block_state(rcy__object_block(p), &tag) != RCY_BLOCK_LIVE || !tag)
+        rcy__mem_block_state(M, rcy__object_block(p), &tag) != RCY_BLOCK_LIVE || !tag)
         return NULL;
     const char *name = ((const rcy_type *)tag)->name;
     return name ? name : "?";
 }
 
+/* The memory (O->mem) is made first, by the heap. */
 void rcy__objects_init(rcy_objects *O)
 {
     memset((char *)O + sizeof O->mem, 0, sizeof *O - sizeof O->mem);
@@ -471,7 +471,7 @@ static void check_object(void *o, const char *api)
     if (!o || ((uintptr_t)o & (sizeof(rcy_objhead) - 1)))
         rcy__misuse("%s(%p): not an object pointer", api, o);
     const void *b = rcy__object_block(o), *tag = NULL;
-    rcy_block_state state = rcy__mem_block_state(b, &tag);
+    rcy_block_state state = rcy__mem_block_state(NULL, b, &tag);
     if (state == RCY_BLOCK_FOREIGN || (state == RCY_BLOCK_LIVE && !tag))
         rcy__misuse("%s(%p): not a recycle object (a pointer from malloc, rcy_malloc, the "
                     "stack or a static, or one into an object)",

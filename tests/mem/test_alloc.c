@@ -2,12 +2,14 @@
  * overflow, resizing across the small/large border, big blocks, many heaps,
  * heap destruction, and the misuse that must abort. */
 #define _POSIX_C_SOURCE 200809L
+#define _DEFAULT_SOURCE 1 /* MAP_ANONYMOUS */
 
 #include "check.h"
 #include "recycle.h"
 
 #include <errno.h>
 #include <stdint.h>
+#include <sys/mman.h>
 
 static int quick; /* RCY_TEST_QUICK=1: smaller sizes (valgrind) */
 
@@ -418,6 +420,21 @@ static void misuse_foreign_static(void *arg)
     rcy_free(h, static_buf + 64);
 }
 
+/* A wild pointer into memory that is not mapped at all: the checks read
+   nothing at (or before) it, so the misuse is reported, not a segfault. */
+static void misuse_foreign_unmapped(void *arg)
+{
+    (void)arg;
+    rcy_heap *h = rcy_heap_new();
+    long page = sysconf(_SC_PAGESIZE);
+    char *gone = mmap(NULL, (size_t)page * 3, PROT_READ | PROT_WRITE,
+                      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (gone == MAP_FAILED)
+        abort(); /* cannot set up: fails the test through the message check */
+    munmap(gone, (size_t)page * 3);
+    rcy_free(h, gone + page + 64);
+}
+
 static void misuse_double_free_large(void *arg)
 {
     (void)arg;
@@ -534,6 +551,7 @@ static void test_misuse(void)
     } cases[] = {
         {"foreign pointer (system malloc)", misuse_foreign_malloc, NULL},
         {"foreign pointer (static buffer)", misuse_foreign_static, NULL},
+        {"foreign pointer (unmapped memory)", misuse_foreign_unmapped, NULL},
         {"double free of a large block", misuse_double_free_large, NULL},
         {"double free of a small block (16)", misuse_double_free_small, &(size_t){16}},
         {"double free of a small block (64)", misuse_double_free_small, &(size_t){64}},
