@@ -69,8 +69,8 @@ static void churn(void)
     printf("RESULT bench=churn alloc=%s version=%s ops=%ld slots=%d ns_op=%.2f ns_op_gross=%.2f "
            "ns_loop=%.2f peak_rss_mib=%.2f base_rss_mib=%.2f live_mib=%.2f faults=%ld sink=%u\n",
            ALLOC_NAME, a_version(), ops, CHURN_SLOTS, ns_op, t_run * 1e9 / (double)ops,
-           t_loop * 1e9 / (double)ops, peak - base, base,
-           (double)live_bytes / 1048576.0, faults, (unsigned)(sink & 1));
+           t_loop * 1e9 / (double)ops, peak - base, base, (double)live_bytes / 1048576.0, faults,
+           (unsigned)(sink & 1));
     for (size_t i = 0; i < CHURN_SLOTS; i++)
         a_free(slot[i]);
     os_array_free(slot, arr_bytes);

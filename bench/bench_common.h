@@ -103,7 +103,9 @@ static inline int reset_peak_rss(void)
 }
 
 /* ---- RNG: xorshift64*, fixed seed ---- */
-typedef struct { uint64_t s; } rng_t;
+typedef struct {
+    uint64_t s;
+} rng_t;
 static inline uint64_t rng_next(rng_t *r)
 {
     uint64_t x = r->s;
@@ -125,7 +127,10 @@ static inline void *os_array(size_t bytes)
     memset(p, 0, bytes); /* touch it so that it is part of the baseline RSS */
     return p;
 }
-static inline void os_array_free(void *p, size_t bytes) { munmap(p, bytes); }
+static inline void os_array_free(void *p, size_t bytes)
+{
+    munmap(p, bytes);
+}
 
 /* ---- quick mode ---- */
 static inline int bench_quick(void)
@@ -156,16 +161,37 @@ static inline void a_init(void)
         exit(2);
     }
 }
-static inline void *a_malloc(size_t n) { return rcy_malloc(g_heap, n); }
-static inline void a_free(void *p) { rcy_free(g_heap, p); }
-static inline void a_release(void) { (void)rcy_purge(g_heap); }
+static inline void *a_malloc(size_t n)
+{
+    return rcy_malloc(g_heap, n);
+}
+static inline void a_free(void *p)
+{
+    rcy_free(g_heap, p);
+}
+static inline void a_release(void)
+{
+    (void)rcy_purge(g_heap);
+}
 #define A_RELEASE_NAME "rcy_purge"
-static inline const char *a_version(void) { return RCY_VERSION; }
+static inline const char *a_version(void)
+{
+    return RCY_VERSION;
+}
 #elif defined(ALLOC_MIMALLOC)
 static inline void a_init(void) {}
-static inline void *a_malloc(size_t n) { return mi_malloc(n); }
-static inline void a_free(void *p) { mi_free(p); }
-static inline void a_release(void) { mi_collect(true); }
+static inline void *a_malloc(size_t n)
+{
+    return mi_malloc(n);
+}
+static inline void a_free(void *p)
+{
+    mi_free(p);
+}
+static inline void a_release(void)
+{
+    mi_collect(true);
+}
 #define A_RELEASE_NAME "mi_collect(true)"
 static inline const char *a_version(void)
 {
@@ -178,8 +204,14 @@ static inline const char *a_version(void)
 #define BENCH_STR2(x) #x
 #define BENCH_STR(x) BENCH_STR2(x)
 static inline void a_init(void) {}
-static inline void *a_malloc(size_t n) { return malloc(n); }
-static inline void a_free(void *p) { free(p); }
+static inline void *a_malloc(size_t n)
+{
+    return malloc(n);
+}
+static inline void a_free(void *p)
+{
+    free(p);
+}
 static inline void a_release(void)
 {
 #ifdef MALLCTL_ARENAS_ALL
@@ -199,10 +231,22 @@ static inline const char *a_version(void)
     return buf;
 }
 #elif defined(ALLOC_BOEHM)
-static inline void a_init(void) { GC_INIT(); }
-static inline void *a_malloc(size_t n) { return GC_MALLOC(n); }
-static inline void a_free(void *p) { (void)p; }
-static inline void a_release(void) { GC_gcollect_and_unmap(); }
+static inline void a_init(void)
+{
+    GC_INIT();
+}
+static inline void *a_malloc(size_t n)
+{
+    return GC_MALLOC(n);
+}
+static inline void a_free(void *p)
+{
+    (void)p;
+}
+static inline void a_release(void)
+{
+    GC_gcollect_and_unmap();
+}
 #define A_RELEASE_NAME "GC_gcollect_and_unmap"
 static inline const char *a_version(void)
 {
@@ -212,11 +256,23 @@ static inline const char *a_version(void)
 }
 #else /* glibc */
 static inline void a_init(void) {}
-static inline void *a_malloc(size_t n) { return malloc(n); }
-static inline void a_free(void *p) { free(p); }
-static inline void a_release(void) { (void)malloc_trim(0); }
+static inline void *a_malloc(size_t n)
+{
+    return malloc(n);
+}
+static inline void a_free(void *p)
+{
+    free(p);
+}
+static inline void a_release(void)
+{
+    (void)malloc_trim(0);
+}
 #define A_RELEASE_NAME "malloc_trim(0)"
-static inline const char *a_version(void) { return gnu_get_libc_version(); }
+static inline const char *a_version(void)
+{
+    return gnu_get_libc_version();
+}
 #endif
 
 static inline void *a_malloc_or_die(size_t n)

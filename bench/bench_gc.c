@@ -24,7 +24,9 @@
  */
 #include "bench_common.h"
 
-typedef struct gnode { void *next, *other; } gnode;
+typedef struct gnode {
+    void *next, *other;
+} gnode;
 
 static void gnode_traverse(void *self, rcy_visit_fn visit, void *arg)
 {
@@ -107,7 +109,9 @@ static void live(size_t n)
            t_build * 1e9 / (double)n, t_garbage * 1e9 / (double)n, found, peak);
 }
 
-typedef struct box { void *item[4]; } box;
+typedef struct box {
+    void *item[4];
+} box;
 static void box_traverse(void *self, rcy_visit_fn visit, void *arg)
 {
     box *b = self;
@@ -179,7 +183,7 @@ static void cycles(size_t n)
     double t0 = now_s();
     for (size_t i = 0; i + 1 < n; i += 2) {
         gnode *a = gnew(), *b = gnew();
-        a->next = b;  /* a's reference to b is the one gnew gave */
+        a->next = b; /* a's reference to b is the one gnew gave */
         rcy_incref(a);
         b->next = a;
         rcy_decref(a); /* now only the cycle holds them */
@@ -329,9 +333,9 @@ static void young(size_t m, size_t base)
            "gen1_n=%zu gen1_median_us=%.2f gen1_max_us=%.2f gen2_n=%zu gen2_max_us=%.1f "
            "control_median_us=%.2f control_p99_us=%.2f control_max_us=%.2f\n",
            m, base, total, gc_time, p.n[0], pct(p.pause[0], p.n[0], 0.5) * 1e6,
-           pct(p.pause[0], p.n[0], 0.99) * 1e6, p.n[0] ? p.pause[0][p.n[0] - 1] * 1e6 : 0,
-           p.n[1], pct(p.pause[1], p.n[1], 0.5) * 1e6, p.n[1] ? p.pause[1][p.n[1] - 1] * 1e6 : 0,
-           p.n[2], p.n[2] ? p.pause[2][p.n[2] - 1] * 1e6 : 0, pct(control, nc, 0.5) * 1e6,
+           pct(p.pause[0], p.n[0], 0.99) * 1e6, p.n[0] ? p.pause[0][p.n[0] - 1] * 1e6 : 0, p.n[1],
+           pct(p.pause[1], p.n[1], 0.5) * 1e6, p.n[1] ? p.pause[1][p.n[1] - 1] * 1e6 : 0, p.n[2],
+           p.n[2] ? p.pause[2][p.n[2] - 1] * 1e6 : 0, pct(control, nc, 0.5) * 1e6,
            pct(control, nc, 0.99) * 1e6, nc ? control[nc - 1] * 1e6 : 0);
     os_array_free(control, MAXPAUSE * sizeof(double));
     for (size_t i = 0; i < RING; i++)

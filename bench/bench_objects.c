@@ -31,7 +31,9 @@ typedef struct bt_impl {
 } bt_impl;
 
 /* Every variant's node payload: two child pointers (NULL in a leaf). */
-typedef struct node { void *l, *r; } node;
+typedef struct node {
+    void *l, *r;
+} node;
 
 static long bt_check(const void *root)
 {
@@ -69,7 +71,10 @@ static void *bt_make(int d)
     }
     return n;
 }
-static void bt_free(void *root) { rcy_decref(root); }
+static void bt_free(void *root)
+{
+    rcy_decref(root);
+}
 static const bt_impl bt_objects = {bt_make, bt_check, bt_free};
 #else
 static void *bt_make(int d)
@@ -113,7 +118,10 @@ typedef struct hr_type {
     void (*finalize)(void *self);
     void (*destroy)(void *self);
 } hr_type;
-typedef struct hr_head { uint32_t rc, flags; const hr_type *type; } hr_head;
+typedef struct hr_head {
+    uint32_t rc, flags;
+    const hr_type *type;
+} hr_head;
 #define HR_HEAD(o) ((hr_head *)(o)-1)
 
 static void hr_dies(void *o);
@@ -160,7 +168,10 @@ static void *hr_make(int d)
     }
     return n;
 }
-static void hr_release(void *root) { hr_decref(root); }
+static void hr_release(void *root)
+{
+    hr_decref(root);
+}
 static const bt_impl bt_counted = {hr_make, bt_check, hr_release};
 #endif
 
@@ -224,8 +235,9 @@ static void binary_trees(int max_depth, enum bt_variant v)
 #endif
     snprintf(variant, sizeof variant, "%s%s", ALLOC_NAME, v == BT_COUNTED ? "-rc" : "");
 #endif
-    printf("RESULT bench=bt alloc=%s version=%s depth=%d seconds=%.3f peak_rss_mib=%.1f check=%ld%s\n",
-           variant, a_version(), max_depth, secs, peak, total, extra);
+    printf(
+        "RESULT bench=bt alloc=%s version=%s depth=%d seconds=%.3f peak_rss_mib=%.1f check=%ld%s\n",
+        variant, a_version(), max_depth, secs, peak, total, extra);
 }
 
 /* ------------------------------------------------------------------ */
@@ -233,7 +245,10 @@ static void binary_trees(int max_depth, enum bt_variant v)
 /* ------------------------------------------------------------------ */
 
 #if defined(ALLOC_RECYCLE)
-typedef struct obj32 { void *ref; char pad[24]; } obj32;
+typedef struct obj32 {
+    void *ref;
+    char pad[24];
+} obj32;
 static void obj32_traverse(void *self, rcy_visit_fn visit, void *arg)
 {
     obj32 *o = self;
@@ -284,8 +299,15 @@ static void newfree(void)
 }
 
 #if !defined(ALLOC_RECYCLE)
-typedef struct hobj { uint32_t rc; uint32_t pad; char data[32]; } hobj;
-static inline void h_incref(hobj *o) { o->rc++; }
+typedef struct hobj {
+    uint32_t rc;
+    uint32_t pad;
+    char data[32];
+} hobj;
+static inline void h_incref(hobj *o)
+{
+    o->rc++;
+}
 static inline void h_decref(hobj *o)
 {
     if (--o->rc == 0)
@@ -380,7 +402,10 @@ int main(int argc, char **argv)
     } else if (!strcmp(mode, "refpair")) {
         refpair();
     } else {
-        fprintf(stderr, "usage: %s bt [depth] [gcoff|nopace (recycle) | rc (a malloc)] | newfree | refpair\n", argv[0]);
+        fprintf(
+            stderr,
+            "usage: %s bt [depth] [gcoff|nopace (recycle) | rc (a malloc)] | newfree | refpair\n",
+            argv[0]);
         return 2;
     }
     return 0;

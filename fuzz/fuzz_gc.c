@@ -13,13 +13,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define GM_CHECK(cond)                                                         \
-    do {                                                                       \
-        if (!(cond)) {                                                         \
-            fprintf(stderr, "fuzz_gc: invariant failed: %s (%s:%d)\n", #cond,   \
-                    __FILE__, __LINE__);                                       \
-            abort();                                                           \
-        }                                                                      \
+#define GM_CHECK(cond)                                                                             \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            fprintf(stderr, "fuzz_gc: invariant failed: %s (%s:%d)\n", #cond, __FILE__, __LINE__); \
+            abort();                                                                               \
+        }                                                                                          \
     } while (0)
 #include "gc_model.h"
 

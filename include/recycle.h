@@ -80,33 +80,33 @@ RCY_API size_t rcy_purge(rcy_heap *h);
 
 #define RCY_SIZE_CLASSES 64 /* block sizes 8, 16, 24, ... 512 */
 typedef struct rcy_class_stats {
-    size_t block_size;   /* bytes per block of this class */
-    size_t pools;        /* pools serving the class */
-    size_t blocks_used;  /* blocks handed out */
-    size_t blocks_free;  /* blocks available in those pools */
+    size_t block_size;  /* bytes per block of this class */
+    size_t pools;       /* pools serving the class */
+    size_t blocks_used; /* blocks handed out */
+    size_t blocks_free; /* blocks available in those pools */
 } rcy_class_stats;
 
 typedef struct rcy_mem_stats {
     rcy_class_stats classes[RCY_SIZE_CLASSES];
-    size_t arenas_allocated;   /* arenas mapped since the heap was made */
-    size_t arenas_released;    /* arenas unmapped since */
-    size_t arenas_highwater;   /* most arenas mapped at once */
-    size_t arenas_current;     /* arenas mapped now */
-    size_t pools_total;        /* pools in mapped arenas */
-    size_t pools_used;         /* pools with a block in use */
-    size_t pools_empty_dirty;  /* empty pools still holding pages (among them the last pool
-                                  of a size class, kept until rcy_purge) */
-    size_t pools_empty_clean;  /* empty pools whose pages went back (or never came) */
-    size_t small_bytes_used;   /* bytes in small blocks handed out (block sizes) */
-    size_t small_bytes_free;   /* bytes in free blocks of used pools */
-    size_t pool_header_bytes;  /* bytes of pool and arena bookkeeping (in arenas' first pools) */
-    size_t quantization_bytes; /* bytes at the end of used pools too small for a block */
-    size_t large_blocks;       /* live blocks from the large path */
-    size_t large_bytes;        /* their sizes */
-    size_t bytes_mapped;       /* bytes of address space mapped from the OS now */
-    size_t bytes_committed;    /* bytes of that which may hold pages (not given back) */
+    size_t arenas_allocated;     /* arenas mapped since the heap was made */
+    size_t arenas_released;      /* arenas unmapped since */
+    size_t arenas_highwater;     /* most arenas mapped at once */
+    size_t arenas_current;       /* arenas mapped now */
+    size_t pools_total;          /* pools in mapped arenas */
+    size_t pools_used;           /* pools with a block in use */
+    size_t pools_empty_dirty;    /* empty pools still holding pages (among them the last pool
+                                    of a size class, kept until rcy_purge) */
+    size_t pools_empty_clean;    /* empty pools whose pages went back (or never came) */
+    size_t small_bytes_used;     /* bytes in small blocks handed out (block sizes) */
+    size_t small_bytes_free;     /* bytes in free blocks of used pools */
+    size_t pool_header_bytes;    /* bytes of pool and arena bookkeeping (in arenas' first pools) */
+    size_t quantization_bytes;   /* bytes at the end of used pools too small for a block */
+    size_t large_blocks;         /* live blocks from the large path */
+    size_t large_bytes;          /* their sizes */
+    size_t bytes_mapped;         /* bytes of address space mapped from the OS now */
+    size_t bytes_committed;      /* bytes of that which may hold pages (not given back) */
     size_t bytes_released_total; /* bytes given back to the OS since the heap was made */
-    size_t bytes_in_use;       /* small_bytes_used + large_bytes */
+    size_t bytes_in_use;         /* small_bytes_used + large_bytes */
     size_t peak_bytes_committed; /* high-water mark of bytes_committed + large_bytes */
 } rcy_mem_stats;
 
@@ -146,7 +146,7 @@ typedef struct rcy_objhead {
     uint32_t gcword; /* flags, generation, and during a collection gc_refs */
 } rcy_objhead;
 #define RCY_IMMORTAL UINT32_MAX
-#define RCY_HEAD(o) ((rcy_objhead *)(o) - 1)
+#define RCY_HEAD(o) ((rcy_objhead *)(o)-1)
 /* gcword bit: this object's decrements need not be reported to the
    collector (it is untracked, or one was reported since it was examined) */
 #define RCY_GCWORD_NOTED (1u << 26)
@@ -196,8 +196,16 @@ static inline void rcy_decref(void *o)
 #endif
 }
 
-static inline void rcy_xincref(void *o) { if (o) rcy_incref(o); }
-static inline void rcy_xdecref(void *o) { if (o) rcy_decref(o); }
+static inline void rcy_xincref(void *o)
+{
+    if (o)
+        rcy_incref(o);
+}
+static inline void rcy_xdecref(void *o)
+{
+    if (o)
+        rcy_decref(o);
+}
 
 /** The count itself (sys.getrefcount without its +1). */
 RCY_API size_t rcy_refcount(const void *o);
@@ -233,7 +241,9 @@ RCY_API void rcy_gc_get_count(rcy_heap *h, size_t out[3]);
  *  free for programs that allocate heavily but create few cycles. */
 RCY_API void rcy_gc_set_drop_pacing(rcy_heap *h, int on);
 
-typedef struct { size_t collections, collected, uncollectable; } rcy_gc_genstats;
+typedef struct {
+    size_t collections, collected, uncollectable;
+} rcy_gc_genstats;
 RCY_API void rcy_gc_get_stats(rcy_heap *h, rcy_gc_genstats out[3]);
 
 /** Move every tracked object to a permanent generation never collected. */
@@ -267,10 +277,11 @@ typedef struct {
     size_t collected, uncollectable;
     double duration_s;
 } rcy_gc_info;
-typedef void (*rcy_gc_callback)(const char *phase /* "start" | "stop" */,
-                                const rcy_gc_info *info, void *arg);
-RCY_API int rcy_gc_callback_add(rcy_heap *h, rcy_gc_callback cb, void *arg);    /* 0 on success */
-RCY_API int rcy_gc_callback_remove(rcy_heap *h, rcy_gc_callback cb, void *arg); /* 0 if it was there */
+typedef void (*rcy_gc_callback)(const char *phase /* "start" | "stop" */, const rcy_gc_info *info,
+                                void *arg);
+RCY_API int rcy_gc_callback_add(rcy_heap *h, rcy_gc_callback cb, void *arg); /* 0 on success */
+RCY_API int rcy_gc_callback_remove(rcy_heap *h, rcy_gc_callback cb,
+                                   void *arg); /* 0 if it was there */
 
 enum {
     RCY_DEBUG_STATS = 1,

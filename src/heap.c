@@ -21,8 +21,9 @@ static int platform_supported(void)
 {
     if (rcy__pagemap_covers_os())
         return 1;
-    fprintf(stderr, "recycle: rcy_heap_new: this system maps addresses above 2^%d, which "
-                    "recycle's page map does not cover (see README, Supported platforms)\n",
+    fprintf(stderr,
+            "recycle: rcy_heap_new: this system maps addresses above 2^%d, which "
+            "recycle's page map does not cover (see README, Supported platforms)\n",
             RCY_PM_ADDRESS_BITS);
     return 0;
 }

@@ -18,27 +18,26 @@
 
 static int check_passed, check_failed;
 
-#define CHECK(cond)                                                            \
-    do {                                                                       \
-        if (cond) {                                                            \
-            check_passed++;                                                    \
-        } else {                                                               \
-            check_failed++;                                                    \
-            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__,   \
-                    #cond);                                                    \
-        }                                                                      \
+#define CHECK(cond)                                                                                \
+    do {                                                                                           \
+        if (cond) {                                                                                \
+            check_passed++;                                                                        \
+        } else {                                                                                   \
+            check_failed++;                                                                        \
+            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond);               \
+        }                                                                                          \
     } while (0)
 
-#define CHECK_EQ(a, b)                                                         \
-    do {                                                                       \
-        long long check_a_ = (long long)(a), check_b_ = (long long)(b);        \
-        if (check_a_ == check_b_) {                                            \
-            check_passed++;                                                    \
-        } else {                                                               \
-            check_failed++;                                                    \
-            fprintf(stderr, "%s:%d: CHECK_EQ failed: %s == %s (%lld vs %lld)\n", \
-                    __FILE__, __LINE__, #a, #b, check_a_, check_b_);           \
-        }                                                                      \
+#define CHECK_EQ(a, b)                                                                             \
+    do {                                                                                           \
+        long long check_a_ = (long long)(a), check_b_ = (long long)(b);                            \
+        if (check_a_ == check_b_) {                                                                \
+            check_passed++;                                                                        \
+        } else {                                                                                   \
+            check_failed++;                                                                        \
+            fprintf(stderr, "%s:%d: CHECK_EQ failed: %s == %s (%lld vs %lld)\n", __FILE__,         \
+                    __LINE__, #a, #b, check_a_, check_b_);                                         \
+        }                                                                                          \
     } while (0)
 
 /* Prints the closing line and gives main's exit status. */
@@ -103,8 +102,8 @@ static void check_gcov_dump(int sig)
 /* Runs fn(arg) in a child process with stderr captured. Returns 1 if the
  * child died of SIGABRT and its stderr contains `expect` (NULL: anything),
  * 0 otherwise. The captured text goes to `msg` (may be NULL). */
-static inline int check_aborts(void (*fn)(void *), void *arg, const char *expect,
-                               char *msg, size_t msgsize)
+static inline int check_aborts(void (*fn)(void *), void *arg, const char *expect, char *msg,
+                               size_t msgsize)
 {
     int fds[2];
     if (pipe(fds) != 0)

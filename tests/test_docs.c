@@ -196,7 +196,7 @@ static int is_public_name(const char *p, size_t len)
 static int exempt(const char *name)
 {
     static const char *const list[] = {"RCY_API",   "RCY_GCWORD_NOTED", "RCY_IMMORTAL", "RCY_HEAD",
-                                       "RECYCLE_H", "RCY_CHECK_LEVEL", "rcy_objhead",  NULL};
+                                       "RECYCLE_H", "RCY_CHECK_LEVEL",  "rcy_objhead",  NULL};
     for (int i = 0; list[i]; i++)
         if (strcmp(name, list[i]) == 0)
             return 1;

@@ -1193,7 +1193,8 @@ static void section_application(void)
     size_t young = tracked_objects(h, 0), old = tracked_objects(h, 2);
     double t_before = timed_collect(h, &log, 0);
     say("  rcy_gc_disable; %zu objects loaded; generation 0 holds %zu (its cap),\n"
-        "  generation 2 the other %zu\n", n, young, old);
+        "  generation 2 the other %zu\n",
+        n, young, old);
     say("  a young collection now: %10.1f us (it scans generation 0)\n", t_before * 1e6);
     double t_full_before = timed_collect(h, &log, 2);
     say("  a full collection:      %10.1f us\n", t_full_before * 1e6);

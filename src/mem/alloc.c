@@ -17,9 +17,10 @@
 /* ceil(2^20 / k) for k = block size / 8: divides a pool offset exactly
    (offsets are below 2^11 units, k at most 2^6). */
 #define RECIP_SHIFT 20
-#define RECIP(k) (((1u << RECIP_SHIFT) + (k) - 1u) / (k))
-#define RECIP8(k) RECIP(k), RECIP((k) + 1), RECIP((k) + 2), RECIP((k) + 3), RECIP((k) + 4), \
-                  RECIP((k) + 5), RECIP((k) + 6), RECIP((k) + 7)
+#define RECIP(k) (((1u << RECIP_SHIFT) + (k)-1u) / (k))
+#define RECIP8(k)                                                                                  \
+    RECIP(k), RECIP((k) + 1), RECIP((k) + 2), RECIP((k) + 3), RECIP((k) + 4), RECIP((k) + 5),      \
+        RECIP((k) + 6), RECIP((k) + 7)
 static const uint32_t class_recip[RCY_CLASS_COUNT] = {
     RECIP8(1), RECIP8(9), RECIP8(17), RECIP8(25), RECIP8(33), RECIP8(41), RECIP8(49), RECIP8(57)};
 

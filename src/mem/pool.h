@@ -66,16 +66,16 @@
 struct rcy_pool_class;
 
 typedef struct rcy_pool {
-    void *freelist;              /* LIFO of freed blocks, linked through their first word */
-    char *bump;                  /* first untouched block */
-    char *limit;                 /* end of the last whole block */
+    void *freelist;               /* LIFO of freed blocks, linked through their first word */
+    char *bump;                   /* first untouched block */
+    char *limit;                  /* end of the last whole block */
     struct rcy_pool *next, *prev; /* avail list of its class, or the dirty LRU */
-    const void *tag;             /* with kind and cls: the pool class it serves */
-    uint32_t nused;              /* blocks handed out; 0 for an empty pool */
+    const void *tag;              /* with kind and cls: the pool class it serves */
+    uint32_t nused;               /* blocks handed out; 0 for an empty pool */
     uint8_t cls;
-    uint8_t kind;                /* RCY_KIND_*: whose blocks it holds */
-    uint8_t index;               /* position in the arena, 0..63 */
-    uint8_t listed;              /* on its class's avail list */
+    uint8_t kind;   /* RCY_KIND_*: whose blocks it holds */
+    uint8_t index;  /* position in the arena, 0..63 */
+    uint8_t listed; /* on its class's avail list */
 #if RCY_CHECK_LEVEL >= 1
     uint64_t live[RCY_MAX_BLOCKS / 64]; /* exact allocated-block bitmap */
 #endif
@@ -103,21 +103,21 @@ typedef struct rcy_pool_class {
    before RCY_ARENA_FIRST_POOL have a header that is never used. */
 typedef struct rcy_arena {
     rcy_pool pools[RCY_POOLS_PER_ARENA]; /* first: a pool finds its arena */
-    uint64_t free_dirty;          /* bit i: pool i empty with pages present */
-    uint64_t free_clean;          /* bit i: pool i empty without pages */
-    struct rcy_arena *next, *prev; /* bucket of arenas with the same free count */
+    uint64_t free_dirty;                 /* bit i: pool i empty with pages present */
+    uint64_t free_clean;                 /* bit i: pool i empty without pages */
+    struct rcy_arena *next, *prev;       /* bucket of arenas with the same free count */
     struct rcy_arena *all_next, *all_prev;
-    void *owner;                  /* the heap (opaque to this layer) */
+    void *owner; /* the heap (opaque to this layer) */
     unsigned nfree;
 } rcy_arena;
 
 typedef struct rcy_pools {
     rcy_pool_class plain[RCY_KINDS][RCY_CLASS_COUNT]; /* untagged */
-    rcy_ptrmap tagged; /* pool.c's class_key -> rcy_pool_class * */
-    rcy_arena *bucket[RCY_ARENA_POOLS]; /* bucket[i]: arenas with i+1 free pools */
-    uint64_t bucket_bits;                   /* bit i: bucket[i] is not empty */
-    rcy_arena *all, *all_last; /* every arena, oldest first */
-    rcy_pool_list dirty; /* empty pools with pages, newest first */
+    rcy_ptrmap tagged;                                /* pool.c's class_key -> rcy_pool_class * */
+    rcy_arena *bucket[RCY_ARENA_POOLS];               /* bucket[i]: arenas with i+1 free pools */
+    uint64_t bucket_bits;                             /* bit i: bucket[i] is not empty */
+    rcy_arena *all, *all_last;                        /* every arena, oldest first */
+    rcy_pool_list dirty;                              /* empty pools with pages, newest first */
     size_t ndirty;
     size_t pools_used;
     size_t empty_arenas;
@@ -125,8 +125,8 @@ typedef struct rcy_pools {
     /* counters for statistics */
     size_t arenas_allocated, arenas_released, arenas_current, arenas_highwater;
     size_t bytes_released_total;
-    size_t outside_bytes;  /* the heap's bytes outside pools (large blocks), for the peak */
-    size_t peak_committed; /* high-water mark of committed pool bytes + outside_bytes */
+    size_t outside_bytes;   /* the heap's bytes outside pools (large blocks), for the peak */
+    size_t peak_committed;  /* high-water mark of committed pool bytes + outside_bytes */
     unsigned validate_tick; /* check level 3: paces the whole-heap validator */
 } rcy_pools;
 
@@ -195,7 +195,7 @@ _Static_assert((RCY_POOL_SIZE * RCY_POOLS_PER_ARENA) == RCY_ARENA_SIZE, "pools t
 /* Where an arena's bookkeeping starts: 256-byte steps by address bits
    above the arena's, within the pools it reserves. */
 #define RCY_ARENA_COLOURS 32
-#define RCY_ARENA_COLOUR(base)                                                                   \
+#define RCY_ARENA_COLOUR(base)                                                                     \
     ((((uintptr_t)(base) >> RCY_ARENA_SHIFT) & (RCY_ARENA_COLOURS - 1)) << 8)
 _Static_assert(sizeof(rcy_arena) + ((RCY_ARENA_COLOURS - 1) << 8) <=
                    RCY_ARENA_FIRST_POOL * RCY_POOL_SIZE,

@@ -94,8 +94,8 @@ static void untrack(rcy_objects *O, void *o)
 {
     rcy_objhead *hd = RCY_HEAD(o);
     unplace(O, o);
-    hd->gcword &= ~(RCY_GC_TRACKED | RCY_GC_COLLECTING | RCY_GC_UNREACHABLE |
-                    RCY_GC_GEN_MASK | RCY_GC_SLOT_MASK);
+    hd->gcword &= ~(RCY_GC_TRACKED | RCY_GC_COLLECTING | RCY_GC_UNREACHABLE | RCY_GC_GEN_MASK |
+                    RCY_GC_SLOT_MASK);
     hd->gcword |= RCY_GC_NOTED;
 }
 
@@ -198,7 +198,7 @@ static inline uintptr_t sized_key(const rcy_type *t, unsigned cls)
 }
 
 static RCY_NOINLINE rcy_pool_class *type_pools_miss(rcy_objects *O, const rcy_type *t, unsigned cls,
-                                                     uintptr_t key, rcy_type_pools *entry)
+                                                    uintptr_t key, rcy_type_pools *entry)
 {
     rcy_pool_class *pc = rcy__pools_class(&O->mem.pools, kind_of_type(t), cls, t);
     if (pc)
@@ -283,8 +283,8 @@ static inline void *new_fast(rcy_objects *O, const rcy_type *t, size_t n, uintpt
     if (collectable) { /* as track() does */
         O->young_count++;
         O->count[RCY_GEN_YOUNG]++;
-        gcword = RCY_GC_TRACKED | (RCY_GEN_YOUNG << RCY_GC_GEN_SHIFT) |
-                 rcy__young_take(&O->young, o, t);
+        gcword =
+            RCY_GC_TRACKED | (RCY_GEN_YOUNG << RCY_GC_GEN_SHIFT) | rcy__young_take(&O->young, o, t);
     }
     *hd = (rcy_objhead){1, gcword};
     zero_payload(o, n);
@@ -478,8 +478,7 @@ static void check_object(void *o, const char *api)
                     api, o);
     const char *name = name_at(b, state == RCY_BLOCK_LIVE);
     if (state == RCY_BLOCK_FREE)
-        rcy__misuse("%s(%p): object of type '%s' was already freed (use after free)", api, o,
-                    name);
+        rcy__misuse("%s(%p): object of type '%s' was already freed (use after free)", api, o, name);
     if (RCY_HEAD(o)->refcnt == 0)
         rcy__misuse("%s(%p): object of type '%s' has reference count 0 (dead, or released "
                     "more often than acquired)",

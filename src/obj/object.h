@@ -40,13 +40,13 @@
 /* gcword overlays the high half of a free block's link (see above) */
 _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "gcword must be the link's high half");
 #define RCY_GC_TRACKED (1u << 31)
-#define RCY_GC_COLLECTING (1u << 30)     /* in the set being collected */
-#define RCY_GC_UNREACHABLE (1u << 29)    /* garbage of the running collection */
-#define RCY_GC_WAS_TRACKED (1u << 28)    /* dying: re-track if resurrected */
-#define RCY_GC_FINALIZING (1u << 27)     /* its finalizer is running */
-#define RCY_GC_NOTED RCY_GCWORD_NOTED    /* bit 26: see rcy_impl_decref_note */
-#define RCY_GC_FINALIZED (1u << 25)      /* its finalizer ran (or is running) */
-#define RCY_GC_WEAKREFD (1u << 24)       /* it has weak references (weakref.c) */
+#define RCY_GC_COLLECTING (1u << 30)  /* in the set being collected */
+#define RCY_GC_UNREACHABLE (1u << 29) /* garbage of the running collection */
+#define RCY_GC_WAS_TRACKED (1u << 28) /* dying: re-track if resurrected */
+#define RCY_GC_FINALIZING (1u << 27)  /* its finalizer is running */
+#define RCY_GC_NOTED RCY_GCWORD_NOTED /* bit 26: see rcy_impl_decref_note */
+#define RCY_GC_FINALIZED (1u << 25)   /* its finalizer ran (or is running) */
+#define RCY_GC_WEAKREFD (1u << 24)    /* it has weak references (weakref.c) */
 #define RCY_GC_GEN_SHIFT 22
 #define RCY_GC_GEN_MASK (3u << RCY_GC_GEN_SHIFT)
 #define RCY_GC_LARGE (1u << 21)
@@ -78,23 +78,23 @@ typedef struct rcy_type_pools {
    rcy_objects and its rcy_mem share one address (mem.h). */
 typedef struct rcy_objects rcy_objects;
 struct rcy_objects {
-    rcy_mem mem;          /* first */
-    rcy_young young;      /* generations 0 and 1 */
+    rcy_mem mem;     /* first */
+    rcy_young young; /* generations 0 and 1 */
     rcy_type_pools types[RCY_TYPE_CACHE];
     size_t count[RCY_GEN_PERMANENT + 1]; /* tracked objects per generation */
-    size_t unreachable;   /* tracked objects in a running collection's garbage */
-    size_t young_count;   /* tracked allocations minus deallocations */
-    size_t young_limit;   /* the collector is called when young_count passes it */
+    size_t unreachable;                  /* tracked objects in a running collection's garbage */
+    size_t young_count;                  /* tracked allocations minus deallocations */
+    size_t young_limit;                  /* the collector is called when young_count passes it */
     /* Hooks a higher layer registers, the only calls up from this layer:
        young_full when young_count passes young_limit (the collector),
        weak_clear when an object with RCY_GC_WEAKREFD dies (weak references;
        it clears them and runs their callbacks). */
     void (*young_full)(rcy_objects *O);
     void (*weak_clear)(rcy_objects *O, void *o);
-    rcy_ptrvec pending;   /* dying objects, a FIFO: items[pending_head..len) */
+    rcy_ptrvec pending; /* dying objects, a FIFO: items[pending_head..len) */
     size_t pending_head;
-    unsigned depth;       /* deaths in progress, nested */
-    size_t noted;         /* drops-to-nonzero reported by tracked objects, ever */
+    unsigned depth; /* deaths in progress, nested */
+    size_t noted;   /* drops-to-nonzero reported by tracked objects, ever */
 };
 
 /* The object layer's part of heap h (see struct rcy_objects). */
@@ -192,8 +192,8 @@ static inline unsigned rcy__generation(const rcy_objects *O, const void *o)
 static inline void rcy__set_generation(void *o, unsigned gen, uint32_t slot)
 {
     rcy_objhead *hd = RCY_HEAD(o);
-    hd->gcword = (hd->gcword & ~(RCY_GC_GEN_MASK | RCY_GC_SLOT_MASK)) |
-                 (gen << RCY_GC_GEN_SHIFT) | slot;
+    hd->gcword =
+        (hd->gcword & ~(RCY_GC_GEN_MASK | RCY_GC_SLOT_MASK)) | (gen << RCY_GC_GEN_SHIFT) | slot;
 }
 
 /* Puts a tracked object of type t, not in any generation now, into

@@ -74,8 +74,8 @@ void rcy_mem_print_stats(rcy_heap *h, FILE *out)
     for (unsigned c = 0; c < RCY_SIZE_CLASSES; c++) {
         const rcy_class_stats *k = &s.classes[c];
         if (k->pools)
-            fprintf(out, "%5u %6zu %11zu %15zu %13zu\n", c, k->block_size, k->pools,
-                    k->blocks_used, k->blocks_free);
+            fprintf(out, "%5u %6zu %11zu %15zu %13zu\n", c, k->block_size, k->pools, k->blocks_used,
+                    k->blocks_free);
     }
     fputc('\n', out);
     print_line(out, "arenas allocated total", s.arenas_allocated);

@@ -13,9 +13,10 @@
 
 static int quick; /* RCY_TEST_QUICK=1: smaller sizes (valgrind) */
 
-
-
-static int aligned16(const void *p) { return ((uintptr_t)p & 15u) == 0; }
+static int aligned16(const void *p)
+{
+    return ((uintptr_t)p & 15u) == 0;
+}
 
 static int all_bytes(const void *p, int v, size_t n)
 {
@@ -86,9 +87,9 @@ static void test_calloc(void)
     rcy_free(h, z);
 
     /* overflow of count * size */
-    static const size_t ovf[][2] = {
-        {SIZE_MAX / 2, 4}, {4, SIZE_MAX / 2}, {SIZE_MAX, SIZE_MAX}, {SIZE_MAX, 2},
-        {(SIZE_MAX >> 1) + 1, 2}, {(size_t)1 << 33, (size_t)1 << 33}};
+    static const size_t ovf[][2] = {{SIZE_MAX / 2, 4},        {4, SIZE_MAX / 2},
+                                    {SIZE_MAX, SIZE_MAX},     {SIZE_MAX, 2},
+                                    {(SIZE_MAX >> 1) + 1, 2}, {(size_t)1 << 33, (size_t)1 << 33}};
     for (size_t i = 0; i < sizeof ovf / sizeof ovf[0]; i++) {
         errno = 0;
         void *p = rcy_calloc(h, ovf[i][0], ovf[i][1]);
@@ -182,7 +183,8 @@ static void test_realloc(void)
     rcy_mem_get_stats(h, &s0);
     void *z = rcy_realloc(h, p, 0);
     rcy_mem_get_stats(h, &s);
-    CHECK_EQ(s.classes[64 / 8 - 1].blocks_used + 1, s0.classes[64 / 8 - 1].blocks_used); /* p is gone */
+    CHECK_EQ(s.classes[64 / 8 - 1].blocks_used + 1,
+             s0.classes[64 / 8 - 1].blocks_used); /* p is gone */
     if (z) {
         CHECK(z != keep);
         CHECK(aligned16(z));
@@ -226,9 +228,8 @@ static void test_realloc(void)
 static void test_huge_requests(void)
 {
     rcy_heap *h = check_new_heap();
-    static const size_t huge[] = {SIZE_MAX,       SIZE_MAX - 1,   SIZE_MAX - 15,
-                                  SIZE_MAX - 64,  SIZE_MAX / 2,   SIZE_MAX / 2 + 1,
-                                  SIZE_MAX / 2 - 15};
+    static const size_t huge[] = {SIZE_MAX,     SIZE_MAX - 1,     SIZE_MAX - 15,    SIZE_MAX - 64,
+                                  SIZE_MAX / 2, SIZE_MAX / 2 + 1, SIZE_MAX / 2 - 15};
     for (size_t i = 0; i < sizeof huge / sizeof huge[0]; i++) {
         errno = 0;
         void *p = rcy_malloc(h, huge[i]);
@@ -248,7 +249,13 @@ static void test_huge_requests(void)
 static void test_large(void)
 {
     rcy_heap *h = check_new_heap();
-    const size_t sizes[] = {513, 528, 1000, 4096, 4097, 65536, (size_t)1 << 20,
+    const size_t sizes[] = {513,
+                            528,
+                            1000,
+                            4096,
+                            4097,
+                            65536,
+                            (size_t)1 << 20,
                             quick ? (size_t)8 << 20 : (size_t)64 << 20};
     enum { NS = sizeof sizes / sizeof sizes[0] };
     void *p[NS];
@@ -427,8 +434,8 @@ static void misuse_foreign_unmapped(void *arg)
     (void)arg;
     rcy_heap *h = rcy_heap_new();
     long page = sysconf(_SC_PAGESIZE);
-    char *gone = mmap(NULL, (size_t)page * 3, PROT_READ | PROT_WRITE,
-                      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    char *gone =
+        mmap(NULL, (size_t)page * 3, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (gone == MAP_FAILED)
         abort(); /* cannot set up: fails the test through the message check */
     munmap(gone, (size_t)page * 3);
@@ -572,15 +579,14 @@ static void test_misuse(void)
         int ok = check_aborts(cases[i].fn, cases[i].arg, "recycle", msg, sizeof msg);
         CHECK(ok);
         if (!ok)
-            fprintf(stderr, "  misuse not caught: %s; child stderr: \"%s\"\n", cases[i].name,
-                    msg);
+            fprintf(stderr, "  misuse not caught: %s; child stderr: \"%s\"\n", cases[i].name, msg);
     }
 #if RCY_CHECK_LEVEL == 0
     (void)misuse_double_free_small_later;
 #endif
     char msg[1024];
-    int ok = check_aborts(misuse_free_high_address, NULL, "not allocated by this heap", msg,
-                          sizeof msg);
+    int ok =
+        check_aborts(misuse_free_high_address, NULL, "not allocated by this heap", msg, sizeof msg);
     CHECK(ok);
     if (!ok)
         fprintf(stderr, "  free of a high address not caught; child stderr: \"%s\"\n", msg);

@@ -13,12 +13,16 @@
 
 static int quick; /* RCY_TEST_QUICK=1: smaller sizes (valgrind) */
 
-
-
 /* The class a request of n bytes lands in, and that class's block size:
    classes are 8 bytes apart, rcy_malloc uses the multiples of 16. */
-static size_t class_of(size_t n) { return n == 0 ? 1 : ((n - 1) >> 4) * 2 + 1; }
-static size_t class_size(size_t n) { return (class_of(n) + 1) * 8; }
+static size_t class_of(size_t n)
+{
+    return n == 0 ? 1 : ((n - 1) >> 4) * 2 + 1;
+}
+static size_t class_size(size_t n)
+{
+    return (class_of(n) + 1) * 8;
+}
 
 static int cmp_ptr(const void *a, const void *b)
 {
@@ -26,7 +30,10 @@ static int cmp_ptr(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-static int aligned16(const void *p) { return ((uintptr_t)p & 15u) == 0; }
+static int aligned16(const void *p)
+{
+    return ((uintptr_t)p & 15u) == 0;
+}
 
 /* Checks the invariants that tie the fields of the stats together. */
 static void check_stats_consistent(const rcy_mem_stats *s)
@@ -50,7 +57,8 @@ static void check_stats_consistent(const rcy_mem_stats *s)
     CHECK(s->small_bytes_used + s->small_bytes_free + s->quantization_bytes <=
           s->pools_used * POOL_SIZE);
     CHECK(s->small_bytes_used + s->small_bytes_free + s->quantization_bytes +
-              s->pool_header_bytes >= s->pools_used * POOL_SIZE);
+              s->pool_header_bytes >=
+          s->pools_used * POOL_SIZE);
     size_t max_tail = 0;
     for (int c = 0; c < RCY_SIZE_CLASSES; c++)
         max_tail += s->classes[c].pools * s->classes[c].block_size;
@@ -419,7 +427,7 @@ static void test_stats_mixed(void)
     CHECK_EQ(s.large_blocks, 0);
     CHECK_EQ(s.large_bytes, 0);
     CHECK_EQ(s.peak_bytes_committed, peak); /* a high-water mark never drops */
-    rcy_purge(h); /* releases the empty pool each class keeps */
+    rcy_purge(h);                           /* releases the empty pool each class keeps */
     rcy_mem_get_stats(h, &s);
     CHECK_EQ(s.quantization_bytes, s0.quantization_bytes);
     rcy_heap_destroy(h);
@@ -697,7 +705,7 @@ static void test_last_pool_kept(void)
     void *a = rcy_malloc(h, 100);
     rcy_free(h, a);
     rcy_mem_get_stats(h, &s);
-    CHECK_EQ(s.pools_used, 0); /* nothing is allocated: no pool is in use */
+    CHECK_EQ(s.pools_used, 0);        /* nothing is allocated: no pool is in use */
     CHECK_EQ(s.pools_empty_dirty, 1); /* the kept pool is an empty one with pages */
     CHECK_EQ(s.classes[class_of(100)].pools, 0);
     CHECK_EQ(s.classes[class_of(100)].blocks_used, 0);

@@ -22,8 +22,6 @@
 static int quick;     /* RCY_TEST_QUICK=1: smaller sizes */
 static int rss_check; /* 0: RSS numbers are printed, not asserted */
 
-
-
 /* Resident bytes, read without stdio (whose buffer would come from malloc). */
 static size_t rss_bytes(void)
 {
@@ -42,14 +40,20 @@ static size_t rss_bytes(void)
     return (size_t)res * (size_t)sysconf(_SC_PAGESIZE);
 }
 
-static double mib(size_t b) { return (double)b / (double)MiB; }
-static size_t grown(size_t now, size_t base) { return now > base ? now - base : 0; }
+static double mib(size_t b)
+{
+    return (double)b / (double)MiB;
+}
+static size_t grown(size_t now, size_t base)
+{
+    return now > base ? now - base : 0;
+}
 
 /* An array of n pointers from mmap, every page touched. */
 static void **map_array(size_t n)
 {
-    void *p = mmap(NULL, n * sizeof(void *), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-                   -1, 0);
+    void *p =
+        mmap(NULL, n * sizeof(void *), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (p == MAP_FAILED)
         return NULL;
     memset(p, 0, n * sizeof(void *));
@@ -124,8 +128,7 @@ static void test_free_all_returns(size_t total)
 
     rcy_heap_destroy(h);
     size_t rss3 = rss_bytes();
-    printf("free-all: after rcy_heap_destroy %.1f MiB (start %.1f)\n", mib(rss3),
-           mib(rss_start));
+    printf("free-all: after rcy_heap_destroy %.1f MiB (start %.1f)\n", mib(rss3), mib(rss_start));
     if (rss_check)
         CHECK(rss3 <= rss_start + 8 * MiB);
     munmap(p, n * sizeof(void *));

@@ -141,7 +141,7 @@ static void test_count_rules(rcy_heap *h)
     CHECK_EQ(rcy_refcount(x), 2); /* a second owner */
 
     use_arg(x);
-    CHECK_EQ(count_inside, 3); /* passed as an argument */
+    CHECK_EQ(count_inside, 3);    /* passed as an argument */
     CHECK_EQ(rcy_refcount(x), 2); /* the function returned */
 
     keep_it(x);
@@ -445,7 +445,8 @@ static void test_queries(void)
 
 static void test_new_sized(rcy_heap *h)
 {
-    static const size_t sizes[] = {0, 1, 7, 15, 16, 17, 100, 480, 496, 500, 512, 513, 1000, 5000, 100000};
+    static const size_t sizes[] = {0,   1,   7,   15,  16,   17,   100,   480,
+                                   496, 500, 512, 513, 1000, 5000, 100000};
     for (int pass = 0; pass < 2; pass++) {
         for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
             size_t n = sizes[i];
@@ -878,7 +879,9 @@ static void test_misuse(void)
    refilled. Each object still reports its own type (which lives in its
    pool, not in its header), cycles among them are collected, and all of
    their memory comes back. */
-typedef struct chain_link { void *next; } chain_link;
+typedef struct chain_link {
+    void *next;
+} chain_link;
 static void link_traverse(void *self, rcy_visit_fn visit, void *arg)
 {
     visit(&((chain_link *)self)->next, arg);
@@ -954,7 +957,7 @@ static void big_destroy(void *self)
     big_destroyed++;
 }
 static const rcy_type big_node_type = {"big_node", sizeof(big_node), big_traverse, NULL,
-                                        big_destroy};
+                                       big_destroy};
 
 static void count_big(void *o, void *arg)
 {
