@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Convenience targets around CMake. The build itself is CMakeLists.txt.
 #
 #   make demo      build (Release, build/release) and run the tour, or an example
@@ -27,7 +28,7 @@ CLANG_FORMAT := clang-format-14
 all: build
 
 help:
-	@sed -n '2,16s/^# \{0,1\}//p' Makefile
+	@sed -n '2,17s/^# \{0,1\}//p' Makefile
 
 deps:
 	bash scripts/install-deps.sh

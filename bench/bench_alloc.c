@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Raw allocator benchmarks, one allocator per executable (see bench_common.h).
  *
  *   bench_alloc_<alloc> churn          100,000 live blocks of 16..512 B, replace

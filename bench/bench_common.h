@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Shared helpers for the benchmarks: clocks, RSS, a fixed-seed RNG, memory
  * for bookkeeping arrays that does not come from the allocator being
  * measured, and the allocator switch (one executable per allocator, chosen

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Cycle-collector benchmarks (recycle only; bench/py/gc_bench.py runs the
  * same shapes on CPython).
  *

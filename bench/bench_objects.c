@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Object benchmarks, one allocator per executable (see bench_common.h).
  *
  *   bench_objects_<alloc> newfree        new + release of one object, hot loop:

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Turn the RESULT lines of bench/run.sh into docs/benchmarks.md and SVG charts.
 
 Every number in the report, including the "where recycle loses" section and

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Build the benchmarks (Release, build/bench), run every one of them with the
 # competitors interleaved, and write docs/benchmarks.md plus docs/bench/*.svg.
 #

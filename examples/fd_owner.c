@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fd_owner: an object that owns a file descriptor.
  *
  * Reference counting makes destruction deterministic: the descriptor is

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* graph: a directed graph full of cycles, freed by the cycle collector.
  *
  * Each vertex owns references to its successors, kept in an array that

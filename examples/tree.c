@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tree: a reference-counted binary tree.
  *
  * Each node owns its two children. Dropping the last reference to the root

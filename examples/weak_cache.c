@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* weak_cache: a cache that does not keep its entries alive.
  *
  * Like Python's weakref.WeakValueDictionary: the cache maps a key to a weak

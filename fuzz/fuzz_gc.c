@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* libFuzzer target for the collector: the fuzz input chooses thresholds
  * and a sequence of operations (new objects, slot stores, roots, weak
  * references, resurrection slots, collections); the model in

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* recycle: Python's memory management for C programs.
  *
  * One public header. Its parts, bottom layer first:

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Line coverage of src/ from the test suite: `make coverage`.
 #
 #   scripts/coverage.sh            build/coverage, then the report

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Install what building and testing recycle needs on Debian/Ubuntu.
 #
 #   scripts/install-deps.sh             tools for `make demo`, `make test` and `make format`
@@ -20,7 +21,7 @@ for arg in "$@"; do
     --coverage) want_coverage=1 ;;
     --check) check_only=1 ;;
     -h | --help)
-        sed -n '2,11s/^# \{0,1\}//p' "$0"
+        sed -n '3,12s/^# \{0,1\}//p' "$0"
         exit 0
         ;;
     *)

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Build and test recycle in every configuration `make test` covers.
 #
 #   scripts/test.sh                 all stages, in order

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* heap: making and destroying a heap, layer by layer, lowest first; each
  * layer's init registers the hooks through which a lower one calls it.
  * The heap struct itself comes from the system allocator: it is the root

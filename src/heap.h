@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* heap: what a heap is made of, the composition root. Each layer's part
  * embeds the part of the layer below as its first member, so one address
  * is the heap, its collector, its weak references, its objects and its

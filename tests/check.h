@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* A tiny test harness shared by every test program: CHECK records a
  * failure and goes on, CHECK_EQ shows both values, and check_summary()
  * prints the "N passed, N failed" line CTest output ends with. Also a

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # The layering of src/, checked from its #include lines: a file may include
 # headers of its own layer and of the layers below it, never above.
 #

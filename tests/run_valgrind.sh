@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Run the allocator and object tests under valgrind memcheck.
 #
 #   tests/run_valgrind.sh [BUILD_DIR]     (default build/release)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_docs: the API reference (docs/api.md) covers the public header.
  *
  * Reads include/recycle.h and docs/api.md and checks that

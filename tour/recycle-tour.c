@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* recycle-tour: a guided walk through Python's memory management, done in C
  * with recycle.
  *

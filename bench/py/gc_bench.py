@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The collector benchmarks of bench/bench_gc.c and binary-trees, on CPython.
 
     python3 gc_bench.py live N        full collection of a live graph of N objects

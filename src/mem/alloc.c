@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* alloc: the raw-memory API (rcy_malloc and friends) over the two
  * allocators below it: pools for 0..512 bytes, the large path above.
  *

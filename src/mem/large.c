@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* large: the system allocator behind a header and a membership set.
  *
  * The set (a ptrmap) answers "is this a live large block of this heap?"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* large: blocks over RCY_SMALL_MAX bytes, from the system allocator.
  * Each carries a 32-byte header in front (size, owning heap, tag), and the heap
  * keeps the set of its live large blocks, so it can free them all when it

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* mem: raw memory, the face the layers above use. A heap's memory is two
  * allocators, pools for small blocks (pool.h) and the system for large
  * ones (large.h); this header is all the object layer and the tools need

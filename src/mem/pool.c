@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* pool: arenas, pools and the cold paths of small-block allocation.
  *
  * The ideas are pymalloc's (CPython's obmalloc.c): size classes (here 8

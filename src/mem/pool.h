@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* pool: small blocks (0..512 bytes) from size-class pools inside arenas.
  *
  * Layout: a 1 MiB arena, aligned to 1 MiB, is 64 pools of 16 KiB. A pool

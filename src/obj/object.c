@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* object: creation, reference counts at zero, and death.
  *
  * Death of an object, in order (DESIGN.md's contract):

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* object: the hidden header, object creation and death, tracking.
  *
  * Every object is one block that starts with its 8-byte header:

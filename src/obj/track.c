@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* track: the young vector's memory (track.h says what it holds). It grows
  * on an allocation's slow path, never during a collection, and its scratch
  * grows with it, so a collection neither allocates nor takes page faults. */

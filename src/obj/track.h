@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* track: the young vector, where tracked objects of generations 0 and 1
  * are listed. The object layer keeps it because creation and death, its
  * hot paths, add and remove entries inline; the collector (src/gc/) reads

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* os: mmap/munmap/madvise behind four functions.
  *
  * Aligned mappings are made by over-mapping by `align` and trimming both

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* os: the bottom layer. Address space from the OS, pages given back to it,
  * and a clock. Nothing here knows about pools, objects or heaps. */
 #ifndef RCY_OS_H

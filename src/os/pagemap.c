@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* pagemap: a two-level radix map from 1 MiB arena number to arena.
  *
  * 48-bit addresses give 2^28 arena numbers: a static root of 2^14 leaf

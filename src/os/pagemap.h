@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* pagemap: which arena, if any, holds an address. The process's one piece
  * of global state: written when an arena is mapped or unmapped, read on
  * every free. */

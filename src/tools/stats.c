@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* stats: memory statistics and the readable report (the counterpart of
  * sys._debugmallocstats). Nothing is counted on the hot paths: the report
  * walks the arenas and reads each used pool's header, so statistics cost

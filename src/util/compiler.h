@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* compiler: the few compiler features the library relies on, named once.
  * Branch hints, inlining control and container_of. gcc and clang are the
  * supported compilers (README, "Supported platforms"); with another, the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* misuse: the single exit for detected misuse. A library that found a bad
  * free cannot know what else is corrupt, so it stops the program, as
  * glibc's "free(): invalid pointer" does, after saying what it saw. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* misuse: how every layer reports API misuse it detects: one line on
  * stderr that starts with "recycle:" and names the pointer, then abort().
  * Also the internal assertion macro of check level 2. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* ptrmap: see ptrmap.h. Keys are mostly 8-byte aligned pointers, so the
  * low bits are dropped before a Fibonacci hash spreads them. The table keeps
  * its load under 3/4 and grows by doubling. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* ptrmap: a hash map from pointer to pointer, for the side tables of the
  * layers (large blocks a heap owns, targets of weak references). Open
  * addressing with linear probing; deletion shifts entries back, so there

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* ptrvec: a growable vector of pointers, from the system allocator: the
  * work lists of the object layer (dying objects) and of the collector
  * (garbage, the mark stack, gc.garbage). Growth that fails leaves the

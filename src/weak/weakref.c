@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* weakref: weak references as objects of a built-in type.
  *
  * A target's weak references form a doubly linked list whose head is kept

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* weakref: weak references, a built-in object type, and the side table
  * that maps a target to its weak references (so objects that are never
  * weakly referenced pay nothing but a flag bit). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Install check: a program built against an installed recycle, through
  * pkg-config or CMake's find_package (see scripts/test.sh, stage "install").
  * It uses only the public header and a few calls of the raw allocator. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* rcy_malloc / rcy_calloc / rcy_realloc / rcy_free beyond the pools: zeroing,
  * overflow, resizing across the small/large border, big blocks, many heaps,
  * heap destruction, and the misuse that must abort. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Out of memory for real: under an address-space limit (RLIMIT_AS) a
  * little above what the program already uses, the heap runs out of arenas
  * and the system allocator of large blocks. Every failure must be NULL with

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The small-block pool allocator: every size class, alignment, reuse,
  * pools filling and draining, arenas coming and going, and the statistics
  * that describe all of it. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Memory goes back to the OS: after a peak of small blocks is freed, the
  * process's resident set shrinks again on its own, and rcy_purge gives back
  * whatever the cache of empty pools still holds.

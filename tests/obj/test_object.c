@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Tests for the object layer: reference counts follow the rules of the
  * seed article ("four increases, five decreases"), the order of death
  * (finalize, references dropped, destroy, memory freed), finalize-once

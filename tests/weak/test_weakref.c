@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Tests for weak references: rcy_weakref_get hands out a new strong
  * reference while the target lives and NULL after; callbacks run when the
  * target dies while the weak reference lives (never after the weak
