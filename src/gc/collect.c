@@ -1,4 +1,5 @@
-/* gc: the generational cycle collector and Python's gc module.
+/* collect: the generational cycle collector's algorithm and its
+ * triggering; the gc module's surface is gcmodule.c.
  *
  * The algorithm is CPython's (Python/gc.c), phase by phase in collect():
  *   1. the set: the part of the young vector holding the generations
@@ -60,8 +61,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gc/gc.h"
+#include "gc/internal.h"
 #include "gc/side.h"
+#include "gc/walk.h"
 #include "os/os.h"
 
 /* ---- small helpers ---- */
@@ -83,52 +85,6 @@ static void ptrvec_trim(rcy_ptrvec *v)
 static uint32_t clamp_refs(uint32_t rc)
 {
     return rc < RCY_GC_REFS_MASK ? rc : RCY_GC_REFS_MASK;
-}
-
-/* ---- walking the set ---- */
-
-/* t: o's type, which the walk knows (a span's tag, the young vector's
-   types), so a step that traverses need not find it from the address. */
-typedef void (*object_step)(rcy_gc *g, void *o, const rcy_type *t, void *arg);
-
-/* Every tracked object of generation at most maxgen (3: the permanent one
-   too), oldest arena first, each in address order: roughly allocation
-   order. step must not allocate or free objects.
-   (Prefetching the referents of objects some blocks ahead measured no
-   faster, at 1e6 and 1e7 objects.) */
-static RCY_ALWAYS_INLINE void walk_tracked(rcy_gc *g, unsigned maxgen, object_step step,
-                                           void *arg)
-{
-    rcy_mem_cursor c = {0};
-    rcy_span s;
-    while (rcy__mem_next_span(&g->weak.objects.mem, RCY_KIND_OBJECTS, &c, &s)) {
-        char *b = s.first;
-        for (size_t i = 0; i < s.n; i++, b += s.stride) {
-            void *o = rcy__tracked_at(b, maxgen);
-            if (o)
-                step(g, o, s.tag, arg);
-        }
-    }
-}
-
-/* Where generations 0..gen (0 or 1) start in the young vector. */
-static uint32_t young_start(const rcy_young *y, unsigned gen)
-{
-    return gen == 0 ? y->boundary : 0;
-}
-
-/* Every object of the generations 0..gen. */
-static RCY_ALWAYS_INLINE void for_each_in_set(rcy_gc *g, unsigned gen, object_step step,
-                                              void *arg)
-{
-    if (gen >= RCY_GEN_OLD) {
-        walk_tracked(g, gen, step, arg);
-        return;
-    }
-    rcy_young *y = &g->weak.objects.young;
-    for (uint32_t i = young_start(y, gen); i < y->len; i++)
-        if (!RCY_YOUNG_IS_HOLE(y->items[i]))
-            step(g, y->items[i], y->types[i], arg);
 }
 
 /* ---- validation ---- */
@@ -153,7 +109,7 @@ static void validate_generations(rcy_gc *g)
 #if RCY_CHECK_LEVEL >= 3
     rcy_objects *O = &g->weak.objects;
     size_t validated[RCY_GEN_PERMANENT + 1] = {0};
-    walk_tracked(g, RCY_GEN_PERMANENT, count_one, validated);
+    rcy__gc_walk_tracked(g, RCY_GEN_PERMANENT, count_one, validated);
     for (unsigned gen = 0; gen <= RCY_GEN_PERMANENT; gen++)
         RCY_ASSERT(validated[gen] == O->count[gen]);
     RCY_ASSERT(O->unreachable == 0);
@@ -329,12 +285,12 @@ static void subtract_all(rcy_gc *g, unsigned gen, rcy_ptrvec *garbage)
                 subtract_refs(g, garbage->items[i], rcy__type(garbage->items[i]), NULL);
     } else if (g->current.side && (g->side.span >> RCY_SIDE_SHIFT) > SUBTRACT_LAG_TABLE) {
         subtract_ring r = {&g->side, {0}, 0};
-        for_each_in_set(g, gen, subtract_refs, &r);
+        rcy__gc_for_each_in_set(g, gen, subtract_refs, &r);
         for (unsigned i = 0; i < SUBTRACT_LAG; i++)
             if (r.child[i])
                 subtract_side_now(r.S, r.child[i]);
     } else {
-        for_each_in_set(g, gen, subtract_refs, NULL);
+        rcy__gc_for_each_in_set(g, gen, subtract_refs, NULL);
     }
 }
 
@@ -442,7 +398,7 @@ static void mark_all(rcy_gc *g, unsigned gen, rcy_ptrvec *garbage)
             for (size_t i = 0; i < garbage->len; i++)
                 scan_one(g, garbage->items[i], rcy__type(garbage->items[i]), NULL);
         } else {
-            for_each_in_set(g, gen, scan_one, NULL);
+            rcy__gc_for_each_in_set(g, gen, scan_one, NULL);
         }
     } while (g->stack_overflowed);
     ptrvec_trim(&g->stack);
@@ -569,7 +525,7 @@ static void young_examine(rcy_gc *g, unsigned gen, int64_t *refs)
 {
     rcy_young *y = &g->weak.objects.young;
     young_pass p = {y->items, y->types, refs, (uint32_t *)(refs + y->scratch_cap), 0,
-                    young_start(y, gen), y->len};
+                    rcy__gc_young_start(y, gen), y->len};
     young_subtract(&p);
     young_mark(&p);
 }
@@ -624,7 +580,7 @@ static size_t settle_young(rcy_gc *g, unsigned gen, const int64_t *refs)
 {
     rcy_young *y = &g->weak.objects.young;
     size_t survivors = 0;
-    for (uint32_t i = young_start(y, gen); i < y->len; i++) {
+    for (uint32_t i = rcy__gc_young_start(y, gen); i < y->len; i++) {
         void *o = y->items[i];
         if (RCY_YOUNG_IS_HOLE(o))
             continue;
@@ -664,7 +620,7 @@ static void settle_set(rcy_gc *g, unsigned gen, const int64_t *young_refs)
 {
     size_t held = g->unreachable.len, survivors = 0;
     if (gen >= RCY_GEN_OLD)
-        walk_tracked(g, gen, settle_old, &survivors);
+        rcy__gc_walk_tracked(g, gen, settle_old, &survivors);
     else
         survivors = settle_young(g, gen, young_refs);
     promote_young(g, gen, survivors);
@@ -843,7 +799,7 @@ static size_t collect(rcy_gc *g, int gen, int automatic)
     } else {
         c->side = gen >= RCY_GEN_OLD && !exercise_no_side_table(g) &&
                   rcy__side_begin(&g->side, &g->weak.objects.mem.pools);
-        for_each_in_set(g, c->gen, c->side ? update_refs_side : update_refs, NULL); /* 1, 2 */
+        rcy__gc_for_each_in_set(g, c->gen, c->side ? update_refs_side : update_refs, NULL); /* 1, 2 */
         subtract_all(g, c->gen, NULL);
         mark_all(g, c->gen, NULL);                         /* 3 */
         if (c->side)
@@ -881,18 +837,17 @@ static void print_start(rcy_gc *g, int gen)
     fprintf(stderr, "gc: objects in permanent generation: %zu\n", n[RCY_GEN_PERMANENT]);
 }
 
-static void update_young_limit(rcy_gc *g)
+void rcy__gc_update_young_limit(rcy_gc *g)
 {
     int automatic = g->enabled && g->threshold[0] > 0 && !g->collecting;
     g->weak.objects.young_limit = automatic ? g->threshold[0] : SIZE_MAX;
 }
 
-/* A collection with everything around it: no re-entry, callbacks, debug
-   output, timing. */
-static size_t collect_with_callbacks(rcy_gc *g, int gen, int automatic)
+/* A collection with everything around it (internal.h). */
+size_t rcy__gc_collect(rcy_gc *g, int gen, int automatic)
 {
     g->collecting = 1;
-    update_young_limit(g);
+    rcy__gc_update_young_limit(g);
     rcy_gc_info info = {gen, 0, 0, 0.0};
     run_callbacks(g, "start", &info);
     if (g->debug & RCY_DEBUG_STATS)
@@ -908,7 +863,7 @@ static size_t collect_with_callbacks(rcy_gc *g, int gen, int automatic)
                                            : "");
     run_callbacks(g, "stop", &info);
     g->collecting = 0;
-    update_young_limit(g);
+    rcy__gc_update_young_limit(g);
     return info.collected + info.uncollectable;
 }
 
@@ -936,10 +891,10 @@ static void young_full(rcy_objects *O)
         gen = i;
         break;
     }
-    collect_with_callbacks(g, gen, 1);
+    rcy__gc_collect(g, gen, 1);
 }
 
-/* ---- the gc module ---- */
+/* ---- the collector's state ---- */
 
 /* The collector's own part of g, after the layers below it. */
 static void zero_own_state(rcy_gc *g)
@@ -957,7 +912,7 @@ void rcy__gc_init(rcy_gc *g)
     g->enabled = 1;
     g->drop_pacing = 1;
     g->weak.objects.young_full = young_full;
-    update_young_limit(g);
+    rcy__gc_update_young_limit(g);
 }
 
 void rcy__gc_fini(rcy_gc *g)
@@ -967,274 +922,4 @@ void rcy__gc_fini(rcy_gc *g)
     rcy__ptrvec_fini(&g->unreachable);
     rcy__ptrvec_fini(&g->stack);
     zero_own_state(g);
-}
-
-size_t rcy_gc_collect(rcy_heap *h, int generation)
-{
-    rcy_gc *g = rcy__gc_of(h);
-    if (generation < -1 || generation >= RCY_GENERATIONS) {
-        errno = EINVAL;
-        return 0;
-    }
-    if (g->collecting)
-        return 0;
-    return collect_with_callbacks(g, generation < 0 ? RCY_GENERATIONS - 1 : generation, 0);
-}
-
-void rcy_gc_enable(rcy_heap *h)
-{
-    rcy_gc *g = rcy__gc_of(h);
-    g->enabled = 1;
-    update_young_limit(g);
-}
-
-void rcy_gc_disable(rcy_heap *h)
-{
-    rcy_gc *g = rcy__gc_of(h);
-    g->enabled = 0;
-    update_young_limit(g);
-}
-
-int rcy_gc_isenabled(rcy_heap *h)
-{
-    rcy_gc *g = rcy__gc_of(h);
-    return g->enabled;
-}
-
-void rcy_gc_get_threshold(rcy_heap *h, size_t out[3])
-{
-    rcy_gc *g = rcy__gc_of(h);
-    memcpy(out, g->threshold, sizeof g->threshold);
-}
-
-void rcy_gc_set_threshold(rcy_heap *h, size_t t0, size_t t1, size_t t2)
-{
-    rcy_gc *g = rcy__gc_of(h);
-    g->threshold[0] = t0;
-    g->threshold[1] = t1;
-    g->threshold[2] = t2;
-    update_young_limit(g);
-}
-
-void rcy_gc_get_count(rcy_heap *h, size_t out[3])
-{
-    rcy_gc *g = rcy__gc_of(h);
-    out[0] = g->weak.objects.young_count;
-    out[1] = g->count[1];
-    out[2] = g->count[2];
-}
-
-void rcy_gc_get_stats(rcy_heap *h, rcy_gc_genstats out[3])
-{
-    rcy_gc *g = rcy__gc_of(h);
-    memcpy(out, g->stats, sizeof g->stats);
-}
-
-static void make_permanent(rcy_gc *g, void *o, const rcy_type *t, void *arg)
-{
-    (void)t;
-    (void)g, (void)arg;
-    rcy__set_generation(o, RCY_GEN_PERMANENT, 0);
-}
-
-void rcy_gc_freeze(rcy_heap *h)
-{
-    rcy_gc *g = rcy__gc_of(h);
-    rcy_objects *O = &g->weak.objects;
-    walk_tracked(g, RCY_GEN_OLD, make_permanent, NULL);
-    rcy__young_reset(&O->young);
-    O->count[RCY_GEN_PERMANENT] += O->count[0] + O->count[1] + O->count[2];
-    O->count[0] = O->count[1] = O->count[2] = 0;
-    O->young_count = 0;
-}
-
-static void thaw(rcy_gc *g, void *o, const rcy_type *t, void *arg)
-{
-    (void)t;
-    (void)g, (void)arg;
-    if (rcy__gen_of(RCY_HEAD(o)->gcword) == RCY_GEN_PERMANENT)
-        rcy__set_generation(o, RCY_GEN_OLD, 0);
-}
-
-void rcy_gc_unfreeze(rcy_heap *h)
-{
-    rcy_gc *g = rcy__gc_of(h);
-    rcy_objects *O = &g->weak.objects;
-    walk_tracked(g, RCY_GEN_PERMANENT, thaw, NULL);
-    O->count[RCY_GEN_OLD] += O->count[RCY_GEN_PERMANENT];
-    O->count[RCY_GEN_PERMANENT] = 0;
-    g->weak.objects.noted++; /* thawed objects were never examined: look at them next time */
-}
-
-void rcy_gc_set_drop_pacing(rcy_heap *h, int on)
-{
-    rcy_gc *g = rcy__gc_of(h);
-    g->drop_pacing = on != 0;
-}
-
-size_t rcy_gc_get_freeze_count(rcy_heap *h)
-{
-    rcy_gc *g = rcy__gc_of(h);
-    return g->weak.objects.count[RCY_GEN_PERMANENT];
-}
-
-/* Introspection hands out a snapshot: the objects are gathered first, each
-   held by a reference, so fn may create and release objects at will. */
-typedef struct snapshot {
-    rcy_ptrvec objects;
-    int generation;     /* which one to gather, for get_objects */
-    const void *target; /* whose referrers, for get_referrers */
-    int found;          /* target seen in the object being traversed */
-    int failed;         /* out of memory */
-} snapshot;
-
-static void snapshot_add(snapshot *s, void *o)
-{
-    if (rcy__ptrvec_push(&s->objects, o))
-        rcy_incref(o);
-    else
-        s->failed = 1;
-}
-
-static int snapshot_deliver(snapshot *s, rcy_object_fn fn, void *arg)
-{
-    for (size_t i = 0; i < s->objects.len && !s->failed; i++)
-        fn(s->objects.items[i], arg);
-    for (size_t i = 0; i < s->objects.len; i++)
-        rcy_decref(s->objects.items[i]);
-    rcy__ptrvec_fini(&s->objects);
-    if (s->failed) {
-        errno = ENOMEM;
-        return -1;
-    }
-    return 0;
-}
-
-static void add_if_in_generation(rcy_gc *g, void *o, const rcy_type *t, void *arg)
-{
-    (void)t;
-    snapshot *s = arg;
-    if (s->generation < 0 || (int)rcy__generation(&g->weak.objects, o) == s->generation)
-        snapshot_add(s, o);
-}
-
-int rcy_gc_get_objects(rcy_heap *h, int generation, rcy_object_fn fn, void *arg)
-{
-    rcy_gc *g = rcy__gc_of(h);
-    if (generation < -1 || generation >= RCY_GENERATIONS) {
-        errno = EINVAL;
-        return -1;
-    }
-    snapshot s = {.generation = generation};
-    if (generation >= 0 && generation < RCY_GEN_OLD)
-        for_each_in_set(g, (unsigned)generation, add_if_in_generation, &s);
-    else
-        walk_tracked(g, RCY_GENERATIONS - 1, add_if_in_generation, &s);
-    return snapshot_deliver(&s, fn, arg);
-}
-
-static void visit_find(void **slot, void *arg)
-{
-    snapshot *s = arg;
-    if (*slot == s->target)
-        s->found = 1;
-}
-
-static void add_if_referrer(rcy_gc *g, void *o, const rcy_type *t, void *arg)
-{
-    snapshot *s = arg;
-    (void)g;
-    s->found = 0;
-    t->traverse(o, visit_find, s);
-    if (s->found)
-        snapshot_add(s, o);
-}
-
-int rcy_gc_get_referrers(rcy_heap *h, const void *target, rcy_object_fn fn, void *arg)
-{
-    rcy_gc *g = rcy__gc_of(h);
-    snapshot s = {.target = target};
-    walk_tracked(g, RCY_GEN_PERMANENT, add_if_referrer, &s);
-    return snapshot_deliver(&s, fn, arg);
-}
-
-typedef struct {
-    rcy_object_fn fn;
-    void *arg;
-} referent_visit;
-
-static void visit_referent(void **slot, void *arg)
-{
-    referent_visit *v = arg;
-    if (*slot)
-        v->fn(*slot, v->arg);
-}
-
-void rcy_gc_get_referents(const void *o, rcy_object_fn fn, void *arg)
-{
-    referent_visit v = {fn, arg};
-    rcy__traverse((void *)o, visit_referent, &v);
-}
-
-int rcy_gc_callback_add(rcy_heap *h, rcy_gc_callback cb, void *arg)
-{
-    rcy_gc *g = rcy__gc_of(h);
-    if (!cb)
-        return -1;
-    if (g->ncallbacks == g->callbacks_cap) {
-        size_t cap = g->callbacks_cap ? g->callbacks_cap * 2 : 4;
-        rcy_gc_cb *grown = realloc(g->callbacks, cap * sizeof *grown);
-        if (!grown)
-            return -1;
-        g->callbacks = grown;
-        g->callbacks_cap = cap;
-    }
-    g->callbacks[g->ncallbacks++] = (rcy_gc_cb){cb, arg};
-    return 0;
-}
-
-int rcy_gc_callback_remove(rcy_heap *h, rcy_gc_callback cb, void *arg)
-{
-    rcy_gc *g = rcy__gc_of(h);
-    for (size_t i = 0; i < g->ncallbacks; i++) {
-        if (g->callbacks[i].fn == cb && g->callbacks[i].arg == arg) {
-            memmove(&g->callbacks[i], &g->callbacks[i + 1],
-                    (g->ncallbacks - i - 1) * sizeof *g->callbacks);
-            g->ncallbacks--;
-            return 0;
-        }
-    }
-    return -1;
-}
-
-void rcy_gc_set_debug(rcy_heap *h, unsigned flags)
-{
-    rcy_gc *g = rcy__gc_of(h);
-    g->debug = flags;
-}
-
-unsigned rcy_gc_get_debug(rcy_heap *h)
-{
-    rcy_gc *g = rcy__gc_of(h);
-    return g->debug;
-}
-
-size_t rcy_gc_garbage_count(rcy_heap *h)
-{
-    rcy_gc *g = rcy__gc_of(h);
-    return g->garbage.len;
-}
-
-void rcy_gc_garbage(rcy_heap *h, rcy_object_fn fn, void *arg)
-{
-    rcy_gc *g = rcy__gc_of(h);
-    for (size_t i = 0; i < g->garbage.len; i++)
-        fn(g->garbage.items[i], arg);
-}
-
-void rcy_gc_garbage_clear(rcy_heap *h)
-{
-    rcy_gc *g = rcy__gc_of(h);
-    while (g->garbage.len) /* one at a time: a death may touch the list */
-        rcy_decref(g->garbage.items[--g->garbage.len]);
 }
