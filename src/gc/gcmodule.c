@@ -79,10 +79,9 @@ void rcy_gc_get_stats(rcy_heap *h, rcy_gc_genstats out[3])
     memcpy(out, g->stats, sizeof g->stats);
 }
 
-static void make_permanent(rcy_gc *g, void *o, const rcy_type *t, void *arg)
+static void make_permanent(rcy_gc *g, void *o, const rcy_type *t, uint32_t i, void *arg)
 {
-    (void)t;
-    (void)g, (void)arg;
+    (void)g, (void)t, (void)i, (void)arg;
     rcy__set_generation(o, RCY_GEN_PERMANENT, 0);
 }
 
@@ -97,10 +96,9 @@ void rcy_gc_freeze(rcy_heap *h)
     O->young_count = 0;
 }
 
-static void thaw(rcy_gc *g, void *o, const rcy_type *t, void *arg)
+static void thaw(rcy_gc *g, void *o, const rcy_type *t, uint32_t i, void *arg)
 {
-    (void)t;
-    (void)g, (void)arg;
+    (void)g, (void)t, (void)i, (void)arg;
     if (rcy__gen_of(RCY_HEAD(o)->gcword) == RCY_GEN_PERMANENT)
         rcy__set_generation(o, RCY_GEN_OLD, 0);
 }
@@ -158,9 +156,9 @@ static int snapshot_deliver(snapshot *s, rcy_object_fn fn, void *arg)
     return 0;
 }
 
-static void add_if_in_generation(rcy_gc *g, void *o, const rcy_type *t, void *arg)
+static void add_if_in_generation(rcy_gc *g, void *o, const rcy_type *t, uint32_t i, void *arg)
 {
-    (void)t;
+    (void)t, (void)i;
     snapshot *s = arg;
     if (s->generation < 0 || (int)rcy__generation(&g->weak.objects, o) == s->generation)
         snapshot_add(s, o);
@@ -188,10 +186,10 @@ static void visit_find(void **slot, void *arg)
         s->found = 1;
 }
 
-static void add_if_referrer(rcy_gc *g, void *o, const rcy_type *t, void *arg)
+static void add_if_referrer(rcy_gc *g, void *o, const rcy_type *t, uint32_t i, void *arg)
 {
+    (void)g, (void)i;
     snapshot *s = arg;
-    (void)g;
     s->found = 0;
     t->traverse(o, visit_find, s);
     if (s->found)

@@ -13,8 +13,10 @@
 #include "gc/gc.h"
 
 /* t: o's type, which the walk knows (a span's tag, the young vector's
-   types), so a step that traverses need not find it from the address. */
-typedef void (*rcy_gc_step)(rcy_gc *g, void *o, const rcy_type *t, void *arg);
+   types), so a step that traverses need not find it from the address.
+   i: o's index in the vector walked (the young vector's slot), 0 in a
+   walk of the heap. */
+typedef void (*rcy_gc_step)(rcy_gc *g, void *o, const rcy_type *t, uint32_t i, void *arg);
 
 /* Every tracked object of generation at most maxgen (3: the permanent one
    too), oldest arena first, each in address order: roughly allocation
@@ -31,7 +33,7 @@ static RCY_ALWAYS_INLINE void rcy__gc_walk_tracked(rcy_gc *g, unsigned maxgen, r
         for (size_t i = 0; i < s.n; i++, b += s.stride) {
             void *o = rcy__tracked_at(b, maxgen);
             if (o)
-                step(g, o, s.tag, arg);
+                step(g, o, s.tag, 0, arg);
         }
     }
 }
@@ -54,7 +56,7 @@ static RCY_ALWAYS_INLINE void rcy__gc_for_each_in_set(rcy_gc *g, unsigned gen, r
     rcy_young *y = &g->weak.objects.young;
     for (uint32_t i = rcy__gc_young_start(y, gen); i < y->len; i++)
         if (!RCY_YOUNG_IS_HOLE(y->items[i]))
-            step(g, y->items[i], y->types[i], arg);
+            step(g, y->items[i], y->types[i], i, arg);
 }
 
 #endif
