@@ -16,7 +16,8 @@
  *      steps 2-3 again on the garbage keep what a finalizer resurrected
  *      (skipped if no user code ran), 8. the rest are cleared and die by
  *      reference count (garbage.c).
- * The header bits each step borrows: refs.h (COLLECTING, SCANNED, gc_refs
+ * validate.c checks, in checked builds, what must hold between the steps;
+ * the header bits each step borrows: refs.h (COLLECTING, SCANNED, gc_refs
  * in the slot bits) and garbage.c (UNREACHABLE).
  *
  * Drop pacing (rcy_gc_set_drop_pacing, on by default): a cycle becomes
@@ -51,49 +52,6 @@
 #include "gc/refs.h"
 #include "gc/walk.h"
 #include "os/os.h"
-
-/* ---- validation ---- */
-
-#if RCY_CHECK_LEVEL >= 3
-static void count_one(rcy_gc *g, void *o, const rcy_type *t, uint32_t i, void *arg)
-{
-    (void)t, (void)i;
-    size_t *counts = arg;
-    uint32_t w = RCY_HEAD(o)->gcword;
-    RCY_ASSERT(!(w & (RCY_GC_COLLECTING | RCY_GC_UNREACHABLE)));
-    RCY_ASSERT(RCY_HEAD(o)->refcnt > 0);
-    counts[rcy__generation(&g->weak.objects, o)]++;
-}
-#endif
-
-/* Level 3: outside a collection, the generation counts match a walk of the
-   heap, every young vector entry names a young object at its own slot,
-   and no object carries the collector's bits. */
-static void validate_generations(rcy_gc *g)
-{
-#if RCY_CHECK_LEVEL >= 3
-    rcy_objects *O = &g->weak.objects;
-    size_t validated[RCY_GEN_PERMANENT + 1] = {0};
-    rcy__gc_walk_tracked(g, RCY_GEN_PERMANENT, count_one, validated);
-    for (unsigned gen = 0; gen <= RCY_GEN_PERMANENT; gen++)
-        RCY_ASSERT(validated[gen] == O->count[gen]);
-    RCY_ASSERT(O->unreachable == 0);
-    size_t live = 0;
-    RCY_ASSERT(O->young.boundary <= O->young.len && O->young.len <= O->young.cap);
-    for (uint32_t i = 0; i < O->young.len; i++) {
-        void *o = O->young.items[i];
-        if (RCY_YOUNG_IS_HOLE(o))
-            continue;
-        uint32_t w = RCY_HEAD(o)->gcword;
-        RCY_ASSERT(rcy__gen_of(w) == RCY_GEN_YOUNG && (w & RCY_GC_SLOT_MASK) == i);
-        RCY_ASSERT(O->young.types[i] == rcy__type(o));
-        live++;
-    }
-    RCY_ASSERT(live == O->count[0] + O->count[1]);
-#else
-    (void)g;
-#endif
-}
 
 /* ---- one collection ---- */
 
@@ -138,7 +96,7 @@ static size_t collect(rcy_gc *g, int gen, int automatic)
 {
     g->current = (rcy_collection){(unsigned)gen, gen < 2 ? (unsigned)gen + 1 : 2};
     g->stats[gen].collections++;
-    validate_generations(g);
+    rcy__gc_check_idle(g);
     if (automatic && may_skip(g, gen)) {
         skip_collection(g, (unsigned)gen);
         update_counts(g, gen);
@@ -163,7 +121,7 @@ static size_t collect(rcy_gc *g, int gen, int automatic)
     if (user_code_ran) /* else nothing can have changed since step 4 */
         rcy__gc_handle_resurrected(g, &g->unreachable);              /* 7 */
     rcy__gc_delete_garbage(g, &g->unreachable);                      /* 8 */
-    validate_generations(g);
+    rcy__gc_check_idle(g);
 
     if (gen == 2)
         g->long_lived_total = rcy__tracked_count(&g->weak.objects);

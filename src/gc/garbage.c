@@ -138,6 +138,7 @@ void rcy__gc_settle(rcy_gc *g, const rcy_refs *r)
     }
     rcy__gc_promote_young(g, r->gen, survivors);
     g->weak.objects.unreachable += g->unreachable.len - held;
+    rcy__gc_check_settled(r);
 }
 
 /* ---- steps 5-8: what happens to the garbage ---- */
@@ -237,6 +238,7 @@ static void keep_as_garbage(rcy_gc *g, void *o)
    generation first and lives on until those references go. */
 void rcy__gc_delete_garbage(rcy_gc *g, rcy_ptrvec *garbage)
 {
+    rcy__gc_check_garbage(g, garbage);
     int saveall = (g->debug & RCY_DEBUG_SAVEALL) != 0;
     for (size_t i = 0; i < garbage->len; i++) {
         void *o = garbage->items[i];

@@ -7,6 +7,7 @@
  *   refs.c      steps 2-3 on the place gc_refs live in (refs.h)
  *   garbage.c   steps 4-8: survivors move on, garbage is held, weak
  *               references, finalizers, resurrection, deletion
+ *   validate.c  what must hold between the steps (checked builds)
  * gcmodule.c is the public surface and exports nothing to the others. */
 #ifndef RCY_GC_INTERNAL_H
 #define RCY_GC_INTERNAL_H
@@ -62,6 +63,40 @@ void rcy__gc_handle_resurrected(rcy_gc *g, rcy_ptrvec *garbage);
 /* Step 8: the garbage is cleared and let go (or saved: RCY_DEBUG_SAVEALL). */
 void rcy__gc_delete_garbage(rcy_gc *g, rcy_ptrvec *garbage);
 void rcy__gc_print_collectable(const rcy_ptrvec *garbage);
+
+/* ---- validate.c: checks between the steps ---- */
+
+/* Each step ends with its check (validate.c says what each checks): the
+   cheap parts at check level 2, whole-set and heap walks at level 3, no
+   code below 2. */
+#if RCY_CHECK_LEVEL >= 2
+void rcy__gc_check_idle(rcy_gc *g);                         /* before step 1, after 8 */
+void rcy__gc_check_counted(const rcy_refs *r);              /* after step 2 */
+void rcy__gc_check_marked(const rcy_refs *r);               /* after step 3 */
+void rcy__gc_check_settled(const rcy_refs *r);              /* after step 4 */
+void rcy__gc_check_garbage(rcy_gc *g, rcy_ptrvec *garbage); /* before step 8 */
+#else
+static inline void rcy__gc_check_idle(rcy_gc *g)
+{
+    (void)g;
+}
+static inline void rcy__gc_check_counted(const rcy_refs *r)
+{
+    (void)r;
+}
+static inline void rcy__gc_check_marked(const rcy_refs *r)
+{
+    (void)r;
+}
+static inline void rcy__gc_check_settled(const rcy_refs *r)
+{
+    (void)r;
+}
+static inline void rcy__gc_check_garbage(rcy_gc *g, rcy_ptrvec *garbage)
+{
+    (void)g, (void)garbage;
+}
+#endif
 
 /* ---- shared helpers ---- */
 

@@ -80,36 +80,13 @@ void rcy__gc_test_force_refs(rcy_heap *h, int place)
     rcy__gc_of(h)->forced_refs = (rcy_refs_place)place;
 }
 
-/* ---- the set ---- */
-
-/* Which set a pass walks: a constant where it is called, like the place. */
-typedef enum set_kind { SET_GENERATIONS, SET_GARBAGE } set_kind;
-
-/* References to each member the collector holds itself: the garbage
-   vector holds step 7's set. */
-static RCY_ALWAYS_INLINE uint32_t held(set_kind S)
-{
-    return S == SET_GARBAGE ? 1 : 0;
-}
-
-static RCY_ALWAYS_INLINE void for_each_member(rcy_refs *r, set_kind S, rcy_gc_step step, void *arg)
-{
-    if (S == SET_GENERATIONS) {
-        rcy__gc_for_each_in_set(r->g, r->gen, step, arg);
-        return;
-    }
-    rcy_ptrvec *v = r->garbage;
-    for (size_t i = 0; i < v->len; i++)
-        if (rcy__gc_is_garbage(v->items[i]))
-            step(r->g, v->items[i], rcy__type(v->items[i]), 0, arg);
-}
-
 /* ---- step 2: gc_refs = count - references from inside the set ---- */
 
-static RCY_ALWAYS_INLINE void count_one(rcy_refs *r, rcy_refs_place P, set_kind S, void *o,
+static RCY_ALWAYS_INLINE void count_one(rcy_refs *r, rcy_refs_place P, rcy_refs_set S, void *o,
                                         uint32_t i)
 {
-    rcy__gc_refs_start(r, P, rcy__gc_refs_member(r, P, o, i), RCY_HEAD(o)->refcnt - held(S));
+    rcy__gc_refs_start(r, P, rcy__gc_refs_member(r, P, o, i),
+                       RCY_HEAD(o)->refcnt - rcy__gc_refs_held(S));
 }
 
 static RCY_ALWAYS_INLINE void visit_subtract(void **slot, void *arg, rcy_refs_place P)
@@ -133,7 +110,7 @@ static RCY_ALWAYS_INLINE rcy_visit_fn subtract_visitor(rcy_refs_place P)
 
 /* One member's references (and, where update is no pass of its own, its
    count first). */
-static RCY_ALWAYS_INLINE void subtract_one(rcy_refs *r, rcy_refs_place P, set_kind S, void *o,
+static RCY_ALWAYS_INLINE void subtract_one(rcy_refs *r, rcy_refs_place P, rcy_refs_set S, void *o,
                                            const rcy_type *t, uint32_t i)
 {
     if (!rcy__gc_refs_counted_apart(P))
@@ -178,30 +155,30 @@ static void subtract_step_header(rcy_gc *g, void *o, const rcy_type *t, uint32_t
 static void subtract_step_side(rcy_gc *g, void *o, const rcy_type *t, uint32_t i, void *arg);
 static void subtract_step_young(rcy_gc *g, void *o, const rcy_type *t, uint32_t i, void *arg);
 
-static RCY_ALWAYS_INLINE void update_refs(rcy_refs *r, rcy_refs_place P, set_kind S)
+static RCY_ALWAYS_INLINE void update_refs(rcy_refs *r, rcy_refs_place P, rcy_refs_set S)
 {
     rcy__gc_refs_reset(r, P);
     if (!rcy__gc_refs_counted_apart(P))
         return; /* the subtract pass counts */
-    rcy_gc_step step = S == SET_GARBAGE     ? count_step_garbage
-                       : P == RCY_REFS_SIDE ? count_step_side
-                                            : count_step_header;
-    for_each_member(r, S, step, r);
+    rcy_gc_step step = S == RCY_REFS_GARBAGE ? count_step_garbage
+                       : P == RCY_REFS_SIDE  ? count_step_side
+                                             : count_step_header;
+    rcy__gc_refs_for_each(r, S, step, r);
 }
 
-static RCY_ALWAYS_INLINE void subtract_refs(rcy_refs *r, rcy_refs_place P, set_kind S)
+static RCY_ALWAYS_INLINE void subtract_refs(rcy_refs *r, rcy_refs_place P, rcy_refs_set S)
 {
     (void)S; /* HEADER's step is the same for either set */
     rcy_gc_step step = P == RCY_REFS_SIDE    ? subtract_step_side
                        : P == RCY_REFS_YOUNG ? subtract_step_young
                                              : subtract_step_header;
-    for_each_member(r, S, step, r);
+    rcy__gc_refs_for_each(r, S, step, r);
 }
 
 static void subtract_refs_lagged(rcy_refs *r)
 {
     subtract_ring q = {r, {0}, 0};
-    for_each_member(r, SET_GENERATIONS, subtract_lagged_step, &q);
+    rcy__gc_refs_for_each(r, RCY_REFS_GENERATIONS, subtract_lagged_step, &q);
     for (unsigned i = 0; i < SUBTRACT_LAG; i++)
         if (q.child[i])
             rcy__gc_refs_subtract(r, RCY_REFS_SIDE,
@@ -210,43 +187,29 @@ static void subtract_refs_lagged(rcy_refs *r)
 
 void rcy__gc_update_refs(rcy_refs *r)
 {
-    if (r->garbage) {
-        update_refs(r, RCY_REFS_HEADER, SET_GARBAGE);
-        return;
-    }
-    switch (r->place) {
-    case RCY_REFS_SIDE:
-        update_refs(r, RCY_REFS_SIDE, SET_GENERATIONS);
-        break;
-    case RCY_REFS_YOUNG:
-        update_refs(r, RCY_REFS_YOUNG, SET_GENERATIONS);
-        break;
-    default:
-        update_refs(r, RCY_REFS_HEADER, SET_GENERATIONS);
-        break;
-    }
+    if (r->garbage)
+        update_refs(r, RCY_REFS_HEADER, RCY_REFS_GARBAGE);
+    else if (r->place == RCY_REFS_SIDE)
+        update_refs(r, RCY_REFS_SIDE, RCY_REFS_GENERATIONS);
+    else if (r->place == RCY_REFS_YOUNG)
+        update_refs(r, RCY_REFS_YOUNG, RCY_REFS_GENERATIONS);
+    else
+        update_refs(r, RCY_REFS_HEADER, RCY_REFS_GENERATIONS);
 }
 
 void rcy__gc_subtract_refs(rcy_refs *r)
 {
-    if (r->garbage) {
-        subtract_refs(r, RCY_REFS_HEADER, SET_GARBAGE);
-        return;
-    }
-    switch (r->place) {
-    case RCY_REFS_SIDE:
-        if (r->lag)
-            subtract_refs_lagged(r);
-        else
-            subtract_refs(r, RCY_REFS_SIDE, SET_GENERATIONS);
-        break;
-    case RCY_REFS_YOUNG:
-        subtract_refs(r, RCY_REFS_YOUNG, SET_GENERATIONS);
-        break;
-    default:
-        subtract_refs(r, RCY_REFS_HEADER, SET_GENERATIONS);
-        break;
-    }
+    if (r->garbage)
+        subtract_refs(r, RCY_REFS_HEADER, RCY_REFS_GARBAGE);
+    else if (r->place == RCY_REFS_SIDE && r->lag)
+        subtract_refs_lagged(r);
+    else if (r->place == RCY_REFS_SIDE)
+        subtract_refs(r, RCY_REFS_SIDE, RCY_REFS_GENERATIONS);
+    else if (r->place == RCY_REFS_YOUNG)
+        subtract_refs(r, RCY_REFS_YOUNG, RCY_REFS_GENERATIONS);
+    else
+        subtract_refs(r, RCY_REFS_HEADER, RCY_REFS_GENERATIONS);
+    rcy__gc_check_counted(r);
 }
 
 /* ---- step 3 for HEADER and SIDE: the ordered scan ---- */
@@ -326,13 +289,13 @@ static RCY_ALWAYS_INLINE void scan_one(rcy_refs *r, rcy_refs_place P, void *o, c
 static void scan_step_header(rcy_gc *g, void *o, const rcy_type *t, uint32_t i, void *arg);
 static void scan_step_side(rcy_gc *g, void *o, const rcy_type *t, uint32_t i, void *arg);
 
-static RCY_ALWAYS_INLINE void scan(rcy_refs *r, rcy_refs_place P, set_kind S)
+static RCY_ALWAYS_INLINE void scan(rcy_refs *r, rcy_refs_place P, rcy_refs_set S)
 {
     rcy_gc *g = r->g;
     rcy_gc_step step = P == RCY_REFS_SIDE ? scan_step_side : scan_step_header;
     do {
         g->stack_overflowed = 0;
-        for_each_member(r, S, step, r);
+        rcy__gc_refs_for_each(r, S, step, r);
     } while (g->stack_overflowed);
     rcy__gc_trim(&g->stack);
 }
@@ -402,21 +365,15 @@ static void mark_young(const rcy_refs *r)
 
 void rcy__gc_mark_reachable(rcy_refs *r)
 {
-    if (r->garbage) {
-        scan(r, RCY_REFS_HEADER, SET_GARBAGE);
-        return;
-    }
-    switch (r->place) {
-    case RCY_REFS_SIDE:
-        scan(r, RCY_REFS_SIDE, SET_GENERATIONS);
-        break;
-    case RCY_REFS_YOUNG:
+    if (r->garbage)
+        scan(r, RCY_REFS_HEADER, RCY_REFS_GARBAGE);
+    else if (r->place == RCY_REFS_SIDE)
+        scan(r, RCY_REFS_SIDE, RCY_REFS_GENERATIONS);
+    else if (r->place == RCY_REFS_YOUNG)
         mark_young(r);
-        break;
-    default:
-        scan(r, RCY_REFS_HEADER, SET_GENERATIONS);
-        break;
-    }
+    else
+        scan(r, RCY_REFS_HEADER, RCY_REFS_GENERATIONS);
+    rcy__gc_check_marked(r);
 }
 
 /* ---- one function per place ---- */
@@ -427,19 +384,19 @@ void rcy__gc_mark_reachable(rcy_refs *r)
 static void count_step_header(rcy_gc *g, void *o, const rcy_type *t, uint32_t i, void *arg)
 {
     (void)g, (void)t;
-    count_one(arg, RCY_REFS_HEADER, SET_GENERATIONS, o, i);
+    count_one(arg, RCY_REFS_HEADER, RCY_REFS_GENERATIONS, o, i);
 }
 
 static void count_step_side(rcy_gc *g, void *o, const rcy_type *t, uint32_t i, void *arg)
 {
     (void)g, (void)t;
-    count_one(arg, RCY_REFS_SIDE, SET_GENERATIONS, o, i);
+    count_one(arg, RCY_REFS_SIDE, RCY_REFS_GENERATIONS, o, i);
 }
 
 static void count_step_garbage(rcy_gc *g, void *o, const rcy_type *t, uint32_t i, void *arg)
 {
     (void)g, (void)t;
-    count_one(arg, RCY_REFS_HEADER, SET_GARBAGE, o, i);
+    count_one(arg, RCY_REFS_HEADER, RCY_REFS_GARBAGE, o, i);
 }
 
 static void visit_subtract_header(void **slot, void *arg)
@@ -460,19 +417,19 @@ static void visit_subtract_young(void **slot, void *arg)
 static void subtract_step_header(rcy_gc *g, void *o, const rcy_type *t, uint32_t i, void *arg)
 {
     (void)g;
-    subtract_one(arg, RCY_REFS_HEADER, SET_GENERATIONS, o, t, i);
+    subtract_one(arg, RCY_REFS_HEADER, RCY_REFS_GENERATIONS, o, t, i);
 }
 
 static void subtract_step_side(rcy_gc *g, void *o, const rcy_type *t, uint32_t i, void *arg)
 {
     (void)g;
-    subtract_one(arg, RCY_REFS_SIDE, SET_GENERATIONS, o, t, i);
+    subtract_one(arg, RCY_REFS_SIDE, RCY_REFS_GENERATIONS, o, t, i);
 }
 
 static void subtract_step_young(rcy_gc *g, void *o, const rcy_type *t, uint32_t i, void *arg)
 {
     (void)g;
-    subtract_one(arg, RCY_REFS_YOUNG, SET_GENERATIONS, o, t, i);
+    subtract_one(arg, RCY_REFS_YOUNG, RCY_REFS_GENERATIONS, o, t, i);
 }
 
 /* Out of line: rare, and it keeps the common path of the mark's visits

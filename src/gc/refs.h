@@ -46,6 +46,7 @@
 
 #include "gc/gc.h"
 #include "gc/side.h"
+#include "gc/walk.h"
 
 #define RCY_REFS_SATURATED 255       /* SIDE: gc_refs is in the header */
 #define RCY_REFS_REACHABLE INT64_MIN /* YOUNG: the mark reached it */
@@ -71,6 +72,34 @@ typedef struct rcy_refs_cell {
     uint8_t *byte; /* SIDE: its byte; NULL: the header holds gc_refs */
     int64_t slot;  /* YOUNG: its entry; -1: not in the set */
 } rcy_refs_cell;
+
+/* Which set a pass walks: a constant where it is called, like the place. */
+typedef enum rcy_refs_set {
+    RCY_REFS_GENERATIONS, /* generations 0..r->gen */
+    RCY_REFS_GARBAGE,     /* step 7's: r->garbage */
+} rcy_refs_set;
+
+/* Every member of r's set, which is of kind S; i is its index in the
+   young vector (0 in other walks). */
+static RCY_ALWAYS_INLINE void rcy__gc_refs_for_each(const rcy_refs *r, rcy_refs_set S,
+                                                    rcy_gc_step step, void *arg)
+{
+    if (S == RCY_REFS_GENERATIONS) {
+        rcy__gc_for_each_in_set(r->g, r->gen, step, arg);
+        return;
+    }
+    const rcy_ptrvec *v = r->garbage;
+    for (size_t i = 0; i < v->len; i++)
+        if (RCY_HEAD(v->items[i])->gcword & RCY_GC_UNREACHABLE)
+            step(r->g, v->items[i], rcy__type(v->items[i]), 0, arg);
+}
+
+/* References to each member the collector holds itself, which its count
+   leaves out: the garbage vector holds step 7's set. */
+static RCY_ALWAYS_INLINE uint32_t rcy__gc_refs_held(rcy_refs_set S)
+{
+    return S == RCY_REFS_GARBAGE ? 1 : 0;
+}
 
 static inline uint32_t rcy__gc_refs_clamp(uint32_t count)
 {
