@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* collect: one collection, and when collections happen. The algorithm is
  * CPython's (Python/gc.c); collect() lists its steps in order, each a
  * function of the file that owns it:
@@ -107,11 +108,11 @@ static size_t collect(rcy_gc *g, int gen, int automatic)
         g->noted_at[i] = g->weak.objects.noted;
 
     rcy_refs refs;
-    rcy__gc_refs_begin(g, &refs);                                    /* 1 */
-    rcy__gc_update_refs(&refs);                                      /* 2 */
+    rcy__gc_refs_begin(g, &refs); /* 1 */
+    rcy__gc_update_refs(&refs);   /* 2 */
     rcy__gc_subtract_refs(&refs);
-    rcy__gc_mark_reachable(&refs);                                   /* 3 */
-    rcy__gc_settle(g, &refs);                                        /* 4 */
+    rcy__gc_mark_reachable(&refs); /* 3 */
+    rcy__gc_settle(g, &refs);      /* 4 */
     rcy__gc_refs_end(&refs);
     size_t n = g->unreachable.len;
     if (g->debug & RCY_DEBUG_COLLECTABLE)
@@ -119,8 +120,8 @@ static size_t collect(rcy_gc *g, int gen, int automatic)
     int user_code_ran = rcy__gc_handle_weakrefs(g, &g->unreachable); /* 5 */
     user_code_ran |= rcy__gc_finalize_garbage(&g->unreachable);      /* 6 */
     if (user_code_ran) /* else nothing can have changed since step 4 */
-        rcy__gc_handle_resurrected(g, &g->unreachable);              /* 7 */
-    rcy__gc_delete_garbage(g, &g->unreachable);                      /* 8 */
+        rcy__gc_handle_resurrected(g, &g->unreachable); /* 7 */
+    rcy__gc_delete_garbage(g, &g->unreachable);         /* 8 */
     rcy__gc_check_idle(g);
 
     if (gen == 2)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* garbage: steps 4-8 of a collection, what becomes of the set once the
  * mark has decided (refs.c):
  *   4. settle: survivors move to the next generation; the rest are

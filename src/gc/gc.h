@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* gc: the generational cycle collector's state, and what the layer shows
  * to the heap (init, fini) and to tests (rcy__gc_test_force_refs). Which
  * generation an object is in is kept by the object layer (object.h,
@@ -38,17 +39,17 @@ typedef struct rcy_refs rcy_refs;
 typedef struct rcy_gc {
     rcy_weaks weak; /* first */
     rcy_collection current;
-    rcy_refs_place forced_refs;        /* rcy__gc_test_force_refs; RCY_REFS_AUTO */
-    rcy_ptrvec unreachable;            /* the garbage of the running collection, held */
-    rcy_ptrvec stack;                  /* objects marked reachable, to traverse */
-    int stack_overflowed;              /* the stack could not grow: mark again */
+    rcy_refs_place forced_refs; /* rcy__gc_test_force_refs; RCY_REFS_AUTO */
+    rcy_ptrvec unreachable;     /* the garbage of the running collection, held */
+    rcy_ptrvec stack;           /* objects marked reachable, to traverse */
+    int stack_overflowed;       /* the stack could not grow: mark again */
     size_t threshold[RCY_GENERATIONS];
-    size_t count[RCY_GENERATIONS];     /* count[0] lives in rcy_objects */
+    size_t count[RCY_GENERATIONS]; /* count[0] lives in rcy_objects */
     rcy_gc_genstats stats[RCY_GENERATIONS];
-    size_t long_lived_total;           /* tracked objects after the last full collection */
-    size_t noted_at[RCY_GENERATIONS];  /* objects.noted when each was last really collected */
-    int drop_pacing;                   /* skip young collections with no drop noted */
-    size_t skipped[RCY_GENERATIONS];   /* collections proven empty without scanning */
+    size_t long_lived_total;          /* tracked objects after the last full collection */
+    size_t noted_at[RCY_GENERATIONS]; /* objects.noted when each was last really collected */
+    int drop_pacing;                  /* skip young collections with no drop noted */
+    size_t skipped[RCY_GENERATIONS];  /* collections proven empty without scanning */
     int enabled;
     int collecting;
     unsigned debug;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* gcmodule: the collector's public surface, Python's gc module: explicit
  * collection, enable and disable, thresholds and counts, statistics,
  * freeze, introspection (get_objects, get_referrers, get_referents),

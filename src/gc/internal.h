@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* internal: what the collector's files share, and no other layer sees.
  * collect.c runs a collection as a list of steps; the steps live in the
  * files below and are declared here, with their rcy__gc_ names (hidden

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* refs: steps 2-3 of a collection, which objects of a set nothing outside
  * it reaches, written once over the places gc_refs can live in (refs.h).
  *

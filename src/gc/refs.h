@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* refs: where a collection keeps gc_refs, and the operations on it. gc_refs
  * is CPython's: an object's reference count (step 2, update) minus one for
  * every reference from inside the set (step 2, subtract) leaves the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* side: the full collection's side table, one byte per 16-byte granule of
  * the address range the heap's arenas span, all zero when made. A full
  * collection keeps each object's gc_refs there (refs.h): the table of a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* validate: what must hold between the steps of a collection, checked in
  * checked builds (CPython's validate_list is the model). Each step ends
  * with its check (internal.h); the cheap parts are asserts of check level

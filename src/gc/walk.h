@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* walk: visiting the tracked objects of some generations, for the
  * collector's steps and for the gc module's enumerations. There are no
  * list links: generations 0 and 1 are the young vector (track.h), and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Scenario tests for the cycle collector, in the spirit of CPython's
  * test_gc: cycles of every shape are found, the return value counts them,
  * finalizers run once and before anything is cleared, resurrection keeps
@@ -49,8 +50,8 @@ typedef struct node {
 } node;
 
 static size_t destroyed, finalized;
-static size_t fin_saw_null;       /* a finalizer found a slot it set cleared */
-static size_t fin_saw_destroyed;  /* a finalizer ran after a destroy (same collection) */
+static size_t fin_saw_null;      /* a finalizer found a slot it set cleared */
+static size_t fin_saw_destroyed; /* a finalizer ran after a destroy (same collection) */
 static size_t destroy_saw_nonnull;
 
 static void node_traverse(void *self, rcy_visit_fn visit, void *arg)
@@ -81,8 +82,7 @@ static void fin_finalize(void *self)
     if (destroyed != destroyed_at_collect_start)
         fin_saw_destroyed++;
 }
-static const rcy_type fin_type = {"fin", sizeof(node), node_traverse, fin_finalize,
-                                  node_destroy};
+static const rcy_type fin_type = {"fin", sizeof(node), node_traverse, fin_finalize, node_destroy};
 
 /* Resurrecting: stores itself in a global the first time. */
 static void *lazarus;
@@ -94,8 +94,7 @@ static void res_finalize(void *self)
         lazarus = self;
     }
 }
-static const rcy_type res_type = {"res", sizeof(node), node_traverse, res_finalize,
-                                  node_destroy};
+static const rcy_type res_type = {"res", sizeof(node), node_traverse, res_finalize, node_destroy};
 
 /* A leaf without references: never tracked. */
 static size_t leaves_destroyed;
@@ -531,8 +530,8 @@ static void rescuer_finalize(void *self)
         rescued = n->s[0];
     }
 }
-static const rcy_type rescuer_type = {"rescuer", sizeof(node), node_traverse,
-                                      rescuer_finalize, node_destroy};
+static const rcy_type rescuer_type = {"rescuer", sizeof(node), node_traverse, rescuer_finalize,
+                                      node_destroy};
 
 static void test_resurrect_other(void)
 {
@@ -689,8 +688,8 @@ static void breaking_finalize(void *self)
         rcy_xdecref(old);
     }
 }
-static const rcy_type breaking_type = {"breaking", sizeof(node), node_traverse,
-                                       breaking_finalize, node_destroy};
+static const rcy_type breaking_type = {"breaking", sizeof(node), node_traverse, breaking_finalize,
+                                       node_destroy};
 
 static void test_breaking_finalizers(void)
 {
@@ -1287,7 +1286,7 @@ static void test_many_referrers(void)
         prev->r = first; /* the ring closes */
         rcy_incref(first);
         hub->l = first;
-        rcy_decref(hub);  /* only the ring holds it now */
+        rcy_decref(hub); /* only the ring holds it now */
         CHECK_EQ(rcy_refcount(hub), n);
         CHECK_EQ(rcy_gc_collect(h, -1), 0);
         CHECK_EQ(objects_in(h, -1), n + 1);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Randomized model test of the collector: random graph mutations, weak
  * references, resurrecting finalizers and collections of random
  * generations under small thresholds, checked after every step against
@@ -20,10 +21,10 @@
 #include "gc/gc.h"
 
 /* only failures go through CHECK: a long run makes billions of checks */
-#define GM_CHECK(cond)                                                         \
-    do {                                                                       \
-        if (!(cond))                                                           \
-            CHECK(cond);                                                       \
+#define GM_CHECK(cond)                                                                             \
+    do {                                                                                           \
+        if (!(cond))                                                                               \
+            CHECK(cond);                                                                           \
     } while (0)
 #include "gc_model.h"
 
