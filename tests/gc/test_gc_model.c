@@ -104,7 +104,7 @@ int main(void)
     memset(&total, 0, sizeof total);
     int failures = 0, nplaces = 0;
     for (size_t p = 0; p < sizeof places / sizeof places[0]; p++) {
-        if (only && *only && atoi(only) != places[p])
+        if (only && *only && strtol(only, NULL, 10) != places[p])
             continue;
         nplaces++;
         for (unsigned long s = first; s < first + seeds && failures < 3; s++)
