@@ -36,6 +36,7 @@ done
 reqs=(
     cmd:cmake:cmake
     cmd:gcc:gcc
+    cmd:g++:g++ # tests/check_cxx.sh: the public header compiles as C++
     cmd:clang:clang
     cmd:make:make
     cmd:valgrind:valgrind
