@@ -112,14 +112,18 @@ static size_t collect(rcy_gc *g, int gen, int automatic)
     rcy__gc_update_refs(&refs);   /* 2 */
     rcy__gc_subtract_refs(&refs);
     rcy__gc_mark_reachable(&refs); /* 3 */
-    rcy__gc_settle(g, &refs);      /* 4 */
+    g->hold_failed = 0;
+    rcy__gc_settle(g, &refs); /* 4 */
     rcy__gc_refs_end(&refs);
     size_t n = g->unreachable.len;
     if (g->debug & RCY_DEBUG_COLLECTABLE)
         rcy__gc_print_collectable(&g->unreachable);
     int user_code_ran = rcy__gc_handle_weakrefs(g, &g->unreachable); /* 5 */
     user_code_ran |= rcy__gc_finalize_garbage(&g->unreachable);      /* 6 */
-    if (user_code_ran) /* else nothing can have changed since step 4 */
+    /* else nothing can have changed since step 4: unless an object the
+       mark found unreachable could not be held (out of memory), survived,
+       and keeps references into the garbage */
+    if (user_code_ran || g->hold_failed)
         rcy__gc_handle_resurrected(g, &g->unreachable); /* 7 */
     rcy__gc_delete_garbage(g, &g->unreachable);         /* 8 */
     rcy__gc_check_idle(g);

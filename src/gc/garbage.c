@@ -43,8 +43,10 @@ static RCY_ALWAYS_INLINE int hold_as_garbage(rcy_gc *g, void *o)
 {
     rcy_objhead *hd = RCY_HEAD(o);
     uint32_t w = hd->gcword;
-    if (!rcy__ptrvec_push(&g->unreachable, o))
+    if (!rcy__ptrvec_push(&g->unreachable, o)) {
+        g->hold_failed = 1; /* it survives: step 7 must see what it holds */
         return 0;
+    }
     /* NOTED: the collector's own clearing drops references to garbage, and
        they are not drops worth noting (what survives counts as one as it
        leaves: leave_garbage) */

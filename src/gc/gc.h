@@ -43,6 +43,7 @@ typedef struct rcy_gc {
     rcy_ptrvec unreachable;     /* the garbage of the running collection, held */
     rcy_ptrvec stack;           /* objects marked reachable, to traverse */
     int stack_overflowed;       /* the stack could not grow: mark again */
+    int hold_failed;            /* step 4 could not hold some garbage: run step 7 */
     size_t threshold[RCY_GENERATIONS];
     size_t count[RCY_GENERATIONS]; /* count[0] lives in rcy_objects */
     rcy_gc_genstats stats[RCY_GENERATIONS];
