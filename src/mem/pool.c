@@ -473,7 +473,10 @@ static int sole_pool_of_class(rcy_pools *P, const rcy_pool *pool)
 
 void rcy__pool_free_slow(rcy_pools *P, rcy_pool *pool)
 {
-    RCY_ASSERT(pool->nused < rcy__pool_capacity(pool->cls));
+    if (pool->nused >= rcy__pool_capacity(pool->cls)) /* below zero: see rcy__pool_free */
+        rcy__misuse("rcy_free(%p): not an allocated block (double free, or a pointer into a "
+                    "pool with no block in use)",
+                    pool->freelist);
     if (pool->nused == 0) {
         if (sole_pool_of_class(P, pool))
             return;

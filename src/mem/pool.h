@@ -273,15 +273,17 @@ static inline void *rcy__pool_alloc_in(rcy_pools *P, rcy_pool_class *pc)
 }
 
 /* The hot path of free: push the block; the slow path runs when the free
-   list was empty (the pool may need to rejoin its avail list) or the pool
-   became empty. */
+   list was empty (the pool may need to rejoin its avail list), the pool
+   became empty, or the count went below zero (a block freed that was not
+   handed out: rcy__pool_free_slow reports it). One unsigned compare tests
+   for both ends of the count. */
 static inline void rcy__pool_free(rcy_pools *P, rcy_pool *pool, void *b)
 {
     void *head = pool->freelist;
     *(void **)b = head;
     pool->freelist = b;
     uint32_t used = --pool->nused;
-    if (RCY_UNLIKELY(head == NULL || used == 0))
+    if (RCY_UNLIKELY(head == NULL) || RCY_UNLIKELY(used - 1u >= RCY_MAX_BLOCKS - 1u))
         rcy__pool_free_slow(P, pool);
 }
 
