@@ -69,7 +69,7 @@ RCY_API void *rcy_realloc(rcy_heap *h, void *p, size_t n);
  *  blocks are caught exactly in checked builds, cheaply in release). */
 RCY_API void rcy_free(rcy_heap *h, void *p);
 /** rcy_free for a caller that knows the block's size: n is the size
- *  asked for (or any size up to rcy_usable_size). Small blocks skip the
+ *  asked for (or any size from it up to rcy_usable_size). Small blocks skip the
  *  page-map lookup. p must be a block of h and n its size: a wrong n is
  *  undefined in release builds, and reported in checked builds. */
 RCY_API void rcy_free_sized(rcy_heap *h, void *p, size_t n);

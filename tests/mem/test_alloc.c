@@ -609,10 +609,17 @@ static void test_free_sized(void)
             CHECK(p[i] != NULL);
             memset(p[i], (int)i, n[i]);
         }
-        check_shuffle(p, N); /* sizes no longer match: ask each block's own */
+        for (size_t i = N; i > 1; i--) { /* shuffle blocks and sizes together */
+            size_t j = (size_t)(check_rand() % i);
+            void *tp = p[i - 1];
+            size_t tn = n[i - 1];
+            p[i - 1] = p[j], n[i - 1] = n[j];
+            p[j] = tp, n[j] = tn;
+        }
         for (size_t i = 0; i < N; i++) {
+            /* the size asked for, or (round 1) any size from it to the usable one */
             size_t usable = rcy_usable_size(h, p[i]);
-            size_t told = round == 1 ? usable : usable - (size_t)(check_rand() % 16 % (usable + 1));
+            size_t told = round == 1 ? n[i] + (size_t)(check_rand() % (usable - n[i] + 1)) : n[i];
             rcy_free_sized(h, p[i], told);
         }
         rcy_mem_stats s;
