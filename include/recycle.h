@@ -79,6 +79,13 @@ RCY_API size_t rcy_usable_size(rcy_heap *h, const void *p);
  *  (what rcy_mem_stats.bytes_released_total grows by).
  *  (Free pages are also returned on their own: see docs/design.md, "Giving memory back".) */
 RCY_API size_t rcy_purge(rcy_heap *h);
+/** Empty pools beyond a small warm cache keep their pages for this many
+ *  milliseconds (default 100), so that memory freed and allocated again
+ *  soon is not faulted in again; older ones give their pages back on the
+ *  allocator's slow paths. 0: at once. An idle program keeps them until
+ *  it calls rcy_purge. */
+RCY_API void rcy_heap_set_purge_delay(rcy_heap *h, unsigned ms);
+RCY_API unsigned rcy_heap_get_purge_delay(rcy_heap *h);
 
 /* ------------------------------------------------------------------ */
 /* 2. Memory statistics (sys._debugmallocstats)                        */

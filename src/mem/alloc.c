@@ -85,10 +85,13 @@ void rcy__mem_mark_live(void *b)
 #endif
 
 /* The pool layer's peak counts large bytes too: tell it after each change. */
+/* After each large allocation or free (a slow path): the pool layer's
+   peak counts large bytes too, and the empty pools' pages age. */
 static void note_large_bytes(rcy_mem *M)
 {
     M->pools.outside_bytes = M->large.bytes;
     rcy__pools_note_peak(&M->pools);
+    rcy__pools_decay(&M->pools);
 }
 
 void *rcy__mem_alloc_large(rcy_mem *M, size_t n, unsigned kind, const void *tag)
@@ -357,6 +360,16 @@ void *rcy_realloc(rcy_heap *h, void *p, size_t n)
     memcpy(q, p, old < n ? old : n);
     rcy_free(h, p);
     return q;
+}
+
+void rcy_heap_set_purge_delay(rcy_heap *h, unsigned ms)
+{
+    rcy__mem_of(h)->pools.purge_delay_ms = ms;
+}
+
+unsigned rcy_heap_get_purge_delay(rcy_heap *h)
+{
+    return rcy__mem_of(h)->pools.purge_delay_ms;
 }
 
 size_t rcy_purge(rcy_heap *h)
