@@ -265,6 +265,7 @@ static RCY_NOINLINE void free_general(rcy_mem *M, void *p)
         rcy__mem_free(M, p, "rcy_free");
 }
 
+#if RCY_CHECK_LEVEL == 0
 /* 1 if p, in pool, passes the release build's cheap checks of a free: an
    rcy_malloc block (its pool has no tag; objects' pools do) at a multiple
    of 16 bytes, not the block freed last. */
@@ -272,6 +273,7 @@ static inline int cheap_checks_pass(const rcy_pool *pool, const void *p)
 {
     return (((uintptr_t)p & 15) | (uintptr_t)pool->tag) == 0 && pool->freelist != p;
 }
+#endif
 
 /* The release build's fast path keeps the checks that cost next to nothing
    and stop the worst: the page map (a pointer outside every arena is never

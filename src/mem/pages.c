@@ -21,6 +21,12 @@
 #include "mem/pool.h"
 #include "os/os.h"
 
+/* A free block's link, its first word (blocks are 8-byte aligned). */
+static void **link_of(void *b)
+{
+    return (void **)b;
+}
+
 /* Pages per pool, when page-granular purge applies: 2 to 8 (a gone mask is
    8 bits); 0 otherwise (pages of 16 KiB or more, or under 2 KiB). */
 static unsigned pages_per_pool(const rcy_pools *P)
@@ -61,7 +67,7 @@ static uint8_t free_pages(const rcy_pools *P, rcy_pool *pool, unsigned npages)
     char *start = rcy__pool_memory(pool);
     size_t bs = RCY_CLASS_SIZE(pool->cls);
     size_t handed = (size_t)(pool->bump - start) / bs;
-    for (char *b = pool->freelist; b; b = *(char **)b) {
+    for (char *b = pool->freelist; b; b = *link_of(b)) {
         size_t i = (size_t)(b - start) / bs;
         free_bits[i / 64] |= (uint64_t)1 << (i % 64);
     }
@@ -87,17 +93,39 @@ static void unlist_blocks_on(const rcy_pools *P, rcy_pool *pool, uint8_t gone)
     size_t bs = RCY_CLASS_SIZE(pool->cls);
     void **tail = &pool->freelist;
     for (char *b = pool->freelist; b;) {
-        char *next = *(char **)b;
+        char *next = *link_of(b);
         if (!(pages_of(P, pool, (size_t)(b - start) / bs) & gone)) {
             *tail = b;
-            tail = (void **)b;
+            tail = link_of(b);
         }
         b = next;
     }
     *tail = NULL;
 }
 
-size_t rcy__pool_purge_pages(rcy_pools *P, rcy_pool *pool)
+/* Adds [p, p + n) to the run of pages waiting to be decommitted; a page
+   not adjacent to the run decommits the run first: one system call for
+   the pages of neighbouring pools. */
+static void decommit_later(rcy_page_run *run, char *p, size_t n)
+{
+    if (run->start && run->start + run->len == p) {
+        run->len += n;
+        return;
+    }
+    rcy__pages_flush(run);
+    run->start = p;
+    run->len = n;
+}
+
+void rcy__pages_flush(rcy_page_run *run)
+{
+    if (run->start)
+        rcy__os_decommit(run->start, run->len);
+    run->start = NULL;
+    run->len = 0;
+}
+
+size_t rcy__pool_purge_pages(rcy_pools *P, rcy_pool *pool, rcy_page_run *run)
 {
     unsigned npages = pages_per_pool(P);
     if (!npages || !pool->freelist)
@@ -110,7 +138,7 @@ size_t rcy__pool_purge_pages(rcy_pools *P, rcy_pool *pool)
     char *start = rcy__pool_memory(pool);
     for (unsigned j = 0; j < npages; j++)
         if ((fresh >> j) & 1)
-            rcy__os_decommit(start + j * P->page_size, P->page_size);
+            decommit_later(run, start + j * P->page_size, P->page_size);
     *gone |= fresh;
     size_t n = (size_t)__builtin_popcount(fresh);
     P->gone_pages += n;
@@ -127,7 +155,7 @@ int rcy__pool_reclaim_pages(rcy_pools *P, rcy_pool *pool)
     size_t handed = (size_t)(pool->bump - start) / bs;
     for (size_t i = handed; i-- > 0;) /* pushed last to first: listed in address order */
         if (pages_of(P, pool, i) & *gone) {
-            *(void **)(start + i * bs) = pool->freelist;
+            *link_of(start + i * bs) = pool->freelist;
             pool->freelist = start + i * bs;
         }
     P->gone_pages -= (size_t)__builtin_popcount(*gone);

@@ -488,8 +488,12 @@ void rcy__pools_decay(rcy_pools *P)
             break;
         expire(P, oldest);
     }
-    if (arenas_over)
+    /* the scan of the empty arenas, at most once a quarter of the delay:
+       freeing a burst empties pools by the thousand, all too young */
+    if (arenas_over && now - P->arenas_scanned_ms >= P->purge_delay_ms / 4) {
+        P->arenas_scanned_ms = now;
         free_expired_arenas(P, bound, now);
+    }
 }
 
 /* A pool that became empty: into its arena's free pools and the dirty
@@ -629,9 +633,11 @@ static size_t purge_arena(rcy_pools *P, rcy_arena *a)
 static size_t purge_used_pools(rcy_pools *P, rcy_arena *a)
 {
     size_t released = 0;
+    rcy_page_run run = {NULL, 0};
     uint64_t in_use = ~(a->free_dirty | a->free_clean) & RCY_ARENA_BLOCK_POOLS;
     for (; in_use; in_use &= in_use - 1)
-        released += rcy__pool_purge_pages(P, &a->pools[__builtin_ctzll(in_use)]);
+        released += rcy__pool_purge_pages(P, &a->pools[__builtin_ctzll(in_use)], &run);
+    rcy__pages_flush(&run);
     return released;
 }
 

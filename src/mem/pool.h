@@ -122,9 +122,10 @@ typedef struct rcy_pools {
     rcy_arena *all, *all_last;                        /* every arena, oldest first */
     rcy_pool_list dirty;                              /* empty pools with pages, newest first */
     size_t ndirty;
-    uint32_t purge_delay_ms; /* how long an empty pool beyond the warm cache keeps its pages */
-    size_t page_size;        /* the OS's */
-    size_t gone_pages;       /* pages given back inside pools not clean (pages.c) */
+    uint32_t purge_delay_ms;    /* how long an empty pool beyond the warm cache keeps its pages */
+    uint32_t arenas_scanned_ms; /* when rcy__pools_decay last looked at empty arenas */
+    size_t page_size;           /* the OS's */
+    size_t gone_pages;          /* pages given back inside pools not clean (pages.c) */
     size_t pools_used;
     size_t empty_arenas;
     void *owner;
@@ -158,8 +159,15 @@ void *rcy__pool_alloc_slow(rcy_pools *P, rcy_pool_class *pc);
 rcy_pool_class *rcy__pools_class(rcy_pools *P, unsigned kind, unsigned cls, const void *tag);
 void rcy__pool_free_slow(rcy_pools *P, rcy_pool *pool);
 /* Page-granular purge (pages.c): gives back the pages of a pool in use
-   whose blocks are all free; returns the bytes. */
-size_t rcy__pool_purge_pages(rcy_pools *P, rcy_pool *pool);
+   whose blocks are all free, adding them to run (adjacent pages go back
+   with one call; rcy__pages_flush gives back the last run); returns the
+   bytes. */
+typedef struct rcy_page_run {
+    char *start;
+    size_t len;
+} rcy_page_run;
+size_t rcy__pool_purge_pages(rcy_pools *P, rcy_pool *pool, rcy_page_run *run);
+void rcy__pages_flush(rcy_page_run *run);
 /* Lists the blocks on the pool's given-back pages again; 0 if it had none. */
 int rcy__pool_reclaim_pages(rcy_pools *P, rcy_pool *pool);
 /* The pool is set up anew or all its pages go: forgets its given-back
