@@ -45,7 +45,7 @@ note() { printf '%s\n' "$*" | tee -a "$LOG" >&2; }
 note "== configure + build ($BUILD, Release)"
 cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DRCY_BUILD_BENCH=ON \
     -DRCY_BUILD_TESTS=OFF -DRCY_BUILD_EXAMPLES=OFF -DRCY_BUILD_FUZZ=OFF \
-    -DRCY_SANITIZE=OFF -DRCY_CHECK_LEVEL=0 -DRCY_WERROR=ON >>"$LOG" 2>    -DRCY_SANITIZE=OFF -DRCY_CHECK_LEVEL=0 >>"$LOG" 2>&11
+    -DRCY_SANITIZE=OFF -DRCY_CHECK_LEVEL=0 -DRCY_WERROR=ON >>"$LOG" 2>&1
 JOBS=$(nproc 2>/dev/null || echo 2)
 if ! cmake --build "$BUILD" --target bench_all -j "$JOBS" >>"$LOG" 2>&1; then
     note "!! the recycle variants failed to build; measuring the competitors only (see $LOG)"
