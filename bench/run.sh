@@ -70,7 +70,8 @@ if command -v python3 >/dev/null 2>&1; then PY=python3; else echo "NOTE kind=mis
 # rotate N ITEMS...: print ITEMS rotated left by N
 rotate() {
     local n=$1; shift
-    local items=("$@") k=${#items[@]} i
+    local items=("$@")
+    local k=${#items[@]} i
     if [ "$k" -eq 0 ]; then return 0; fi
     for ((i = 0; i < k; i++)); do printf '%s\n' "${items[(i + n) % k]}"; done
 }

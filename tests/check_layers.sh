@@ -73,7 +73,7 @@ visit() {
             visit "$n"
         fi
     done
-    state[$m]=done
+    state[$m]=finished
 }
 for m in "${!uses[@]}"; do
     [ -n "${state[$m]:-}" ] || visit "$m"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* side: making and dropping the side table (side.h). The table is one
  * zeroed allocation from the system allocator; for a large heap that maps
  * fresh pages and rcy__side_end unmaps them, so the memory goes back at

@@ -1,6 +1,7 @@
+/* SPDX-License-Identifier: MIT */
 /* side: the full collection's side table, one byte per 16-byte granule of
  * the address range the heap's arenas span, all zero when made. A full
- * collection keeps each object's gc_refs there (collect.c): the table of a
+ * collection keeps each object's gc_refs there (refs.h): the table of a
  * large heap stays in cache where its objects' headers do not. Blocks of
  * collectable objects are at least RCY_TRACKED_MIN_BLOCK bytes, so each
  * has a byte of its own. One flat table: finding a byte is a subtraction,

@@ -115,7 +115,7 @@ void rcy_gc_track(void *o)
    examined it. A cycle becomes garbage through such a drop (the last
    outside reference goes while the cycle's own keep it above zero), or
    when code moves that reference into the cycle without a decref: see
-   gc.c's drop pacing for how the collector uses the count. */
+   gc/collect.c's drop pacing for how the collector uses the count. */
 void rcy_impl_decref_note(void *o)
 {
     rcy_objhead *hd = RCY_HEAD(o);

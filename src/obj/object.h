@@ -53,7 +53,7 @@ _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "gcword must be the li
 #define RCY_GC_LARGE (1u << 21)
 #define RCY_GC_SLOT_MASK (RCY_GC_LARGE - 1)
 /* During a collection the slot holds gc_refs (saturating at
-   RCY_GC_REFS_MASK) and the scan's mark (gc.c's step 3). */
+   RCY_GC_REFS_MASK) and the scan's mark (step 3, gc/refs.c). */
 #define RCY_GC_SCANNED (1u << 20)
 #define RCY_GC_REFS_MASK (RCY_GC_SCANNED - 1)
 

@@ -37,7 +37,7 @@
    types[i] is the type of items[i] (unless a hole): a young collection
    traverses its set without finding each type from its address.
    scratch is room for whoever examines the vector: scratch_cap words, one
-   per slot (gc.c keeps a young collection's gc_refs there), then as many
+   per slot (the collector keeps a young collection's gc_refs there: gc/refs.c), then as many
    again (its mark stack of slots). It means nothing outside a collection. It
    grows with the vector, when an allocation needs room, and its pages are
    touched then: a collection, whose length is a pause the program sees,

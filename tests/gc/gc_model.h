@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* A model of the object graph for randomized collector tests, shared by
  * tests/gc/test_gc_model.c (seeded random operations) and fuzz/fuzz_gc.c
  * (operations read from fuzz input).
@@ -37,11 +38,11 @@
 #error "define GM_CHECK(cond) before including gc_model.h"
 #endif
 
-#define GM_K 4        /* reference slots per node */
-#define GM_ROOTS 32   /* roots the program owns */
-#define GM_RSLOTS 8   /* where finalizers resurrect objects */
-#define GM_WEAK 64    /* weak references the program owns */
-#define GM_TEMPS 2    /* references held for the length of one operation */
+#define GM_K 4      /* reference slots per node */
+#define GM_ROOTS 32 /* roots the program owns */
+#define GM_RSLOTS 8 /* where finalizers resurrect objects */
+#define GM_WEAK 64  /* weak references the program owns */
+#define GM_TEMPS 2  /* references held for the length of one operation */
 
 typedef struct gm_node {
     void *slot[GM_K];
@@ -56,14 +57,14 @@ typedef struct gm_obj {
     uint32_t stamp;      /* reachability mark (== gm.epoch: reached) */
     uint32_t refs;       /* expected refcount (scratch) */
     uint8_t destroyed, finalized, has_fin;
-    uint8_t unreach;     /* unreachable when the running collection started */
+    uint8_t unreach; /* unreachable when the running collection started */
 } gm_obj;
 
 typedef struct gm_weak {
-    void *wr;           /* NULL: free entry */
+    void *wr; /* NULL: free entry */
     uint32_t target;
-    uint8_t fired;       /* callback runs seen */
-    uint8_t may_be_dead; /* target resurrected: the weakref may have been cleared */
+    uint8_t fired;        /* callback runs seen */
+    uint8_t may_be_dead;  /* target resurrected: the weakref may have been cleared */
     uint8_t must_be_dead; /* target was garbage in a full collection */
 } gm_weak;
 
@@ -103,13 +104,13 @@ static void gm_reach(void)
 {
     uint32_t sp = 0;
     gm.epoch++;
-#define GM_PUSH(id_)                                                           \
-    do {                                                                       \
-        uint32_t i_ = (id_);                                                   \
-        if (i_ && gm.obj[i_].stamp != gm.epoch) {                              \
-            gm.obj[i_].stamp = gm.epoch;                                       \
-            gm.stack[sp++] = i_;                                               \
-        }                                                                      \
+#define GM_PUSH(id_)                                                                               \
+    do {                                                                                           \
+        uint32_t i_ = (id_);                                                                       \
+        if (i_ && gm.obj[i_].stamp != gm.epoch) {                                                  \
+            gm.obj[i_].stamp = gm.epoch;                                                           \
+            gm.stack[sp++] = i_;                                                                   \
+        }                                                                                          \
     } while (0)
     for (int i = 0; i < GM_ROOTS; i++)
         GM_PUSH(gm.root[i]);
@@ -172,7 +173,7 @@ static void gm_finalize(void *self)
     o->finalized = 1;
     gm.stats.finalized++;
     if (gm.in_gc)
-        GM_CHECK(o->unreach); /* a collection finalizes only garbage */
+        GM_CHECK(o->unreach);        /* a collection finalizes only garbage */
     for (int k = 0; k < GM_K; k++) { /* references intact */
         uint32_t e = o->edge[k];
         GM_CHECK(n->slot[k] == gm_ptr(e));
@@ -220,8 +221,7 @@ static void gm_destroy(void *self)
     gm.obj[last].pos = o->pos;
 }
 
-static const rcy_type gm_plain_type = {"gm_plain", sizeof(gm_node), gm_traverse, NULL,
-                                       gm_destroy};
+static const rcy_type gm_plain_type = {"gm_plain", sizeof(gm_node), gm_traverse, NULL, gm_destroy};
 static const rcy_type gm_fin_type = {"gm_fin", sizeof(gm_node), gm_traverse, gm_finalize,
                                      gm_destroy};
 
@@ -509,8 +509,8 @@ static void gm_step(void)
 
 /* ---- set-up and tear-down ---- */
 
-static int gm_begin(uint32_t max_objects, size_t t0, size_t t1, size_t t2,
-                    uint32_t (*next)(void *), void *ctx)
+static int gm_begin(uint32_t max_objects, size_t t0, size_t t1, size_t t2, uint32_t (*next)(void *),
+                    void *ctx)
 {
     memset(&gm, 0, sizeof gm);
     gm.cap = max_objects + 2;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Scenario tests for the cycle collector, in the spirit of CPython's
  * test_gc: cycles of every shape are found, the return value counts them,
  * finalizers run once and before anything is cleared, resurrection keeps
@@ -6,8 +7,12 @@
  * thresholds, stats, freeze, tracking, object lists, referrers, debug
  * flags, garbage list, callbacks) behaves as in Python.
  *
- * Written against the public header only. RCY_TEST_QUICK=1 shrinks the
- * big structures (used under valgrind). */
+ * Written against the public header, plus the collector's test hook
+ * (gc/gc.h): every scenario runs once with each place a collection can
+ * keep gc_refs in forced (the headers, the side table, the young
+ * scratch) and once with the collector's own choice, so each way through
+ * steps 2-3 is covered in every build. RCY_TEST_QUICK=1 shrinks the big
+ * structures (used under valgrind). */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
 #include <pthread.h>
@@ -16,9 +21,23 @@
 #include <string.h>
 
 #include "check.h"
+#include "gc/gc.h"
 #include "recycle.h"
 
 static int quick;
+
+/* Where the collections of every heap made from now on keep gc_refs
+   (rcy__gc_test_force_refs). */
+static int refs_place = RCY_REFS_AUTO;
+
+static rcy_heap *new_heap(void)
+{
+    rcy_heap *h = rcy_heap_new();
+    if (!h)
+        abort();
+    rcy__gc_test_force_refs(h, refs_place);
+    return h;
+}
 
 /* ---------------------------------------------------------------- */
 /* Types                                                            */
@@ -31,8 +50,8 @@ typedef struct node {
 } node;
 
 static size_t destroyed, finalized;
-static size_t fin_saw_null;       /* a finalizer found a slot it set cleared */
-static size_t fin_saw_destroyed;  /* a finalizer ran after a destroy (same collection) */
+static size_t fin_saw_null;      /* a finalizer found a slot it set cleared */
+static size_t fin_saw_destroyed; /* a finalizer ran after a destroy (same collection) */
 static size_t destroy_saw_nonnull;
 
 static void node_traverse(void *self, rcy_visit_fn visit, void *arg)
@@ -63,8 +82,7 @@ static void fin_finalize(void *self)
     if (destroyed != destroyed_at_collect_start)
         fin_saw_destroyed++;
 }
-static const rcy_type fin_type = {"fin", sizeof(node), node_traverse, fin_finalize,
-                                  node_destroy};
+static const rcy_type fin_type = {"fin", sizeof(node), node_traverse, fin_finalize, node_destroy};
 
 /* Resurrecting: stores itself in a global the first time. */
 static void *lazarus;
@@ -76,8 +94,7 @@ static void res_finalize(void *self)
         lazarus = self;
     }
 }
-static const rcy_type res_type = {"res", sizeof(node), node_traverse, res_finalize,
-                                  node_destroy};
+static const rcy_type res_type = {"res", sizeof(node), node_traverse, res_finalize, node_destroy};
 
 /* A leaf without references: never tracked. */
 static size_t leaves_destroyed;
@@ -116,9 +133,7 @@ static void reset_counts(void)
 /* A fresh heap with a quiet collector (no automatic collections). */
 static rcy_heap *quiet_heap(void)
 {
-    rcy_heap *h = rcy_heap_new();
-    if (!h)
-        abort();
+    rcy_heap *h = new_heap();
     rcy_gc_disable(h);
     return h;
 }
@@ -177,13 +192,12 @@ static void make_ring(rcy_heap *h, node **r, int n)
 }
 
 /* Garbage of several shapes among live structures, all in generation 0,
- * collected as generation gen: young collections keep gc_refs beside the
- * young vector, full ones in the side table (or the headers); all must
- * find the same garbage. `early` is held only by a live object created
- * after it: the header path's scan passes it unreached and must rescue
- * it. `mid` and
- * `deep` are a cycle two steps below that live object: the mark must go
- * on from what it marks. */
+ * collected as generation gen: a young collection, with gc_refs beside
+ * the young vector or in the headers, and a full one, with gc_refs in the
+ * side table or the headers, must find the same garbage. `early` is held
+ * only by a live object created after it: the ordered scan passes it
+ * unreached and must rescue it. `mid` and `deep` are a cycle two steps
+ * below that live object: the mark must go on from what it marks. */
 static void test_mixed_by_generation(void)
 {
     const int gens[] = {0, 1, -1};
@@ -516,8 +530,8 @@ static void rescuer_finalize(void *self)
         rescued = n->s[0];
     }
 }
-static const rcy_type rescuer_type = {"rescuer", sizeof(node), node_traverse,
-                                      rescuer_finalize, node_destroy};
+static const rcy_type rescuer_type = {"rescuer", sizeof(node), node_traverse, rescuer_finalize,
+                                      node_destroy};
 
 static void test_resurrect_other(void)
 {
@@ -674,8 +688,8 @@ static void breaking_finalize(void *self)
         rcy_xdecref(old);
     }
 }
-static const rcy_type breaking_type = {"breaking", sizeof(node), node_traverse,
-                                       breaking_finalize, node_destroy};
+static const rcy_type breaking_type = {"breaking", sizeof(node), node_traverse, breaking_finalize,
+                                       node_destroy};
 
 static void test_breaking_finalizers(void)
 {
@@ -737,7 +751,7 @@ static void log_cb(const char *phase, const rcy_gc_info *info, void *arg)
 
 static void test_automatic(void)
 {
-    rcy_heap *h = rcy_heap_new();
+    rcy_heap *h = new_heap();
     reset_counts();
     CHECK(rcy_gc_isenabled(h));
     size_t th[3];
@@ -1272,10 +1286,9 @@ static void test_many_referrers(void)
         prev->r = first; /* the ring closes */
         rcy_incref(first);
         hub->l = first;
-        rcy_decref(hub);  /* only the ring holds it now */
+        rcy_decref(hub); /* only the ring holds it now */
         CHECK_EQ(rcy_refcount(hub), n);
-        for (int pass = 0; pass < 2; pass++) /* with and without the side table (check level 3) */
-            CHECK_EQ(rcy_gc_collect(h, -1), 0);
+        CHECK_EQ(rcy_gc_collect(h, -1), 0);
         CHECK_EQ(objects_in(h, -1), n + 1);
         CHECK_EQ(rcy_refcount(hub), n);
         rcy_decref(first);
@@ -1414,7 +1427,7 @@ static void test_debug_stats(void)
 
 static void test_heaps_independent(void)
 {
-    rcy_heap *h1 = quiet_heap(), *h2 = rcy_heap_new();
+    rcy_heap *h1 = quiet_heap(), *h2 = new_heap();
     reset_counts();
     rcy_gc_set_threshold(h2, 77, 7, 7);
     size_t th[3];
@@ -1500,7 +1513,7 @@ static void test_drop_pacing(void)
 {
     enum { T0 = 20, N = 25 };
     node *keep[N];
-    rcy_heap *h = rcy_heap_new();
+    rcy_heap *h = new_heap();
     rcy_gc_set_threshold(h, T0, 1000, 1000);
     rcy_gc_set_drop_pacing(h, 1);
     rcy_gc_callback_add(h, count_young, NULL);
@@ -1573,7 +1586,7 @@ static void test_drop_pacing(void)
    just collected in full. */
 static rcy_heap *heap_with_live(size_t t0, node **keep, size_t n)
 {
-    rcy_heap *h = rcy_heap_new();
+    rcy_heap *h = new_heap();
     rcy_gc_set_threshold(h, t0, 10, 10);
     allocate_live(h, keep, n);
     rcy_gc_collect(h, -1);
@@ -1651,34 +1664,50 @@ static void test_full_collection_growth(void)
     CHECK(fulls[2] >= 5);
 }
 
+static const struct {
+    int place;
+    const char *name;
+} places[] = {
+    {RCY_REFS_AUTO, "the collector's choice"},
+    {RCY_REFS_HEADER, "headers"},
+    {RCY_REFS_SIDE, "side table"},
+    {RCY_REFS_YOUNG, "young scratch"},
+};
+
 int main(void)
 {
     quick = check_quick();
-    test_self_and_mutual();
-    test_return_value_and_mixed();
-    test_mixed_by_generation();
-    test_long_ring();
-    test_generations();
-    test_finalizers();
-    test_resurrection();
-    test_resurrect_other();
-    test_finalizer_actions();
-    test_breaking_finalizers();
-    test_automatic();
-    test_callbacks_add_remove();
-    test_freeze();
-    test_tracking();
-    test_get_objects();
-    test_enumeration_snapshot();
-    test_tracked_header_size();
-    test_many_referrers();
-    test_young_cap();
-    test_saveall();
-    test_debug_stats();
-    test_heaps_independent();
-    test_heap_destroy_with_live();
-    test_drop_pacing();
-    test_moved_cycles_bounded();
-    test_full_collection_growth();
+    for (size_t p = 0; p < sizeof places / sizeof places[0]; p++) {
+        refs_place = places[p].place;
+        int failed = check_failed;
+        test_self_and_mutual();
+        test_return_value_and_mixed();
+        test_mixed_by_generation();
+        test_long_ring();
+        test_generations();
+        test_finalizers();
+        test_resurrection();
+        test_resurrect_other();
+        test_finalizer_actions();
+        test_breaking_finalizers();
+        test_automatic();
+        test_callbacks_add_remove();
+        test_freeze();
+        test_tracking();
+        test_get_objects();
+        test_enumeration_snapshot();
+        test_tracked_header_size();
+        test_many_referrers();
+        test_young_cap();
+        test_saveall();
+        test_debug_stats();
+        test_heaps_independent();
+        test_heap_destroy_with_live();
+        test_drop_pacing();
+        test_moved_cycles_bounded();
+        test_full_collection_growth();
+        printf("test_gc: gc_refs in %s: %s\n", places[p].name,
+               check_failed == failed ? "ok" : "FAILED");
+    }
     return check_summary("test_gc");
 }

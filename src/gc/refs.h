@@ -1,0 +1,270 @@
+/* SPDX-License-Identifier: MIT */
+/* refs: where a collection keeps gc_refs, and the operations on it. gc_refs
+ * is CPython's: an object's reference count (step 2, update) minus one for
+ * every reference from inside the set (step 2, subtract) leaves the
+ * references from outside; step 3 marks what has gc_refs > 0, and all it
+ * reaches, reachable; step 4 reads the verdict. refs.c writes those steps
+ * once over the operations below.
+ *
+ * The places (rcy_refs_place, gc.h), chosen for each collection by refs.c:
+ *   HEADER  the slot bits of the object's header (object.h): 20 bits,
+ *           saturating at RCY_GC_REFS_MASK, where a count stays put (the
+ *           object is then never garbage). Any set; the fallback of the
+ *           other two, and step 7's place.
+ *   SIDE    one byte per object in the side table (side.h), for full
+ *           collections: 0 for an object outside the set or known
+ *           reachable, 1 + gc_refs below RCY_REFS_SATURATED, and
+ *           RCY_REFS_SATURATED when gc_refs is too large for a byte and
+ *           lives in the header (which is also where objects beyond the
+ *           table keep it). Subtracting and marking touch a referent's
+ *           byte, not its header: in a heap larger than the cache the
+ *           header read is a miss for nearly every reference, while the
+ *           table (1/16 of the heap) stays in cache.
+ *   YOUNG   an int64_t per slot beside the young vector (its scratch,
+ *           track.h), for young collections. The set is the vector's
+ *           range, so an object's membership and entry follow from its
+ *           header's slot, and no header is written before step 4. The
+ *           entries start at 0 and each object adds its own count
+ *           whenever, before or after its referents subtracted theirs:
+ *           update and subtract are one pass. The mark writes
+ *           RCY_REFS_REACHABLE.
+ *
+ * Header bits: HEADER and SIDE set COLLECTING on every member in update
+ * and clear it when the mark finds the object reachable, so after step 3
+ * the objects still COLLECTING are the garbage; the ordered scan (refs.c)
+ * sets SCANNED on members it passed with gc_refs 0. YOUNG sets neither.
+ *
+ * Every operation takes the place as an argument that is a constant where
+ * it is called: they are RCY_ALWAYS_INLINE, so each place gets loops of its
+ * own, with no switch on the place per object or per reference. A lookup
+ * gives an object's cell (its header, and its byte or slot); the
+ * operations work on cells. Those of the mark also take the header word w
+ * the caller read, so that a header is read once and written once. */
+#ifndef RCY_GC_REFS_H
+#define RCY_GC_REFS_H
+
+#include <string.h>
+
+#include "gc/gc.h"
+#include "gc/side.h"
+#include "gc/walk.h"
+
+#define RCY_REFS_SATURATED 255       /* SIDE: gc_refs is in the header */
+#define RCY_REFS_REACHABLE INT64_MIN /* YOUNG: the mark reached it */
+
+/* One set's steps 2-3. The set is generations 0..gen of the running
+   collection or, for step 7, the objects of a garbage vector still
+   UNREACHABLE. */
+struct rcy_refs {
+    rcy_gc *g;
+    rcy_refs_place place;
+    unsigned gen;
+    rcy_ptrvec *garbage; /* step 7's set; NULL for a collection's */
+    int lag;             /* SIDE: decrements wait in a ring (refs.c) */
+    rcy_side side;       /* SIDE: the table, made for this set */
+    void **items;        /* YOUNG: the young vector, whose items[start..len) */
+    int64_t *young;      /* are the set, and young[i] is gc_refs of items[i] */
+    uint32_t start, len;
+};
+
+/* An object's cell: where its gc_refs is. */
+typedef struct rcy_refs_cell {
+    rcy_objhead *hd;
+    uint8_t *byte; /* SIDE: its byte; NULL: the header holds gc_refs */
+    int64_t slot;  /* YOUNG: its entry; -1: not in the set */
+} rcy_refs_cell;
+
+/* Which set a pass walks: a constant where it is called, like the place. */
+typedef enum rcy_refs_set {
+    RCY_REFS_GENERATIONS, /* generations 0..r->gen */
+    RCY_REFS_GARBAGE,     /* step 7's: r->garbage */
+} rcy_refs_set;
+
+/* Every member of r's set, which is of kind S; i is its index in the
+   young vector (0 in other walks). */
+static RCY_ALWAYS_INLINE void rcy__gc_refs_for_each(const rcy_refs *r, rcy_refs_set S,
+                                                    rcy_gc_step step, void *arg)
+{
+    if (S == RCY_REFS_GENERATIONS) {
+        rcy__gc_for_each_in_set(r->g, r->gen, step, arg);
+        return;
+    }
+    const rcy_ptrvec *v = r->garbage;
+    for (size_t i = 0; i < v->len; i++)
+        if (RCY_HEAD(v->items[i])->gcword & RCY_GC_UNREACHABLE)
+            step(r->g, v->items[i], rcy__type(v->items[i]), 0, arg);
+}
+
+/* References to each member the collector holds itself, which its count
+   leaves out: the garbage vector holds step 7's set. */
+static RCY_ALWAYS_INLINE uint32_t rcy__gc_refs_held(rcy_refs_set S)
+{
+    return S == RCY_REFS_GARBAGE ? 1 : 0;
+}
+
+static inline uint32_t rcy__gc_refs_clamp(uint32_t count)
+{
+    return count < RCY_GC_REFS_MASK ? count : RCY_GC_REFS_MASK;
+}
+
+/* YOUNG: child's slot if it is in the set, else -1. A young header's slot
+   is authoritative only if the vector still holds the object there. */
+static RCY_ALWAYS_INLINE int64_t rcy__gc_refs_young_slot(const rcy_refs *r, const void *child)
+{
+    uint32_t w = RCY_HEAD(child)->gcword;
+    if ((w & (RCY_GC_TRACKED | RCY_GC_GEN_MASK)) != (RCY_GC_TRACKED | RCY_GEN_YOUNG))
+        return -1;
+    uint32_t s = w & RCY_GC_SLOT_MASK;
+    return s >= r->start && s < r->len && r->items[s] == child ? (int64_t)s : -1;
+}
+
+/* The cell of a member of the set, as a walk of it meets o at index i. */
+static RCY_ALWAYS_INLINE rcy_refs_cell rcy__gc_refs_member(const rcy_refs *r, rcy_refs_place P,
+                                                           void *o, uint32_t i)
+{
+    rcy_refs_cell c = {RCY_HEAD(o), NULL, i};
+    if (P == RCY_REFS_SIDE)
+        c.byte = rcy__side_byte(&r->side, o);
+    return c;
+}
+
+/* The cell of a referent, which may be outside the set. */
+static RCY_ALWAYS_INLINE rcy_refs_cell rcy__gc_refs_referent(const rcy_refs *r, rcy_refs_place P,
+                                                             void *child)
+{
+    rcy_refs_cell c = {RCY_HEAD(child), NULL, -1};
+    if (P == RCY_REFS_SIDE)
+        c.byte = rcy__side_byte(&r->side, child);
+    else if (P == RCY_REFS_YOUNG)
+        c.slot = rcy__gc_refs_young_slot(r, child);
+    return c;
+}
+
+/* ---- step 2 ---- */
+
+/* 1 if update is a pass of its own, which must mark every member before
+   anything is subtracted (HEADER, SIDE); 0 if each member's count is added
+   as the subtract pass meets it (YOUNG). */
+static RCY_ALWAYS_INLINE int rcy__gc_refs_counted_apart(rcy_refs_place P)
+{
+    return P != RCY_REFS_YOUNG;
+}
+
+/* Before update: YOUNG's entries start at 0. */
+static RCY_ALWAYS_INLINE void rcy__gc_refs_reset(const rcy_refs *r, rcy_refs_place P)
+{
+    if (P == RCY_REFS_YOUNG)
+        memset(r->young + r->start, 0, (r->len - r->start) * sizeof *r->young);
+}
+
+/* Update: a member starts with gc_refs = count (YOUNG: count is added). */
+static RCY_ALWAYS_INLINE void rcy__gc_refs_start(const rcy_refs *r, rcy_refs_place P,
+                                                 rcy_refs_cell c, uint32_t count)
+{
+    if (P == RCY_REFS_YOUNG) {
+        r->young[c.slot] += count;
+        return;
+    }
+    c.hd->gcword =
+        (c.hd->gcword & ~RCY_GC_SLOT_MASK) | RCY_GC_COLLECTING | rcy__gc_refs_clamp(count);
+    if (P == RCY_REFS_SIDE && c.byte)
+        *c.byte = count < RCY_REFS_SATURATED - 1 ? (uint8_t)(count + 1) : RCY_REFS_SATURATED;
+}
+
+/* Subtract: one reference from inside the set to the referent c. */
+static RCY_ALWAYS_INLINE void rcy__gc_refs_subtract(const rcy_refs *r, rcy_refs_place P,
+                                                    rcy_refs_cell c)
+{
+    if (P == RCY_REFS_YOUNG) {
+        if (c.slot >= 0)
+            r->young[c.slot]--;
+        return;
+    }
+    if (P == RCY_REFS_SIDE && c.byte && *c.byte != RCY_REFS_SATURATED) {
+        if (*c.byte != 0) {          /* in the set */
+            RCY_ASSERT(*c.byte > 1); /* more references from inside than its count */
+            if (*c.byte > 1)
+                --*c.byte;
+        }
+        return;
+    }
+    uint32_t w = c.hd->gcword;
+    if (!(w & RCY_GC_COLLECTING))
+        return; /* outside the set */
+    uint32_t refs = w & RCY_GC_REFS_MASK;
+    RCY_ASSERT(refs > 0);                      /* more references from inside than its count */
+    if (refs != 0 && refs != RCY_GC_REFS_MASK) /* saturated counts stay put */
+        c.hd->gcword = w - 1;
+}
+
+/* ---- step 3 ---- */
+
+/* 1 if the referent c is outside the set or known reachable, as told
+   without reading its header (SIDE: its byte is 0); 0 if unknown. */
+static RCY_ALWAYS_INLINE int rcy__gc_refs_settled(rcy_refs_place P, rcy_refs_cell c)
+{
+    return P == RCY_REFS_SIDE && c.byte && *c.byte == 0;
+}
+
+/* 1 if c is in the set and not known reachable: a candidate for garbage.
+   After the mark, the garbage. w: its header word. */
+static RCY_ALWAYS_INLINE int rcy__gc_refs_candidate(const rcy_refs *r, rcy_refs_place P,
+                                                    rcy_refs_cell c, uint32_t w)
+{
+    if (P == RCY_REFS_YOUNG)
+        return c.slot >= 0 && r->young[c.slot] != RCY_REFS_REACHABLE;
+    return (w & RCY_GC_COLLECTING) != 0;
+}
+
+/* gc_refs == 0, for a candidate. */
+static RCY_ALWAYS_INLINE int rcy__gc_refs_zero(const rcy_refs *r, rcy_refs_place P, rcy_refs_cell c,
+                                               uint32_t w)
+{
+    if (P == RCY_REFS_YOUNG)
+        return r->young[c.slot] == 0;
+    if (P == RCY_REFS_SIDE && c.byte && *c.byte != RCY_REFS_SATURATED)
+        return *c.byte == 1;
+    return (w & RCY_GC_REFS_MASK) == 0;
+}
+
+/* Gives a candidate with gc_refs 0 gc_refs 1, which makes it a root of
+   the mark; its header word becomes w | 1. */
+static RCY_ALWAYS_INLINE void rcy__gc_refs_give_one(const rcy_refs *r, rcy_refs_place P,
+                                                    rcy_refs_cell c, uint32_t w)
+{
+    if (P == RCY_REFS_YOUNG) {
+        r->young[c.slot] = 1;
+        return;
+    }
+    if (P == RCY_REFS_SIDE && c.byte && *c.byte != RCY_REFS_SATURATED)
+        *c.byte = 2;
+    c.hd->gcword = w | 1;
+}
+
+/* Marks a candidate reachable: it leaves the set (HEADER, SIDE: its
+   header word becomes w without COLLECTING). */
+static RCY_ALWAYS_INLINE void rcy__gc_refs_reachable(const rcy_refs *r, rcy_refs_place P,
+                                                     rcy_refs_cell c, uint32_t w)
+{
+    if (P == RCY_REFS_YOUNG) {
+        r->young[c.slot] = RCY_REFS_REACHABLE;
+        return;
+    }
+    if (P == RCY_REFS_SIDE && c.byte)
+        *c.byte = 0;
+    c.hd->gcword = w & ~RCY_GC_COLLECTING;
+}
+
+/* gc_refs of a candidate, for checks; RCY_GC_REFS_MASK or more if it
+   saturated. */
+static RCY_ALWAYS_INLINE int64_t rcy__gc_refs_value(const rcy_refs *r, rcy_refs_place P,
+                                                    rcy_refs_cell c, uint32_t w)
+{
+    if (P == RCY_REFS_YOUNG)
+        return r->young[c.slot];
+    if (P == RCY_REFS_SIDE && c.byte && *c.byte != RCY_REFS_SATURATED)
+        return (int64_t)*c.byte - 1;
+    return w & RCY_GC_REFS_MASK;
+}
+
+#endif

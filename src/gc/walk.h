@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: MIT */
+/* walk: visiting the tracked objects of some generations, for the
+ * collector's steps and for the gc module's enumerations. There are no
+ * list links: generations 0 and 1 are the young vector (track.h), and
+ * the rest is found by walking the blocks of RCY_KIND_OBJECTS.
+ *
+ * The walks are inline, and a step passed to them is a constant in each
+ * caller: every caller gets a loop of its own with its step inlined
+ * (RCY_ALWAYS_INLINE), no indirect call per object. A step must not
+ * allocate or free objects. */
+#ifndef RCY_GC_WALK_H
+#define RCY_GC_WALK_H
+
+#include "gc/gc.h"
+
+/* t: o's type, which the walk knows (a span's tag, the young vector's
+   types), so a step that traverses need not find it from the address.
+   i: o's index in the vector walked (the young vector's slot), 0 in a
+   walk of the heap. */
+typedef void (*rcy_gc_step)(rcy_gc *g, void *o, const rcy_type *t, uint32_t i, void *arg);
+
+/* Every tracked object of generation at most maxgen (3: the permanent one
+   too), oldest arena first, each in address order: roughly allocation
+   order. Objects of the running collection's garbage are skipped.
+   (Prefetching the referents of objects some blocks ahead measured no
+   faster, at 1e6 and 1e7 objects.) */
+static RCY_ALWAYS_INLINE void rcy__gc_walk_tracked(rcy_gc *g, unsigned maxgen, rcy_gc_step step,
+                                                   void *arg)
+{
+    rcy_mem_cursor c = {0};
+    rcy_span s;
+    while (rcy__mem_next_span(&g->weak.objects.mem, RCY_KIND_OBJECTS, &c, &s)) {
+        char *b = s.first;
+        for (size_t i = 0; i < s.n; i++, b += s.stride) {
+            void *o = rcy__tracked_at(b, maxgen);
+            if (o)
+                step(g, o, s.tag, 0, arg);
+        }
+    }
+}
+
+/* Where generations 0..gen (0 or 1) start in the young vector. */
+static inline uint32_t rcy__gc_young_start(const rcy_young *y, unsigned gen)
+{
+    return gen == 0 ? y->boundary : 0;
+}
+
+/* Every object of the generations 0..gen: the young vector's part for 0
+   or 1, a walk of the heap for 2. */
+static RCY_ALWAYS_INLINE void rcy__gc_for_each_in_set(rcy_gc *g, unsigned gen, rcy_gc_step step,
+                                                      void *arg)
+{
+    if (gen >= RCY_GEN_OLD) {
+        rcy__gc_walk_tracked(g, gen, step, arg);
+        return;
+    }
+    rcy_young *y = &g->weak.objects.young;
+    for (uint32_t i = rcy__gc_young_start(y, gen); i < y->len; i++)
+        if (!RCY_YOUNG_IS_HOLE(y->items[i]))
+            step(g, y->items[i], y->types[i], i, arg);
+}
+
+#endif
