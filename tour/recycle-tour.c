@@ -1186,6 +1186,19 @@ static double timed_collect(rcy_heap *h, gc_log *log, int generation)
     return log->last_duration;
 }
 
+/* The shortest of five full collections of an unchanging heap: on a
+   shared machine one measurement can be any multiple of the truth. */
+static double timed_full_collect(rcy_heap *h, gc_log *log)
+{
+    double best = -1;
+    for (int i = 0; i < 5; i++) {
+        double t = timed_collect(h, log, 2);
+        if (t >= 0 && (best < 0 || t < best))
+            best = t;
+    }
+    return best;
+}
+
 static void section_application(void)
 {
     para("A server that loads a large, long-lived state at start and then "
@@ -1215,7 +1228,7 @@ static void section_application(void)
         "  generation 2 the other %zu\n",
         n, young, old);
     say("  a young collection now: %10.1f us (it scans generation 0)\n", t_before * 1e6);
-    double t_full_before = timed_collect(h, &log, 2);
+    double t_full_before = timed_full_collect(h, &log);
     say("  a full collection:      %10.1f us\n", t_full_before * 1e6);
 
     rcy_gc_freeze(h);
@@ -1228,7 +1241,7 @@ static void section_application(void)
     for (int i = 0; i < 100; i++)
         req[i] = node_new(h, 0); /* what a request allocates */
     double t_after = timed_collect(h, &log, 0);
-    double t_full_after = timed_collect(h, &log, 2);
+    double t_full_after = timed_full_collect(h, &log);
     for (int i = 0; i < 100; i++)
         rcy_decref(req[i]);
     say("  100 request objects; a young collection: %10.1f us\n", t_after * 1e6);
