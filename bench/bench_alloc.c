@@ -9,6 +9,15 @@
  *                                      random order (keep: 1 block in <keep>
  *                                      stays alive); RSS after the frees, 1 s
  *                                      later, and after the explicit release call
+ *   bench_alloc_<alloc> pairs N [sized|loop]
+ *                                      N malloc + free pairs among 1,024 live
+ *                                      blocks of 16..512 B (free a random one,
+ *                                      allocate a new random size in its place),
+ *                                      with the sized free where the allocator
+ *                                      has one; `loop`: the same loop without
+ *                                      the calls. For instruction counts: run
+ *                                      under callgrind and subtract the loop
+ *                                      (bench/run.sh does)
  * BENCH_QUICK=1 shrinks every size ~20x. Pointer arrays come from mmap, not
  * from the allocator under test, and RSS figures are net of them. */
 #include "bench_common.h"
@@ -169,6 +178,48 @@ static void release(long keep)
     os_array_free(p, arr_bytes);
 }
 
+/* The steady state of a program that allocates and frees small blocks:
+   each pair frees a random live block and allocates one of a new random
+   size in its place. The same sequence for every allocator; no timing
+   inside (callgrind counts the instructions, bench/run.sh subtracts a run
+   with N = 0 to leave only the pairs). */
+enum { PAIRS_FREE, PAIRS_SIZED, PAIRS_LOOP };
+
+static void pairs(long n, int how)
+{
+    enum { LIVE = 1024 };
+    void *live[LIVE];
+    size_t size[LIVE];
+    rng_t rng = {0x9E3779B97F4A7C15ULL};
+    a_init();
+    for (size_t i = 0; i < LIVE; i++) {
+        size[i] = SIZE_MIN + (size_t)(rng_next(&rng) % SIZE_SPAN);
+        live[i] = a_malloc_or_die(size[i]);
+    }
+    double t0 = now_s();
+    for (long k = 0; k < n; k++) {
+        uint64_t r = rng_next(&rng);
+        size_t i = (size_t)((uint32_t)r % LIVE);
+        if (how == PAIRS_SIZED)
+            a_free_sized(live[i], size[i]);
+        else if (how == PAIRS_FREE)
+            a_free(live[i]);
+        size[i] = SIZE_MIN + (size_t)((r >> 32) % SIZE_SPAN);
+        if (how == PAIRS_LOOP) /* the loop alone: the same work but the calls */
+            live[i] = (char *)live[i] + (size[i] & 1);
+        else
+            live[i] = a_malloc(size[i]);
+    }
+    BENCH_BARRIER();
+    double secs = now_s() - t0;
+    if (how == PAIRS_LOOP)
+        return; /* the blocks stay: the process ends */
+    for (size_t i = 0; i < LIVE; i++)
+        a_free(live[i]);
+    printf("RESULT bench=pairs alloc=%s sized=%d pairs=%ld ns_per_pair=%.2f\n", ALLOC_NAME,
+           how == PAIRS_SIZED, n, n ? secs * 1e9 / (double)n : 0.0);
+}
+
 int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
@@ -179,5 +230,9 @@ int main(int argc, char **argv)
         bursts();
     if (!strcmp(mode, "release") || !strcmp(mode, "all"))
         release(arg_long(argc, argv, 2, 0));
+    if (!strcmp(mode, "pairs"))
+        pairs(arg_long(argc, argv, 2, 1000000), argc <= 3                   ? PAIRS_FREE
+                                                : !strcmp(argv[3], "sized") ? PAIRS_SIZED
+                                                                            : PAIRS_LOOP);
     return 0;
 }

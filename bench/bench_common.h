@@ -170,6 +170,10 @@ static inline void a_free(void *p)
 {
     rcy_free(g_heap, p);
 }
+static inline void a_free_sized(void *p, size_t n)
+{
+    rcy_free_sized(g_heap, p, n);
+}
 static inline void a_release(void)
 {
     (void)rcy_purge(g_heap);
@@ -188,6 +192,10 @@ static inline void *a_malloc(size_t n)
 static inline void a_free(void *p)
 {
     mi_free(p);
+}
+static inline void a_free_sized(void *p, size_t n)
+{
+    mi_free_size(p, n);
 }
 static inline void a_release(void)
 {
@@ -212,6 +220,10 @@ static inline void *a_malloc(size_t n)
 static inline void a_free(void *p)
 {
     free(p);
+}
+static inline void a_free_sized(void *p, size_t n)
+{
+    sdallocx(p, n, 0);
 }
 static inline void a_release(void)
 {
@@ -244,6 +256,10 @@ static inline void a_free(void *p)
 {
     (void)p;
 }
+static inline void a_free_sized(void *p, size_t n)
+{
+    (void)p, (void)n;
+}
 static inline void a_release(void)
 {
     GC_gcollect_and_unmap();
@@ -263,6 +279,11 @@ static inline void *a_malloc(size_t n)
 }
 static inline void a_free(void *p)
 {
+    free(p);
+}
+static inline void a_free_sized(void *p, size_t n) /* glibc 2.36 has no sized free */
+{
+    (void)n;
     free(p);
 }
 static inline void a_release(void)

@@ -170,6 +170,33 @@ for ((rep = 1; rep <= REPS; rep++)); do
     done
 done
 
+# ---- instructions per malloc + free pair (callgrind: exact, so once) ----
+# count_ir CMD...: the instructions CMD executes, counted by callgrind
+count_ir() {
+    valgrind --tool=callgrind --callgrind-out-file=/dev/null "$@" 2>&1 >/dev/null |
+        sed -n 's/.*Collected : \([0-9]*\).*/\1/p' | head -n 1
+}
+PAIRS=1000000
+if [ -n "$QUICK" ]; then PAIRS=100000; fi
+if command -v valgrind >/dev/null 2>&1; then
+    for a in "${ALLOCS[@]}"; do
+        note "-- instructions: pairs/$a"
+        loop=$(count_ir "$BIN/bench_alloc_$a" pairs "$PAIRS" loop)
+        for how in free sized; do
+            if [ "$how" = sized ]; then all=$(count_ir "$BIN/bench_alloc_$a" pairs "$PAIRS" sized)
+            else all=$(count_ir "$BIN/bench_alloc_$a" pairs "$PAIRS"); fi
+            if [ -n "$loop" ] && [ -n "$all" ]; then
+                echo "RESULT bench=pairs_ir alloc=$a how=$how pairs=$PAIRS ir_total=$all ir_loop=$loop" \
+                    "ir_per_pair=$(( (all - loop) / PAIRS ))" >>"$RESULTS"
+            else
+                echo "FAIL label=pairs_ir/$a/$how rep=1 rc=1" >>"$RESULTS"
+            fi
+        done
+    done
+else
+    echo "NOTE kind=missing alloc=valgrind" >>"$RESULTS"
+fi
+
 END_EPOCH=$(date +%s)
 note "== measurements took $((END_EPOCH - START_EPOCH)) s; writing $REPORT"
 mkdir -p "$(dirname "$REPORT")"

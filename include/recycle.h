@@ -68,12 +68,24 @@ RCY_API void *rcy_realloc(rcy_heap *h, void *p, size_t n);
  *  (always for large blocks and foreign pointers; double frees of small
  *  blocks are caught exactly in checked builds, cheaply in release). */
 RCY_API void rcy_free(rcy_heap *h, void *p);
+/** rcy_free for a caller that knows the block's size: n is the size
+ *  asked for (or any size from it up to rcy_usable_size). Small blocks skip the
+ *  page-map lookup. p must be a block of h and n its size: a wrong n is
+ *  undefined in release builds, and reported in checked builds. */
+RCY_API void rcy_free_sized(rcy_heap *h, void *p, size_t n);
 /** Bytes usable at p (>= the size asked for). */
 RCY_API size_t rcy_usable_size(rcy_heap *h, const void *p);
 /** Hand every free page back to the OS now; returns the bytes released
  *  (what rcy_mem_stats.bytes_released_total grows by).
  *  (Free pages are also returned on their own: see docs/design.md, "Giving memory back".) */
 RCY_API size_t rcy_purge(rcy_heap *h);
+/** Empty pools beyond a small warm cache keep their pages for this many
+ *  milliseconds (default 100), so that memory freed and allocated again
+ *  soon is not faulted in again; older ones give their pages back on the
+ *  allocator's slow paths. 0: at once. An idle program keeps them until
+ *  it calls rcy_purge. */
+RCY_API void rcy_heap_set_purge_delay(rcy_heap *h, unsigned ms);
+RCY_API unsigned rcy_heap_get_purge_delay(rcy_heap *h);
 
 /* ------------------------------------------------------------------ */
 /* 2. Memory statistics (sys._debugmallocstats)                        */

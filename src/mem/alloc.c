@@ -85,10 +85,13 @@ void rcy__mem_mark_live(void *b)
 #endif
 
 /* The pool layer's peak counts large bytes too: tell it after each change. */
+/* After each large allocation or free (a slow path): the pool layer's
+   peak counts large bytes too, and the empty pools' pages age. */
 static void note_large_bytes(rcy_mem *M)
 {
     M->pools.outside_bytes = M->large.bytes;
     rcy__pools_note_peak(&M->pools);
+    rcy__pools_decay(&M->pools);
 }
 
 void *rcy__mem_alloc_large(rcy_mem *M, size_t n, unsigned kind, const void *tag)
@@ -207,15 +210,39 @@ static void *enomem(void)
     return NULL;
 }
 
-void *rcy_malloc(rcy_heap *h, size_t n)
+/* Everything rcy_malloc's fast path declines: 0 bytes, large requests, a
+   class with no free block in its first pool, and every call of a checked
+   build. */
+static RCY_NOINLINE void *malloc_general(rcy_mem *M, size_t n)
 {
-    rcy_mem *M = rcy__mem_of(h);
     void *p;
     if (RCY_LIKELY(n <= RCY_SMALL_MAX))
         p = rcy__mem_alloc_in(M, &M->pools.plain[RCY_KIND_PLAIN][rcy__malloc_class(n)]);
     else
         p = rcy__mem_alloc_large(M, n, RCY_KIND_PLAIN, NULL);
     return p ? p : enomem();
+}
+
+/* The fast path pops a freed block of the class's first pool and makes no
+   call: n - 1 < RCY_SMALL_MAX is one test for 1..512 bytes. */
+void *rcy_malloc(rcy_heap *h, size_t n)
+{
+    rcy_mem *M = rcy__mem_of(h);
+#if RCY_CHECK_LEVEL == 0
+    if (RCY_LIKELY(n - 1 < RCY_SMALL_MAX)) {
+        /* rcy__malloc_class(n) is 2 * k + 1 for k = (n - 1) / 16: counting from
+           class 1, two classes a step, the step a shift */
+        rcy_pool_class *odd = &M->pools.plain[RCY_KIND_PLAIN][1];
+        rcy_pool *pool = odd[((n - 1) >> 4) * 2].avail.first;
+        void *b;
+        if (RCY_LIKELY(pool != NULL) && RCY_LIKELY((b = pool->freelist) != NULL)) {
+            pool->freelist = *(void **)b;
+            pool->nused++;
+            return b;
+        }
+    }
+#endif
+    return malloc_general(M, n);
 }
 
 void *rcy_calloc(rcy_heap *h, size_t count, size_t n)
@@ -229,10 +256,73 @@ void *rcy_calloc(rcy_heap *h, size_t count, size_t n)
     return p;
 }
 
-void rcy_free(rcy_heap *h, void *p)
+/* Everything rcy_free's fast path declines, validated in full: NULL, large
+   blocks, pointers outside the heap's arenas, a block that heads its
+   pool's free list (a double free), and every call of a checked build. */
+static RCY_NOINLINE void free_general(rcy_mem *M, void *p)
 {
     if (p)
-        rcy__mem_free(rcy__mem_of(h), p, "rcy_free");
+        rcy__mem_free(M, p, "rcy_free");
+}
+
+#if RCY_CHECK_LEVEL == 0
+/* 1 if p, in pool, passes the release build's cheap checks of a free: an
+   rcy_malloc block (its pool has no tag; objects' pools do) at a multiple
+   of 16 bytes, not the block freed last. */
+static inline int cheap_checks_pass(const rcy_pool *pool, const void *p)
+{
+    return (((uintptr_t)p & 15) | (uintptr_t)pool->tag) == 0 && pool->freelist != p;
+}
+#endif
+
+/* The release build's fast path keeps the checks that cost next to nothing
+   and stop the worst: the page map (a pointer outside every arena is never
+   written to), the owning heap, an object passed to rcy_free, a pointer
+   not 16-byte aligned, and a block freed twice in a row; those go to
+   free_general, which says what is wrong. A 16-byte aligned pointer into
+   the middle of a block, or an older double free, is caught in checked
+   builds (docs/api.md, rcy_free): the exact tests cost a third of a free. */
+void rcy_free(rcy_heap *h, void *p)
+{
+    rcy_mem *M = rcy__mem_of(h);
+#if RCY_CHECK_LEVEL == 0
+    rcy_arena *a = rcy__pagemap_lookup(p); /* NULL for NULL */
+    if (RCY_LIKELY(a != NULL) && RCY_LIKELY(a->owner == M)) {
+        rcy_pool *pool = rcy__pool_of(a, p);
+        if (RCY_LIKELY(cheap_checks_pass(pool, p))) {
+            rcy__pool_free(&M->pools, pool, p);
+            return;
+        }
+    }
+#endif
+    free_general(M, p);
+}
+
+/* The caller says p is a block of h of n bytes (the size it asked for),
+   so a small block's arena is its address masked: no page-map lookup. A
+   wrong n is undefined in release builds (a small size for a pointer that
+   is not in an arena reads memory at p's arena address); checked builds
+   verify n and report a mismatch. */
+void rcy_free_sized(rcy_heap *h, void *p, size_t n)
+{
+    rcy_mem *M = rcy__mem_of(h);
+#if RCY_CHECK_LEVEL == 0
+    if (RCY_LIKELY(n - 1 < RCY_SMALL_MAX) && RCY_LIKELY(p != NULL)) {
+        rcy_arena *a = rcy__arena_at(p);
+        rcy_pool *pool = rcy__pool_of(a, p);
+        if (RCY_LIKELY(a->owner == M) && RCY_LIKELY(cheap_checks_pass(pool, p))) {
+            rcy__pool_free(&M->pools, pool, p);
+            return;
+        }
+    }
+#else
+    if (p && rcy_usable_size(h, p) < n)
+        rcy__misuse("rcy_free_sized(%p, %zu): the block has %zu bytes, fewer than that", p, n,
+                    rcy_usable_size(h, p));
+    if (p && n <= RCY_SMALL_MAX && !rcy__pagemap_lookup(p))
+        rcy__misuse("rcy_free_sized(%p, %zu): a small size for a large block", p, n);
+#endif
+    free_general(M, p);
 }
 
 size_t rcy_usable_size(rcy_heap *h, const void *p)
@@ -272,6 +362,16 @@ void *rcy_realloc(rcy_heap *h, void *p, size_t n)
     memcpy(q, p, old < n ? old : n);
     rcy_free(h, p);
     return q;
+}
+
+void rcy_heap_set_purge_delay(rcy_heap *h, unsigned ms)
+{
+    rcy__mem_of(h)->pools.purge_delay_ms = ms;
+}
+
+unsigned rcy_heap_get_purge_delay(rcy_heap *h)
+{
+    return rcy__mem_of(h)->pools.purge_delay_ms;
 }
 
 size_t rcy_purge(rcy_heap *h)

@@ -193,14 +193,14 @@ static void bucket_remove(rcy_pools *P, rcy_arena *a)
         P->bucket_bits &= ~((uint64_t)1 << b);
 }
 
-static size_t committed_bytes(const rcy_pools *P)
+size_t rcy__pools_committed(const rcy_pools *P)
 {
-    return (P->pools_used + P->ndirty) * RCY_POOL_SIZE;
+    return (P->pools_used + P->ndirty) * RCY_POOL_SIZE - P->gone_pages * P->page_size;
 }
 
 void rcy__pools_note_peak(rcy_pools *P)
 {
-    size_t c = committed_bytes(P) + P->outside_bytes;
+    size_t c = rcy__pools_committed(P) + P->outside_bytes;
     if (c > P->peak_committed)
         P->peak_committed = c;
 }
@@ -258,9 +258,19 @@ static void arena_unmap(rcy_arena *a)
     rcy__os_unmap(base, RCY_ARENA_SIZE);
 }
 
+/* Bytes the dirty pools of mask m in arena a hold: their pools less the
+   pages they gave back while in use, which are forgotten. */
+static size_t dirty_bytes_forgotten(rcy_pools *P, rcy_arena *a, uint64_t m)
+{
+    size_t bytes = 0;
+    for (; m; m &= m - 1)
+        bytes += RCY_POOL_SIZE - rcy__pool_forget_pages(P, &a->pools[__builtin_ctzll(m)]);
+    return bytes;
+}
+
 static void arena_free(rcy_pools *P, rcy_arena *a)
 {
-    P->bytes_released_total += (size_t)__builtin_popcountll(a->free_dirty) * RCY_POOL_SIZE;
+    P->bytes_released_total += dirty_bytes_forgotten(P, a, a->free_dirty);
     arena_drop_dirty_pools(P, a);
     bucket_remove(P, a);
     if (a->all_prev)
@@ -362,7 +372,7 @@ static void maybe_validate(rcy_pools *P)
 
 /* ---- pools ---- */
 
-static void pool_init(rcy_pool *pool, rcy_pool_class *pc)
+static void pool_init(rcy_pools *P, rcy_pool *pool, rcy_pool_class *pc)
 {
     unsigned cls = pc->cls;
     pool->tag = pc->tag;
@@ -371,6 +381,7 @@ static void pool_init(rcy_pool *pool, rcy_pool_class *pc)
     pool->nused = 0;
     pool->freelist = NULL;
     pool->bump = rcy__pool_memory(pool);
+    rcy__pool_forget_pages(P, pool); /* the bump pointer faults them back in */
     pool->limit = pool->bump + (size_t)rcy__pool_capacity(cls) * RCY_CLASS_SIZE(cls);
 #if RCY_CHECK_LEVEL >= 1
     memset(pool->live, 0, sizeof pool->live);
@@ -383,10 +394,11 @@ static rcy_pool *pool_new(rcy_pools *P, rcy_pool_class *pc)
         return NULL;
     rcy_arena *a = P->bucket[__builtin_ctzll(P->bucket_bits)]; /* the fullest with room */
     rcy_pool *pool = arena_take_pool(P, a);
-    pool_init(pool, pc);
+    pool_init(P, pool, pc);
     P->pools_used++;
     rcy__pools_note_peak(P);
     avail_push(P, pool, 0);
+    rcy__pools_decay(P);
     maybe_validate(P);
     return pool;
 }
@@ -408,44 +420,98 @@ static void decommit_pool(rcy_pools *P, rcy_pool *pool)
     a->free_dirty &= ~bit;
     a->free_clean |= bit;
     rcy__os_decommit(rcy__pool_memory(pool), RCY_POOL_SIZE);
-    P->bytes_released_total += RCY_POOL_SIZE;
+    P->bytes_released_total += RCY_POOL_SIZE - rcy__pool_forget_pages(P, pool);
     maybe_free_clean_arena(P, a);
 }
 
-/* How many empty pools may keep their pages (RCY_DIRTY_SHARE). */
+/* How many empty pools keep their pages with no time limit (pool.h). */
 static size_t dirty_bound(const rcy_pools *P)
 {
     size_t bound = P->pools_used / RCY_DIRTY_SHARE;
     return bound < RCY_DIRTY_MIN ? RCY_DIRTY_MIN : bound;
 }
 
-static void trim_dirty_cache(rcy_pools *P)
+/* Milliseconds of a monotonic clock, modulo 2^32: ages are differences. */
+static uint32_t clock_ms(void)
+{
+    return (uint32_t)(uint64_t)(rcy__os_now() * 1000.0);
+}
+
+/* A dirty pool's time is up: its pages go back, or its whole arena when
+   every pool of it is empty and another empty arena is kept. */
+static void expire(rcy_pools *P, rcy_pool *pool)
+{
+    rcy_arena *a = rcy__pool_arena(pool);
+    if (a->nfree == RCY_ARENA_POOLS && P->empty_arenas > 1)
+        arena_free(P, a);
+    else
+        decommit_pool(P, pool);
+}
+
+/* 1 if every dirty pool of arena a became dirty at least the purge delay
+   before now. */
+static int dirty_pools_expired(const rcy_pools *P, const rcy_arena *a, uint32_t now)
+{
+    for (uint64_t m = a->free_dirty; m; m &= m - 1)
+        if (now - a->dirty_at[__builtin_ctzll(m)] < P->purge_delay_ms)
+            return 0;
+    return 1;
+}
+
+/* Wholly empty arenas (the bucket of arenas with every pool free) beyond
+   the one kept in reserve go once their pools have expired, while there
+   are more of them than the warm cache holds pools: its pools should
+   warm arenas in use, not pin a trail of empty ones. */
+static void free_expired_arenas(rcy_pools *P, size_t bound, uint32_t now)
+{
+    rcy_arena *a = P->bucket[RCY_ARENA_POOLS - 1];
+    while (a && P->empty_arenas > 1 && P->empty_arenas * RCY_ARENA_POOLS > bound) {
+        rcy_arena *next = a->next;
+        if (dirty_pools_expired(P, a, now))
+            arena_free(P, a);
+        a = next;
+    }
+}
+
+/* The dirty list is newest first, so its tail is the oldest. */
+void rcy__pools_decay(rcy_pools *P)
 {
     size_t bound = dirty_bound(P);
-    while (P->ndirty > bound)
-        decommit_pool(P, P->dirty.last);
+    int arenas_over = P->empty_arenas > 1 && P->empty_arenas * RCY_ARENA_POOLS > bound;
+    if (P->ndirty <= bound && !arenas_over)
+        return;
+    uint32_t now = clock_ms();
+    while (P->ndirty > bound) {
+        rcy_pool *oldest = P->dirty.last;
+        uint32_t at = rcy__pool_arena(oldest)->dirty_at[oldest->index];
+        if (now - at < P->purge_delay_ms)
+            break;
+        expire(P, oldest);
+    }
+    /* the scan of the empty arenas, at most once a quarter of the delay:
+       freeing a burst empties pools by the thousand, all too young */
+    if (arenas_over && now - P->arenas_scanned_ms >= P->purge_delay_ms / 4) {
+        P->arenas_scanned_ms = now;
+        free_expired_arenas(P, bound, now);
+    }
 }
 
 /* A pool that became empty: into its arena's free pools and the dirty
-   cache. A wholly empty arena stays, warm, as long as the empty arenas
-   fit in the cache's bound (a structure freed and rebuilt reuses them);
-   one past that goes back to the OS at once, as does one whose last page
-   the cache gave back (decommit_pool). */
+   list, stamped with the time. A wholly empty arena stays while its pools
+   keep their pages (rcy__pools_decay, decommit_pool). */
 static void pool_release(rcy_pools *P, rcy_pool *pool)
 {
     rcy_arena *a = rcy__pool_arena(pool);
     P->pools_used--;
     a->free_dirty |= (uint64_t)1 << pool->index;
+    a->dirty_at[pool->index] = clock_ms();
     dirty_push(P, pool);
     bucket_remove(P, a);
     a->nfree++;
     bucket_insert(P, a);
-    if (a->nfree == RCY_ARENA_POOLS) {
+    if (a->nfree == RCY_ARENA_POOLS)
         P->empty_arenas++;
-        if (P->empty_arenas > 1 && P->empty_arenas * RCY_ARENA_POOLS > dirty_bound(P))
-            arena_free(P, a);
-    }
-    trim_dirty_cache(P);
+    rcy__pools_decay(P);
     maybe_validate(P);
 }
 
@@ -454,7 +520,7 @@ void *rcy__pool_alloc_slow(rcy_pools *P, rcy_pool_class *pc)
     rcy_pool *pool;
     while ((pool = pc->avail.first) != NULL) {
         void *b = rcy__pool_take(pool, pc->cls);
-        if (b)
+        if (b || (rcy__pool_reclaim_pages(P, pool) && (b = rcy__pool_take(pool, pc->cls))))
             return b;
         avail_remove(P, pool); /* exhausted: it rejoins when a block is freed */
     }
@@ -473,10 +539,15 @@ static int sole_pool_of_class(rcy_pools *P, const rcy_pool *pool)
 
 void rcy__pool_free_slow(rcy_pools *P, rcy_pool *pool)
 {
-    RCY_ASSERT(pool->nused < rcy__pool_capacity(pool->cls));
+    if (pool->nused >= rcy__pool_capacity(pool->cls)) /* below zero: see rcy__pool_free */
+        rcy__misuse("rcy_free(%p): not an allocated block (double free, or a pointer into a "
+                    "pool with no block in use)",
+                    pool->freelist);
     if (pool->nused == 0) {
-        if (sole_pool_of_class(P, pool))
+        if (sole_pool_of_class(P, pool)) {
+            rcy__pools_decay(P); /* a program freeing and allocating one block still decays */
             return;
+        }
         if (pool->listed)
             avail_remove(P, pool);
         pool_release(P, pool);
@@ -538,11 +609,12 @@ int rcy__pools_range(const rcy_pools *P, uintptr_t *lo, uintptr_t *hi)
     return P->all != NULL;
 }
 
-/* Decommits each run of adjacent dirty pools of an arena with one call. */
+/* Decommits each run of adjacent dirty pools of an arena with one call;
+   returns the bytes they held. */
 static size_t purge_arena(rcy_pools *P, rcy_arena *a)
 {
-    size_t released = 0;
     arena_drop_dirty_pools(P, a);
+    size_t released = dirty_bytes_forgotten(P, a, a->free_dirty);
     uint64_t m = a->free_dirty;
     while (m) {
         unsigned start = (unsigned)__builtin_ctzll(m);
@@ -550,11 +622,22 @@ static size_t purge_arena(rcy_pools *P, rcy_arena *a)
         unsigned len = run == ALL_POOLS ? 64 - start : (unsigned)__builtin_ctzll(~run);
         size_t bytes = (size_t)len << RCY_POOL_SHIFT;
         rcy__os_decommit(rcy__arena_base(a) + ((size_t)start << RCY_POOL_SHIFT), bytes);
-        released += bytes;
         m &= len == 64 ? 0 : ~((((uint64_t)1 << len) - 1) << start);
     }
     a->free_clean |= a->free_dirty;
     a->free_dirty = 0;
+    return released;
+}
+
+/* The free pages inside the pools of an arena still in use (pages.c). */
+static size_t purge_used_pools(rcy_pools *P, rcy_arena *a)
+{
+    size_t released = 0;
+    rcy_page_run run = {NULL, 0};
+    uint64_t in_use = ~(a->free_dirty | a->free_clean) & RCY_ARENA_BLOCK_POOLS;
+    for (; in_use; in_use &= in_use - 1)
+        released += rcy__pool_purge_pages(P, &a->pools[__builtin_ctzll(in_use)], &run);
+    rcy__pages_flush(&run);
     return released;
 }
 
@@ -570,10 +653,12 @@ size_t rcy__pools_purge(rcy_pools *P)
     rcy_arena *a = P->all;
     while (a) {
         rcy_arena *next = a->all_next;
-        if (a->nfree == RCY_ARENA_POOLS)
+        if (a->nfree == RCY_ARENA_POOLS) {
             arena_free(P, a); /* the reserve too: purge means everything */
-        else if (a->free_dirty)
+        } else {
             P->bytes_released_total += purge_arena(P, a);
+            P->bytes_released_total += purge_used_pools(P, a);
+        }
         a = next;
     }
     return P->bytes_released_total - before;
@@ -583,6 +668,8 @@ void rcy__pools_init(rcy_pools *P, void *owner)
 {
     memset(P, 0, sizeof *P);
     P->owner = owner;
+    P->purge_delay_ms = RCY_PURGE_DELAY_MS;
+    P->page_size = rcy__os_page_size();
     classes_init(P);
 }
 

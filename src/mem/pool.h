@@ -110,6 +110,8 @@ typedef struct rcy_arena {
     struct rcy_arena *all_next, *all_prev;
     void *owner; /* the heap (opaque to this layer) */
     unsigned nfree;
+    uint32_t dirty_at[RCY_POOLS_PER_ARENA]; /* when pool i became dirty (clock_ms) */
+    uint8_t gone[RCY_POOLS_PER_ARENA];      /* pool i's pages given back while in use (pages.c) */
 } rcy_arena;
 
 typedef struct rcy_pools {
@@ -120,6 +122,10 @@ typedef struct rcy_pools {
     rcy_arena *all, *all_last;                        /* every arena, oldest first */
     rcy_pool_list dirty;                              /* empty pools with pages, newest first */
     size_t ndirty;
+    uint32_t purge_delay_ms;    /* how long an empty pool beyond the warm cache keeps its pages */
+    uint32_t arenas_scanned_ms; /* when rcy__pools_decay last looked at empty arenas */
+    size_t page_size;           /* the OS's */
+    size_t gone_pages;          /* pages given back inside pools not clean (pages.c) */
     size_t pools_used;
     size_t empty_arenas;
     void *owner;
@@ -132,14 +138,18 @@ typedef struct rcy_pools {
 } rcy_pools;
 
 /* Empty pools keep their pages while there are at most RCY_DIRTY_MIN of
-   them, or at most one per RCY_DIRTY_SHARE used pools: enough that a
-   program which frees and rebuilds a structure of a quarter of its live size
-   (binary-trees does) reuses warm pages instead of faulting them in again,
-   small enough that RSS falls as soon as the program frees most of what it
-   holds. This holds for pools of wholly empty arenas too: an arena is
-   unmapped once the cache has given back all its pages. */
+   them, or at most one per RCY_DIRTY_SHARE used pools (the warm cache):
+   enough that a program which frees and rebuilds a structure of a quarter
+   of its live size (binary-trees does) reuses warm pages instead of
+   faulting them in again. Empty pools beyond that keep their pages for
+   purge_delay_ms more (RCY_PURGE_DELAY_MS by default), so that a burst
+   freed and allocated again soon reuses them too; the allocator's slow
+   paths give back the pages of those older than that (rcy__pools_decay).
+   This holds for pools of wholly empty arenas too: such an arena is
+   unmapped once its pools expire. */
 #define RCY_DIRTY_MIN 64
 #define RCY_DIRTY_SHARE 4
+#define RCY_PURGE_DELAY_MS 100
 
 void rcy__pools_init(rcy_pools *P, void *owner);
 void rcy__pools_fini(rcy_pools *P);
@@ -148,7 +158,28 @@ void *rcy__pool_alloc_slow(rcy_pools *P, rcy_pool_class *pc);
    made on first use; NULL if out of memory. */
 rcy_pool_class *rcy__pools_class(rcy_pools *P, unsigned kind, unsigned cls, const void *tag);
 void rcy__pool_free_slow(rcy_pools *P, rcy_pool *pool);
+/* Page-granular purge (pages.c): gives back the pages of a pool in use
+   whose blocks are all free, adding them to run (adjacent pages go back
+   with one call; rcy__pages_flush gives back the last run); returns the
+   bytes. */
+typedef struct rcy_page_run {
+    char *start;
+    size_t len;
+} rcy_page_run;
+size_t rcy__pool_purge_pages(rcy_pools *P, rcy_pool *pool, rcy_page_run *run);
+void rcy__pages_flush(rcy_page_run *run);
+/* Lists the blocks on the pool's given-back pages again; 0 if it had none. */
+int rcy__pool_reclaim_pages(rcy_pools *P, rcy_pool *pool);
+/* The pool is set up anew or all its pages go: forgets its given-back
+   pages; returns their bytes. */
+size_t rcy__pool_forget_pages(rcy_pools *P, rcy_pool *pool);
+/* Gives back the pages of the empty pools beyond the warm cache that have
+   kept them longer than the purge delay. Called on slow paths. */
+void rcy__pools_decay(rcy_pools *P);
 size_t rcy__pools_purge(rcy_pools *P);
+/* Bytes of pool memory that may hold pages: pools in use and empty ones
+   not given back, less the pages given back inside them (pages.c). */
+size_t rcy__pools_committed(const rcy_pools *P);
 /* Raises peak_committed to the current total if it is higher. */
 void rcy__pools_note_peak(rcy_pools *P);
 /* Walking the blocks of one kind: every pool of the kind in use yields one
@@ -273,15 +304,17 @@ static inline void *rcy__pool_alloc_in(rcy_pools *P, rcy_pool_class *pc)
 }
 
 /* The hot path of free: push the block; the slow path runs when the free
-   list was empty (the pool may need to rejoin its avail list) or the pool
-   became empty. */
+   list was empty (the pool may need to rejoin its avail list), the pool
+   became empty, or the count went below zero (a block freed that was not
+   handed out: rcy__pool_free_slow reports it). One unsigned compare tests
+   for both ends of the count. */
 static inline void rcy__pool_free(rcy_pools *P, rcy_pool *pool, void *b)
 {
     void *head = pool->freelist;
     *(void **)b = head;
     pool->freelist = b;
     uint32_t used = --pool->nused;
-    if (RCY_UNLIKELY(head == NULL || used == 0))
+    if (RCY_UNLIKELY(head == NULL) || RCY_UNLIKELY(used - 1u >= RCY_MAX_BLOCKS - 1u))
         rcy__pool_free_slow(P, pool);
 }
 

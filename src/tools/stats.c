@@ -53,7 +53,7 @@ void rcy_mem_get_stats(rcy_heap *h, rcy_mem_stats *s)
     s->large_blocks = M->large.count;
     s->large_bytes = M->large.bytes;
     s->bytes_mapped = P->arenas_current * RCY_ARENA_SIZE;
-    s->bytes_committed = (P->pools_used + P->ndirty) * RCY_POOL_SIZE;
+    s->bytes_committed = rcy__pools_committed(P);
     s->bytes_released_total = P->bytes_released_total;
     s->bytes_in_use = s->small_bytes_used + s->large_bytes;
     s->peak_bytes_committed = P->peak_committed;

@@ -593,9 +593,91 @@ static void test_misuse(void)
         fprintf(stderr, "  free of a high address not caught; child stderr: \"%s\"\n", msg);
 }
 
+/* rcy_free_sized frees what rcy_free would, small and large, with the size
+ * asked for or any size up to the usable one; the heap ends empty and the
+ * blocks serve again. */
+static void test_free_sized(void)
+{
+    rcy_heap *h = check_new_heap();
+    enum { N = 20000 };
+    void **p = malloc(N * sizeof *p);
+    size_t *n = malloc(N * sizeof *n);
+    for (int round = 0; round < 3; round++) {
+        for (size_t i = 0; i < N; i++) {
+            n[i] = (size_t)(check_rand() % (i % 100 == 0 ? 5000 : 513));
+            p[i] = rcy_malloc(h, n[i]);
+            CHECK(p[i] != NULL);
+            memset(p[i], (int)i, n[i]);
+        }
+        for (size_t i = N; i > 1; i--) { /* shuffle blocks and sizes together */
+            size_t j = (size_t)(check_rand() % i);
+            void *tp = p[i - 1];
+            size_t tn = n[i - 1];
+            p[i - 1] = p[j], n[i - 1] = n[j];
+            p[j] = tp, n[j] = tn;
+        }
+        for (size_t i = 0; i < N; i++) {
+            /* the size asked for, or (round 1) any size from it to the usable one */
+            size_t usable = rcy_usable_size(h, p[i]);
+            size_t told = round == 1 ? n[i] + (size_t)(check_rand() % (usable - n[i] + 1)) : n[i];
+            rcy_free_sized(h, p[i], told);
+        }
+        rcy_mem_stats s;
+        rcy_mem_get_stats(h, &s);
+        CHECK_EQ(s.bytes_in_use, 0);
+        CHECK_EQ(s.large_blocks, 0);
+    }
+    rcy_free_sized(h, NULL, 16); /* a no-op, as rcy_free(h, NULL) */
+    rcy_free_sized(h, NULL, 0);
+    free(p);
+    free(n);
+    rcy_heap_destroy(h);
+}
+
+static void misuse_free_sized_foreign_large(void *arg)
+{
+    (void)arg;
+    rcy_heap *h = rcy_heap_new();
+    rcy_free_sized(h, static_buf + 64, 5000); /* a large size: validated as rcy_free */
+}
+
+static void misuse_free_sized_too_large(void *arg)
+{
+    (void)arg;
+    rcy_heap *h = rcy_heap_new();
+    void *p = rcy_malloc(h, 40); /* a 48-byte block */
+    rcy_free_sized(h, p, 100);
+}
+
+static void misuse_free_sized_small_for_large(void *arg)
+{
+    (void)arg;
+    rcy_heap *h = rcy_heap_new();
+    void *p = rcy_malloc(h, 4000);
+    rcy_free_sized(h, p, 100);
+}
+
+/* rcy_free_sized keeps rcy_free's checks that need no size in every build,
+ * and checks the size in checked builds. */
+static void test_free_sized_misuse(void)
+{
+    char msg[1024];
+    CHECK(check_aborts(misuse_free_sized_foreign_large, NULL, "not allocated by this heap", msg,
+                       sizeof msg));
+#if RCY_CHECK_LEVEL >= 1
+    CHECK(check_aborts(misuse_free_sized_too_large, NULL, "rcy_free_sized", msg, sizeof msg));
+    CHECK(check_aborts(misuse_free_sized_small_for_large, NULL, "rcy_free_sized", msg, sizeof msg));
+#else
+    (void)misuse_free_sized_too_large;
+    (void)misuse_free_sized_small_for_large;
+#endif
+}
+
 int main(void)
 {
     quick = check_quick();
+    test_free_sized();
+    test_free_sized_misuse();
     test_calloc();
     test_realloc();
     test_huge_requests();

@@ -8,6 +8,7 @@
 #include "recycle.h"
 
 #include <stdint.h>
+#include <time.h>
 
 #define POOL_SIZE ((size_t)16 * 1024)
 #define ARENA_SIZE ((size_t)1024 * 1024)
@@ -468,6 +469,7 @@ static int alloc_numbered(rcy_heap *h, void **p, size_t n)
 static void test_arenas(void)
 {
     rcy_heap *h = check_new_heap();
+    rcy_heap_set_purge_delay(h, 0); /* beyond the warm cache, pages go at once */
     const size_t total = (quick ? (size_t)12 : (size_t)40) << 20;
     const size_t n = total / 64;
     void **p = malloc(n * sizeof *p);
@@ -662,6 +664,7 @@ static void test_print_stats(void)
 static void test_empty_arenas_kept_warm(void)
 {
     rcy_heap *h = check_new_heap();
+    rcy_heap_set_purge_delay(h, 0); /* only the warm cache keeps pages */
     const size_t live_n = (16u << 20) / 64, temp_n = (4u << 20) / 64;
     void **live = malloc(live_n * sizeof *live), **temp = malloc(temp_n * sizeof *temp);
     CHECK(live && temp);
@@ -693,6 +696,52 @@ static void test_empty_arenas_kept_warm(void)
     CHECK(s.pools_empty_dirty <= 64);
     free(live);
     free(temp);
+    rcy_heap_destroy(h);
+}
+
+/* With a purge delay, a burst freed and allocated again reuses its pools:
+ * nothing is given back or mapped again; once the delay has passed, the
+ * next slow path (here, a pool emptied by one free) gives back everything
+ * beyond the warm cache, arenas included. */
+static void sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0)
+        ;
+}
+
+static void test_purge_delay(void)
+{
+    rcy_heap *h = check_new_heap();
+    CHECK_EQ(rcy_heap_get_purge_delay(h), 100); /* the default */
+    rcy_heap_set_purge_delay(h, 60000);         /* longer than any build takes for the bursts */
+    CHECK_EQ(rcy_heap_get_purge_delay(h), 60000);
+    const size_t n = (quick ? (size_t)8 << 20 : (size_t)32 << 20) / 64;
+    void **p = malloc(n * sizeof *p);
+    CHECK(alloc_numbered(h, p, n));
+    rcy_mem_stats full, s;
+    rcy_mem_get_stats(h, &full);
+    for (int round = 0; round < 3; round++) { /* bursts: no page goes, no arena comes */
+        for (size_t i = 0; i < n; i++)
+            rcy_free(h, p[i]);
+        rcy_mem_get_stats(h, &s);
+        CHECK_EQ(s.bytes_released_total, full.bytes_released_total);
+        CHECK(s.pools_empty_dirty * POOL_SIZE >= n * 64 - POOL_SIZE);
+        CHECK(alloc_numbered(h, p, n));
+        rcy_mem_get_stats(h, &s);
+        CHECK_EQ(s.arenas_allocated, full.arenas_allocated);
+        CHECK_EQ(s.bytes_released_total, full.bytes_released_total);
+    }
+    for (size_t i = 0; i < n; i++)
+        rcy_free(h, p[i]);
+    rcy_heap_set_purge_delay(h, 50);
+    sleep_ms(100);
+    rcy_free(h, rcy_malloc(h, 64)); /* the class's kept pool empties: a slow path */
+    rcy_mem_get_stats(h, &s);
+    CHECK(s.pools_empty_dirty <= 64 + 1); /* the warm cache, and the kept pool */
+    CHECK(s.arenas_current <= 3);
+    CHECK(s.bytes_released_total - full.bytes_released_total >= n * 64 - 2 * ARENA_SIZE);
+    free(p);
     rcy_heap_destroy(h);
 }
 
@@ -835,6 +884,7 @@ int main(void)
 {
     quick = check_quick();
     test_last_pool_kept();
+    test_purge_delay();
     test_purge_returns_what_it_released();
     test_no_used_pools_when_empty();
     test_full_pool_regains_block();
