@@ -6,10 +6,10 @@
 #include <errno.h>
 #include <stddef.h>
 #include <stdio.h>
-#include <stdlib.h>
 
 #include "heap.h"
 #include "os/pagemap.h"
+#include "util/sys.h"
 
 _Static_assert(offsetof(rcy_heap, gc) == 0 && offsetof(rcy_gc, weak) == 0 &&
                    offsetof(rcy_weaks, objects) == 0 && offsetof(rcy_objects, mem) == 0,
@@ -35,7 +35,7 @@ rcy_heap *rcy_heap_new(void)
         errno = ENOTSUP;
         return NULL;
     }
-    rcy_heap *h = calloc(1, sizeof *h);
+    rcy_heap *h = rcy__sys_calloc(1, sizeof *h);
     if (!h) {
         errno = ENOMEM;
         return NULL;
@@ -58,5 +58,5 @@ void rcy_heap_destroy(rcy_heap *h)
     rcy__weaks_fini(&h->gc.weak);
     rcy__objects_fini(&h->gc.weak.objects);
     rcy__mem_fini(&h->gc.weak.objects.mem);
-    free(h);
+    rcy__sys_free(h);
 }

@@ -16,10 +16,10 @@
  * map/unmap thrashing; its pages still obey the dirty-pool cache. */
 #include "mem/pool.h"
 
-#include <stdlib.h>
 #include <string.h>
 
 #include "os/os.h"
+#include "util/sys.h"
 
 #define ALL_POOLS (~(uint64_t)0)
 
@@ -49,10 +49,10 @@ rcy_pool_class *rcy__pools_class(rcy_pools *P, unsigned kind, unsigned cls, cons
     void **found = rcy__ptrmap_find(&P->tagged, key);
     if (found)
         return *found;
-    rcy_pool_class *pc = calloc(1, sizeof *pc);
+    rcy_pool_class *pc = rcy__sys_calloc(1, sizeof *pc);
     void **slot = pc ? rcy__ptrmap_insert(&P->tagged, key) : NULL;
     if (!slot) {
-        free(pc);
+        rcy__sys_free(pc);
         return NULL;
     }
     *pc = (rcy_pool_class){{NULL, NULL}, tag, (uint8_t)kind, (uint8_t)cls};
@@ -81,7 +81,7 @@ static void free_tagged_class(rcy_pool_class *pc, void *arg)
 {
     (void)arg;
     if (pc->tag)
-        free(pc);
+        rcy__sys_free(pc);
 }
 
 static void classes_fini(rcy_pools *P)
