@@ -75,6 +75,24 @@ RCY_API size_t rcy_usable_size(rcy_heap *h, const void *p);
  *  (Free pages are also returned on their own: see docs/design.md, "Giving memory back".) */
 RCY_API size_t rcy_purge(rcy_heap *h);
 
+/* Memory budget. "Held" bytes are what the heap holds from the OS: pool
+   pages not given back, large blocks with their headers, and the arenas'
+   bookkeeping (rcy_mem_stats.bytes_held; docs/design.md, "Memory budget").
+   0 = no limit. Returns 0, or -1 with errno EINVAL (soft > hard, both
+   non-zero). Crossing soft: a full collection (if the collector is
+   enabled), a purge, then the callback; paced, so that a program living
+   at the soft limit spends at most about half its time there. An
+   allocation that would cross hard: an emergency full collection and a
+   purge, the callback if that was not enough, one retry, then NULL with
+   errno ENOMEM: the heap never holds more than hard. */
+RCY_API int rcy_heap_set_limit(rcy_heap *h, size_t soft, size_t hard);
+RCY_API void rcy_heap_get_limit(rcy_heap *h, size_t *soft, size_t *hard);
+/** held: the bytes held after the reaction; limit: the limit crossed (soft or hard).
+ *  May free memory and raise the limits (rcy_heap_set_limit). Never re-entered. */
+typedef void (*rcy_limit_fn)(rcy_heap *h, size_t held, size_t limit, void *arg);
+/** One callback per heap (NULL: none); replaces the previous one. */
+RCY_API void rcy_heap_on_limit(rcy_heap *h, rcy_limit_fn fn, void *arg);
+
 /* ------------------------------------------------------------------ */
 /* 2. Memory statistics (sys._debugmallocstats)                        */
 /* ------------------------------------------------------------------ */
@@ -109,6 +127,11 @@ typedef struct rcy_mem_stats {
     size_t bytes_released_total; /* bytes given back to the OS since the heap was made */
     size_t bytes_in_use;         /* small_bytes_used + large_bytes */
     size_t peak_bytes_committed; /* high-water mark of bytes_committed + large_bytes */
+    size_t bytes_held;           /* what the memory budget counts (rcy_heap_set_limit) */
+    size_t limit_soft_reactions; /* collections and purges for crossing the soft limit */
+    size_t limit_hard_reactions; /* emergency ones, for an allocation that would cross hard */
+    size_t limit_failures;       /* allocations refused by the hard limit (NULL, ENOMEM) */
+    size_t limit_reaction_ns;    /* time spent in those reactions, callbacks included */
 } rcy_mem_stats;
 
 RCY_API void rcy_mem_get_stats(rcy_heap *h, rcy_mem_stats *out);

@@ -9,6 +9,7 @@
 
 #include "heap.h"
 #include "os/pagemap.h"
+#include "tools/limit.h"
 #include "util/sys.h"
 
 _Static_assert(offsetof(rcy_heap, gc) == 0 && offsetof(rcy_gc, weak) == 0 &&
@@ -44,6 +45,7 @@ rcy_heap *rcy_heap_new(void)
     rcy__objects_init(&h->gc.weak.objects);
     rcy__weaks_init(&h->gc.weak);
     rcy__gc_init(&h->gc);
+    rcy__limit_init(&h->gc.weak.objects.mem);
     return h;
 }
 

@@ -205,6 +205,23 @@ void rcy__pools_note_peak(rcy_pools *P)
         P->peak_committed = c;
 }
 
+/* An arena's bookkeeping, counted in the pages it covers. */
+#define ARENA_HELD (((sizeof(rcy_arena) + 4095) / 4096) * 4096)
+
+size_t rcy__pools_held(const rcy_pools *P)
+{
+    return committed_bytes(P) + P->arenas_current * ARENA_HELD;
+}
+
+/* As pool_new chooses: the fullest arena with room, its dirty pools first. */
+size_t rcy__pools_growth(const rcy_pools *P)
+{
+    if (!P->bucket_bits)
+        return RCY_POOL_SIZE + ARENA_HELD;
+    const rcy_arena *a = P->bucket[__builtin_ctzll(P->bucket_bits)];
+    return a->free_dirty ? 0 : RCY_POOL_SIZE;
+}
+
 /* ---- arenas ---- */
 
 /* The bookkeeping lives in the arena's own first pool (pool.h), in pages
@@ -379,6 +396,8 @@ static void pool_init(rcy_pool *pool, rcy_pool_class *pc)
 
 static rcy_pool *pool_new(rcy_pools *P, rcy_pool_class *pc)
 {
+    if (P->admit && P->admit(P->admit_arg) != 0)
+        return NULL; /* over the heap's memory budget */
     if (!P->bucket_bits && !arena_new(P))
         return NULL;
     rcy_arena *a = P->bucket[__builtin_ctzll(P->bucket_bits)]; /* the fullest with room */
@@ -459,7 +478,8 @@ void *rcy__pool_alloc_slow(rcy_pools *P, rcy_pool_class *pc)
         avail_remove(P, pool); /* exhausted: it rejoins when a block is freed */
     }
     pool = pool_new(P, pc);
-    return pool ? rcy__pool_take(pool, pc->cls) : NULL;
+    /* refused by the budget, whose collection may have freed blocks here */
+    return pool ? rcy__pool_take(pool, pc->cls) : rcy__pool_try_in(pc);
 }
 
 /* The last pool of a class stays, empty, when its last block is freed: a

@@ -129,6 +129,12 @@ typedef struct rcy_pools {
     size_t outside_bytes;   /* the heap's bytes outside pools (large blocks), for the peak */
     size_t peak_committed;  /* high-water mark of committed pool bytes + outside_bytes */
     unsigned validate_tick; /* check level 3: paces the whole-heap validator */
+    /* Asked before a pool is taken (the heap's memory budget, mem/budget.c):
+       0 if it may be, else the pool is not taken and the allocation fails.
+       It may first collect and purge: objects die, pools change. NULL: no
+       budget. */
+    int (*admit)(void *arg);
+    void *admit_arg;
 } rcy_pools;
 
 /* Empty pools keep their pages while there are at most RCY_DIRTY_MIN of
@@ -151,6 +157,14 @@ void rcy__pool_free_slow(rcy_pools *P, rcy_pool *pool);
 size_t rcy__pools_purge(rcy_pools *P);
 /* Raises peak_committed to the current total if it is higher. */
 void rcy__pools_note_peak(rcy_pools *P);
+/* Bytes the pools hold from the OS, for the memory budget: committed pools
+   (in use, or empty with their pages) and each mapped arena's bookkeeping
+   in whole 4 KiB pages. */
+size_t rcy__pools_held(const rcy_pools *P);
+/* What taking a pool now (pool_new) adds to rcy__pools_held: 0 for a pool
+   that kept its pages, a pool's size, plus the bookkeeping of a new arena
+   if none has room. */
+size_t rcy__pools_growth(const rcy_pools *P);
 /* Walking the blocks of one kind: every pool of the kind in use yields one
    span, its blocks from the first to the untouched part, free ones among
    them (the caller tells them apart). Start with a zeroed cursor; returns
