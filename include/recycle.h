@@ -8,6 +8,7 @@
  *      here so that incref/decref can be inline)
  *   4. the cycle collector (Python's gc module)
  *   5. weak references
+ *   6. options: defaults for new heaps, from the environment or set here
  * A heap is used by one thread at a time; many heaps may live in one process.
  * Misuse that the library detects (a bad free, a double free, a decref of a
  * dead object) prints a message naming the pointer and aborts.
@@ -335,6 +336,29 @@ RCY_API void *rcy_weakref_new(void *target, rcy_weak_callback cb, void *arg);
 RCY_API void *rcy_weakref_get(void *weakref);
 /** 1 if o is a weak reference object. */
 RCY_API int rcy_is_weakref(const void *o);
+
+/* ------------------------------------------------------------------ */
+/* 6. Options                                                          */
+/* ------------------------------------------------------------------ */
+
+/* Tunables of the process, defaults for heaps made afterwards. Each has an
+   environment variable, read once, when the first heap is made or the
+   first option is asked for (docs/api.md, "Options", lists them). */
+typedef enum rcy_option {
+    RCY_OPTION_PURGE_DELAY_MS, /* RCY_PURGE_DELAY_MS: 100 */
+    RCY_OPTION_LIMIT_SOFT,     /* RCY_LIMIT_SOFT: 0 (bytes; K, M, G suffixes) */
+    RCY_OPTION_LIMIT_HARD,     /* RCY_LIMIT_HARD: 0 */
+    RCY_OPTION_GC_THRESHOLD0,  /* RCY_GC_THRESHOLD0: 700 */
+    RCY_OPTION_GC_THRESHOLD1,  /* RCY_GC_THRESHOLD1: 10 */
+    RCY_OPTION_GC_THRESHOLD2,  /* RCY_GC_THRESHOLD2: 10 */
+    RCY_OPTION_GC_DROP_PACING, /* RCY_GC_DROP_PACING: 1 */
+    RCY_OPTION_COUNT
+} rcy_option;
+/** The option's value; -1 with errno EINVAL for an unknown option. */
+RCY_API long rcy_option_get(rcy_option o);
+/** For heaps made afterwards. 0, or -1 with errno EINVAL (unknown option,
+ *  value out of range, a soft limit above a non-zero hard one). */
+RCY_API int rcy_option_set(rcy_option o, long v);
 
 #undef RCY_IMPL_LIKELY
 #undef RCY_IMPL_UNLIKELY

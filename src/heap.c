@@ -2,7 +2,8 @@
 /* heap: making and destroying a heap, layer by layer, lowest first; each
  * layer's init registers the hooks through which a lower one calls it.
  * The heap struct itself comes from the system allocator: it is the root
- * of everything the heap owns and must outlive all of it. */
+ * of everything the heap owns and must outlive all of it. A new heap then
+ * takes the process's options (util/options.h) as its settings. */
 #include <errno.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -10,6 +11,7 @@
 #include "heap.h"
 #include "os/pagemap.h"
 #include "tools/limit.h"
+#include "util/options.h"
 #include "util/sys.h"
 
 _Static_assert(offsetof(rcy_heap, gc) == 0 && offsetof(rcy_gc, weak) == 0 &&
@@ -30,6 +32,18 @@ static int platform_supported(void)
     return 0;
 }
 
+/* The options' values become the heap's settings; they are in range, and
+   the limits in order (options.c), so none is refused. */
+static void apply_options(rcy_heap *h)
+{
+    rcy_gc_set_threshold(h, (size_t)rcy__option(RCY_OPTION_GC_THRESHOLD0),
+                         (size_t)rcy__option(RCY_OPTION_GC_THRESHOLD1),
+                         (size_t)rcy__option(RCY_OPTION_GC_THRESHOLD2));
+    rcy_gc_set_drop_pacing(h, (int)rcy__option(RCY_OPTION_GC_DROP_PACING));
+    (void)rcy_heap_set_limit(h, (size_t)rcy__option(RCY_OPTION_LIMIT_SOFT),
+                             (size_t)rcy__option(RCY_OPTION_LIMIT_HARD));
+}
+
 rcy_heap *rcy_heap_new(void)
 {
     if (!platform_supported()) {
@@ -46,6 +60,7 @@ rcy_heap *rcy_heap_new(void)
     rcy__weaks_init(&h->gc.weak);
     rcy__gc_init(&h->gc);
     rcy__limit_init(&h->gc.weak.objects.mem);
+    apply_options(h);
     return h;
 }
 
