@@ -3,7 +3,8 @@
 #
 #   make demo      build (Release, build/release) and run the tour, or an example
 #   make test      every test configuration (scripts/test.sh): release + ctest,
-#                  clang ASan/UBSan checked build + ctest, valgrind, install check,
+#                  clang ASan/UBSan checked build with fault injection + ctest,
+#                  valgrind, install check,
 #                  clang-format-14 check (format), clang-tidy-14 (tidy)
 #   make bench     benchmarks (bench/run.sh)
 #   make coverage  line coverage of src/ from the tests (gcovr), fails under 90%
@@ -28,7 +29,7 @@ CLANG_FORMAT := clang-format-14
 all: build
 
 help:
-	@sed -n '2,17s/^# \{0,1\}//p' Makefile
+	@sed -n '2,18s/^# \{0,1\}//p' Makefile
 
 deps:
 	bash scripts/install-deps.sh

@@ -8,6 +8,7 @@
  *      here so that incref/decref can be inline)
  *   4. the cycle collector (Python's gc module)
  *   5. weak references
+ *   6. options: defaults for new heaps, from the environment or set here
  * A heap is used by one thread at a time; many heaps may live in one process.
  * Misuse that the library detects (a bad free, a double free, a decref of a
  * dead object) prints a message naming the pointer and aborts.
@@ -87,6 +88,24 @@ RCY_API size_t rcy_purge(rcy_heap *h);
 RCY_API void rcy_heap_set_purge_delay(rcy_heap *h, unsigned ms);
 RCY_API unsigned rcy_heap_get_purge_delay(rcy_heap *h);
 
+/* Memory budget. "Held" bytes are what the heap holds from the OS: pool
+   pages not given back, large blocks with their headers, and the arenas'
+   bookkeeping (rcy_mem_stats.bytes_held; docs/design.md, "Memory budget").
+   0 = no limit. Returns 0, or -1 with errno EINVAL (soft > hard, both
+   non-zero). Crossing soft: a full collection (if the collector is
+   enabled), a purge, then the callback; paced, so that a program living
+   at the soft limit spends at most about half its time there. An
+   allocation that would cross hard: an emergency full collection and a
+   purge, the callback if that was not enough, one retry, then NULL with
+   errno ENOMEM: the heap never holds more than hard. */
+RCY_API int rcy_heap_set_limit(rcy_heap *h, size_t soft, size_t hard);
+RCY_API void rcy_heap_get_limit(rcy_heap *h, size_t *soft, size_t *hard);
+/** held: the bytes held after the reaction; limit: the limit crossed (soft or hard).
+ *  May free memory and raise the limits (rcy_heap_set_limit). Never re-entered. */
+typedef void (*rcy_limit_fn)(rcy_heap *h, size_t held, size_t limit, void *arg);
+/** One callback per heap (NULL: none); replaces the previous one. */
+RCY_API void rcy_heap_on_limit(rcy_heap *h, rcy_limit_fn fn, void *arg);
+
 /* ------------------------------------------------------------------ */
 /* 2. Memory statistics (sys._debugmallocstats)                        */
 /* ------------------------------------------------------------------ */
@@ -121,6 +140,11 @@ typedef struct rcy_mem_stats {
     size_t bytes_released_total; /* bytes given back to the OS since the heap was made */
     size_t bytes_in_use;         /* small_bytes_used + large_bytes */
     size_t peak_bytes_committed; /* high-water mark of bytes_committed + large_bytes */
+    size_t bytes_held;           /* what the memory budget counts (rcy_heap_set_limit) */
+    size_t limit_soft_reactions; /* collections and purges for crossing the soft limit */
+    size_t limit_hard_reactions; /* emergency ones, for an allocation that would cross hard */
+    size_t limit_failures;       /* allocations refused by the hard limit (NULL, ENOMEM) */
+    size_t limit_reaction_ns;    /* time spent in those reactions, callbacks included */
 } rcy_mem_stats;
 
 RCY_API void rcy_mem_get_stats(rcy_heap *h, rcy_mem_stats *out);
@@ -324,6 +348,29 @@ RCY_API void *rcy_weakref_new(void *target, rcy_weak_callback cb, void *arg);
 RCY_API void *rcy_weakref_get(void *weakref);
 /** 1 if o is a weak reference object. */
 RCY_API int rcy_is_weakref(const void *o);
+
+/* ------------------------------------------------------------------ */
+/* 6. Options                                                          */
+/* ------------------------------------------------------------------ */
+
+/* Tunables of the process, defaults for heaps made afterwards. Each has an
+   environment variable, read once, when the first heap is made or the
+   first option is asked for (docs/api.md, "Options", lists them). */
+typedef enum rcy_option {
+    RCY_OPTION_PURGE_DELAY_MS, /* RCY_PURGE_DELAY_MS: 100 */
+    RCY_OPTION_LIMIT_SOFT,     /* RCY_LIMIT_SOFT: 0 (bytes; K, M, G suffixes) */
+    RCY_OPTION_LIMIT_HARD,     /* RCY_LIMIT_HARD: 0 */
+    RCY_OPTION_GC_THRESHOLD0,  /* RCY_GC_THRESHOLD0: 700 */
+    RCY_OPTION_GC_THRESHOLD1,  /* RCY_GC_THRESHOLD1: 10 */
+    RCY_OPTION_GC_THRESHOLD2,  /* RCY_GC_THRESHOLD2: 10 */
+    RCY_OPTION_GC_DROP_PACING, /* RCY_GC_DROP_PACING: 1 */
+    RCY_OPTION_COUNT
+} rcy_option;
+/** The option's value; -1 with errno EINVAL for an unknown option. */
+RCY_API long rcy_option_get(rcy_option o);
+/** For heaps made afterwards. 0, or -1 with errno EINVAL (unknown option,
+ *  value out of range, a soft limit above a non-zero hard one). */
+RCY_API int rcy_option_set(rcy_option o, long v);
 
 #undef RCY_IMPL_LIKELY
 #undef RCY_IMPL_UNLIKELY

@@ -5,7 +5,8 @@
 #   scripts/coverage.sh            build/coverage, then the report
 #
 # A gcc Debug build with --coverage at RCY_CHECK_LEVEL=3 (so the misuse
-# checks, asserts and validators are measured too) in build/coverage; every
+# checks, asserts and validators are measured too) and with fault injection
+# (so test_fault's loops reach the out-of-memory paths) in build/coverage; every
 # CTest test runs, then gcovr prints each file of src/ with its uncovered
 # lines and the total, and fails if under RCY_COVERAGE_MIN percent (90).
 # Tests that check an abort in a child process (tests/check.h) write the
@@ -25,7 +26,7 @@ if ! command -v gcovr >/dev/null 2>&1; then
 fi
 
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_COMPILER=gcc \
-    -DRCY_CHECK_LEVEL=3 -DRCY_BUILD_EXAMPLES=OFF -DRCY_WERROR=ON \
+    -DRCY_CHECK_LEVEL=3 -DRCY_BUILD_EXAMPLES=OFF -DRCY_WERROR=ON -DRCY_FAULT_INJECTION=ON \
     -DCMAKE_C_FLAGS="--coverage -DRCY_TEST_COVERAGE=1" \
     -DCMAKE_EXE_LINKER_FLAGS=--coverage -DCMAKE_SHARED_LINKER_FLAGS=--coverage
 cmake --build "$build" -j "$jobs"

@@ -9,7 +9,8 @@
 #   release   gcc, Release build in build/release, all CTest tests, then the
 #             randomized collector model for 200 seeds (RCY_GC_MODEL_SEEDS)
 #   asan      clang, Debug, RCY_CHECK_LEVEL=3 (misuse checks, asserts, heap validation), ASan+UBSan build in build/asan, all CTest tests, then the libFuzzer
-#             target for RCY_FUZZ_SECONDS (30), from a copy of fuzz/corpus/fuzz_gc
+#             target for RCY_FUZZ_SECONDS (30), from a copy of fuzz/corpus/fuzz_gc;
+#             with RCY_FAULT_INJECTION, so test_fault runs its out-of-memory loops
 #   valgrind  valgrind memcheck on allocator and object tests of build/release
 #             (tests/run_valgrind.sh)
 #   install   the commands of README.md's "Using recycle in your project", as
@@ -21,7 +22,8 @@
 #             tests bench examples tour fuzz: fails if any would change
 #   tidy      clang-tidy-14 (.clang-tidy) on the C files of src, tests and fuzz,
 #             from the compile database of clang configures at check levels 0
-#             and 3 in build/tidy-0 and build/tidy-3: fails on any finding
+#             and 3 (with fault injection, as the asan stage) in build/tidy-0 and
+#             build/tidy-3: fails on any finding
 #
 # Every stage runs even if an earlier one failed; the exit status is non-zero if
 # any failed. Environment: JOBS (parallel build jobs, default 2), CTEST_ARGS
@@ -54,7 +56,8 @@ stage_release() {
 
 stage_asan() {
     cmake -S . -B "$build_asan" -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_COMPILER=clang \
-        -DRCY_SANITIZE=ON -DRCY_CHECK_LEVEL=3 -DRCY_BUILD_FUZZ=ON -DRCY_WERROR=ON
+        -DRCY_SANITIZE=ON -DRCY_CHECK_LEVEL=3 -DRCY_BUILD_FUZZ=ON -DRCY_WERROR=ON \
+        -DRCY_FAULT_INJECTION=ON
     cmake --build "$build_asan" -j "$jobs"
     export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:strict_string_checks=1:check_initialization_order=1}
     export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
@@ -320,12 +323,15 @@ stage_tidy() {
         echo "tidy: $clang_tidy not found (scripts/install-deps.sh installs it)" >&2
         return 1
     fi
-    local level dir files=() log rc=0 pattern
+    local level dir files=() log rc=0 pattern fault
     pattern="^$root/($(IFS='|'; echo "${tidy_dirs[*]}"))/"
     for level in 0 3; do
         dir=build/tidy-$level
+        fault=OFF
+        [ "$level" = 3 ] && fault=ON # the code the asan stage compiles
         cmake -S . -B "$dir" -DCMAKE_C_COMPILER=clang -DRCY_CHECK_LEVEL="$level" \
-            -DRCY_BUILD_FUZZ=ON -DCMAKE_EXPORT_COMPILE_COMMANDS=ON >/dev/null
+            -DRCY_BUILD_FUZZ=ON -DRCY_FAULT_INJECTION="$fault" \
+            -DCMAKE_EXPORT_COMPILE_COMMANDS=ON >/dev/null
         # Each source once (the library's are compiled twice, static and shared).
         mapfile -t files < <(sed -n 's/^ *"file": "\(.*\)",\{0,1\}$/\1/p' "$dir/compile_commands.json" |
             grep -E "$pattern" | sort -u)

@@ -2,14 +2,17 @@
 /* heap: making and destroying a heap, layer by layer, lowest first; each
  * layer's init registers the hooks through which a lower one calls it.
  * The heap struct itself comes from the system allocator: it is the root
- * of everything the heap owns and must outlive all of it. */
+ * of everything the heap owns and must outlive all of it. A new heap then
+ * takes the process's options (util/options.h) as its settings. */
 #include <errno.h>
 #include <stddef.h>
 #include <stdio.h>
-#include <stdlib.h>
 
 #include "heap.h"
 #include "os/pagemap.h"
+#include "tools/limit.h"
+#include "util/options.h"
+#include "util/sys.h"
 
 _Static_assert(offsetof(rcy_heap, gc) == 0 && offsetof(rcy_gc, weak) == 0 &&
                    offsetof(rcy_weaks, objects) == 0 && offsetof(rcy_objects, mem) == 0,
@@ -29,13 +32,26 @@ static int platform_supported(void)
     return 0;
 }
 
+/* The options' values become the heap's settings; they are in range, and
+   the limits in order (options.c), so none is refused. */
+static void apply_options(rcy_heap *h)
+{
+    rcy_gc_set_threshold(h, (size_t)rcy__option(RCY_OPTION_GC_THRESHOLD0),
+                         (size_t)rcy__option(RCY_OPTION_GC_THRESHOLD1),
+                         (size_t)rcy__option(RCY_OPTION_GC_THRESHOLD2));
+    rcy_gc_set_drop_pacing(h, (int)rcy__option(RCY_OPTION_GC_DROP_PACING));
+    rcy_heap_set_purge_delay(h, (unsigned)rcy__option(RCY_OPTION_PURGE_DELAY_MS));
+    (void)rcy_heap_set_limit(h, (size_t)rcy__option(RCY_OPTION_LIMIT_SOFT),
+                             (size_t)rcy__option(RCY_OPTION_LIMIT_HARD));
+}
+
 rcy_heap *rcy_heap_new(void)
 {
     if (!platform_supported()) {
         errno = ENOTSUP;
         return NULL;
     }
-    rcy_heap *h = calloc(1, sizeof *h);
+    rcy_heap *h = rcy__sys_calloc(1, sizeof *h);
     if (!h) {
         errno = ENOMEM;
         return NULL;
@@ -44,6 +60,8 @@ rcy_heap *rcy_heap_new(void)
     rcy__objects_init(&h->gc.weak.objects);
     rcy__weaks_init(&h->gc.weak);
     rcy__gc_init(&h->gc);
+    rcy__limit_init(&h->gc.weak.objects.mem);
+    apply_options(h);
     return h;
 }
 
@@ -58,5 +76,5 @@ void rcy_heap_destroy(rcy_heap *h)
     rcy__weaks_fini(&h->gc.weak);
     rcy__objects_fini(&h->gc.weak.objects);
     rcy__mem_fini(&h->gc.weak.objects.mem);
-    free(h);
+    rcy__sys_free(h);
 }

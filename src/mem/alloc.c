@@ -94,8 +94,18 @@ static void note_large_bytes(rcy_mem *M)
     rcy__pools_decay(&M->pools);
 }
 
+/* The memory budget's admission of a large block of n bytes: 0 if it may
+   be allocated. */
+static int admit_large(rcy_mem *M, size_t n)
+{
+    size_t held = n > SIZE_MAX - sizeof(rcy_large) ? SIZE_MAX : n + sizeof(rcy_large);
+    return rcy__budget_admit(&M->budget, held);
+}
+
 void *rcy__mem_alloc_large(rcy_mem *M, size_t n, unsigned kind, const void *tag)
 {
+    if (admit_large(M, n) != 0)
+        return NULL;
     void *b = rcy__large_alloc(&M->large, n, kind, tag);
     note_large_bytes(M);
     return b;
@@ -111,6 +121,7 @@ void rcy__mem_init(rcy_mem *M)
 {
     rcy__pools_init(&M->pools, M);
     rcy__larges_init(&M->large, M);
+    rcy__budget_init(&M->budget, M, &M->pools, &M->large);
 }
 
 void rcy__mem_fini(rcy_mem *M)
@@ -352,6 +363,8 @@ void *rcy_realloc(rcy_heap *h, void *p, size_t n)
         return p;
     if (!small && n > RCY_SMALL_MAX) {
         rcy_mem *M = rcy__mem_of(h);
+        if (n > old && rcy__budget_admit(&M->budget, n - old) != 0)
+            return enomem();
         void *q = rcy__large_realloc(&M->large, p, n);
         note_large_bytes(M);
         return q ? q : enomem();

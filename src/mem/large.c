@@ -9,8 +9,9 @@
 #include "mem/large.h"
 
 #include <stdint.h>
-#include <stdlib.h>
 #include <string.h>
+
+#include "util/sys.h"
 
 /* Larger requests fail at once: no allocator can serve them, and some
    (sanitizers' among them) abort instead of returning NULL. */
@@ -78,13 +79,13 @@ void *rcy__large_alloc(rcy_larges *L, size_t n, unsigned kind, const void *tag)
 {
     if (n > LARGE_MAX)
         return NULL;
-    rcy_large *b = malloc(sizeof *b + n);
+    rcy_large *b = rcy__sys_malloc(sizeof *b + n);
     if (!b)
         return NULL;
     b->tag = tag;
     void *p = enter(L, b, n, kind);
     if (!p)
-        free(b);
+        rcy__sys_free(b);
     return p;
 }
 
@@ -96,7 +97,7 @@ void *rcy__large_realloc(rcy_larges *L, void *p, size_t n)
     size_t old_size = old->size;
     unsigned kind = kind_of(*rcy__ptrmap_find(&L->blocks, (uintptr_t)p));
     leave(L, old);
-    rcy_large *b = realloc(old, sizeof *b + n);
+    rcy_large *b = rcy__sys_realloc(old, sizeof *b + n);
     if (!b) {
         enter(L, old, old_size, kind); /* cannot fail: the set just shrank by one */
         return NULL;
@@ -108,7 +109,7 @@ void rcy__large_free(rcy_larges *L, void *p)
 {
     rcy_large *b = rcy__large_header(p);
     leave(L, b);
-    free(b);
+    rcy__sys_free(b);
 }
 
 void *rcy__larges_next(const rcy_larges *L, unsigned kind, size_t *cursor)
@@ -127,7 +128,7 @@ void rcy__larges_fini(rcy_larges *L)
 {
     for (size_t i = 0; L->blocks.slots && i <= L->blocks.mask; i++)
         if (L->blocks.slots[i].key)
-            free(untagged(L->blocks.slots[i].value));
+            rcy__sys_free(untagged(L->blocks.slots[i].value));
     rcy__ptrmap_fini(&L->blocks);
     rcy__larges_init(L, L->owner);
 }

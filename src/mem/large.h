@@ -42,6 +42,13 @@ void *rcy__larges_next(const rcy_larges *L, unsigned kind, size_t *cursor);
 /* 1 if p is a live large block of L. */
 int rcy__large_owned(const rcy_larges *L, const void *p);
 
+/* Bytes the live blocks take from the system allocator, headers included
+   (what the memory budget counts, mem/budget.h). */
+static inline size_t rcy__larges_held(const rcy_larges *L)
+{
+    return L->bytes + L->count * sizeof(rcy_large);
+}
+
 static inline rcy_large *rcy__large_header(const void *p)
 {
     return (rcy_large *)p - 1;

@@ -13,6 +13,7 @@
 #ifndef RCY_MEM_H
 #define RCY_MEM_H
 
+#include "mem/budget.h"
 #include "mem/large.h"
 #include "mem/pool.h"
 #include "recycle.h"
@@ -24,6 +25,7 @@ typedef struct rcy_mem {
        the type name of the object whose pointer is p, NULL if p is not
        one (rcy_free of an object names it and says to use rcy_decref). */
     const char *(*object_name)(const struct rcy_mem *M, const void *p);
+    rcy_budget budget; /* its limits (budget.h); its collect hook is the tools layer's */
 } rcy_mem;
 
 /* The memory of heap h: the part every heap starts with. */

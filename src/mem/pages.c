@@ -163,6 +163,11 @@ int rcy__pool_reclaim_pages(rcy_pools *P, rcy_pool *pool)
     return 1;
 }
 
+size_t rcy__pool_gone_bytes(const rcy_pools *P, rcy_pool *pool)
+{
+    return (size_t)__builtin_popcount(*gone_mask(pool)) * P->page_size;
+}
+
 size_t rcy__pool_forget_pages(rcy_pools *P, rcy_pool *pool)
 {
     uint8_t *gone = gone_mask(pool);

@@ -16,10 +16,10 @@
  * map/unmap thrashing; its pages still obey the dirty-pool cache. */
 #include "mem/pool.h"
 
-#include <stdlib.h>
 #include <string.h>
 
 #include "os/os.h"
+#include "util/sys.h"
 
 #define ALL_POOLS (~(uint64_t)0)
 
@@ -49,10 +49,10 @@ rcy_pool_class *rcy__pools_class(rcy_pools *P, unsigned kind, unsigned cls, cons
     void **found = rcy__ptrmap_find(&P->tagged, key);
     if (found)
         return *found;
-    rcy_pool_class *pc = calloc(1, sizeof *pc);
+    rcy_pool_class *pc = rcy__sys_calloc(1, sizeof *pc);
     void **slot = pc ? rcy__ptrmap_insert(&P->tagged, key) : NULL;
     if (!slot) {
-        free(pc);
+        rcy__sys_free(pc);
         return NULL;
     }
     *pc = (rcy_pool_class){{NULL, NULL}, tag, (uint8_t)kind, (uint8_t)cls};
@@ -81,7 +81,7 @@ static void free_tagged_class(rcy_pool_class *pc, void *arg)
 {
     (void)arg;
     if (pc->tag)
-        free(pc);
+        rcy__sys_free(pc);
 }
 
 static void classes_fini(rcy_pools *P)
@@ -203,6 +203,26 @@ void rcy__pools_note_peak(rcy_pools *P)
     size_t c = rcy__pools_committed(P) + P->outside_bytes;
     if (c > P->peak_committed)
         P->peak_committed = c;
+}
+
+/* An arena's bookkeeping, counted in the pages it covers. */
+#define ARENA_HELD (((sizeof(rcy_arena) + 4095) / 4096) * 4096)
+
+size_t rcy__pools_held(const rcy_pools *P)
+{
+    return rcy__pools_committed(P) + P->arenas_current * ARENA_HELD;
+}
+
+/* As pool_new chooses: the fullest arena with room, its dirty pools first
+   (arena_take_pool), whose pages given back while in use come back too. */
+size_t rcy__pools_growth(const rcy_pools *P)
+{
+    if (!P->bucket_bits)
+        return RCY_POOL_SIZE + ARENA_HELD;
+    const rcy_arena *a = P->bucket[__builtin_ctzll(P->bucket_bits)];
+    if (!a->free_dirty)
+        return RCY_POOL_SIZE;
+    return (size_t)__builtin_popcount(a->gone[__builtin_ctzll(a->free_dirty)]) * P->page_size;
 }
 
 /* ---- arenas ---- */
@@ -390,6 +410,8 @@ static void pool_init(rcy_pools *P, rcy_pool *pool, rcy_pool_class *pc)
 
 static rcy_pool *pool_new(rcy_pools *P, rcy_pool_class *pc)
 {
+    if (P->admit && P->admit(P->admit_arg, 0) != 0)
+        return NULL; /* over the heap's memory budget */
     if (!P->bucket_bits && !arena_new(P))
         return NULL;
     rcy_arena *a = P->bucket[__builtin_ctzll(P->bucket_bits)]; /* the fullest with room */
@@ -515,13 +537,27 @@ static void pool_release(rcy_pools *P, rcy_pool *pool)
     maybe_validate(P);
 }
 
+/* A used pool with no block to hand out may have pages it gave back
+   (pages.c): their blocks come back, if the budget admits the pages. The
+   budget's reaction may collect, so the class's pools are looked at anew
+   afterwards; a pool it admitted once is not asked again. */
 void *rcy__pool_alloc_slow(rcy_pools *P, rcy_pool_class *pc)
 {
-    rcy_pool *pool;
+    rcy_pool *pool, *admitted = NULL;
     while ((pool = pc->avail.first) != NULL) {
         void *b = rcy__pool_take(pool, pc->cls);
-        if (b || (rcy__pool_reclaim_pages(P, pool) && (b = rcy__pool_take(pool, pc->cls))))
+        if (b)
             return b;
+        size_t gone = rcy__pool_gone_bytes(P, pool);
+        if (gone && pool != admitted && P->admit) {
+            if (P->admit(P->admit_arg, gone) == 0)
+                admitted = pool;
+            else
+                avail_remove(P, pool); /* its pages stay away: it rejoins when a block is freed */
+            continue;
+        }
+        if (gone && rcy__pool_reclaim_pages(P, pool))
+            continue;
         avail_remove(P, pool); /* exhausted: it rejoins when a block is freed */
     }
     pool = pool_new(P, pc);

@@ -135,6 +135,13 @@ typedef struct rcy_pools {
     size_t outside_bytes;   /* the heap's bytes outside pools (large blocks), for the peak */
     size_t peak_committed;  /* high-water mark of committed pool bytes + outside_bytes */
     unsigned validate_tick; /* check level 3: paces the whole-heap validator */
+    /* Asked before a pool is taken (more == 0) or a pool's given-back pages
+       come back (more: their bytes), for the heap's memory budget
+       (mem/budget.c): 0 if it may be, else the pool is not taken (the
+       allocation fails) or its pages stay away. It may first collect and
+       purge: objects die, pools change. NULL: no budget. */
+    int (*admit)(void *arg, size_t more);
+    void *admit_arg;
 } rcy_pools;
 
 /* Empty pools keep their pages while there are at most RCY_DIRTY_MIN of
@@ -170,6 +177,8 @@ size_t rcy__pool_purge_pages(rcy_pools *P, rcy_pool *pool, rcy_page_run *run);
 void rcy__pages_flush(rcy_page_run *run);
 /* Lists the blocks on the pool's given-back pages again; 0 if it had none. */
 int rcy__pool_reclaim_pages(rcy_pools *P, rcy_pool *pool);
+/* The bytes of the pool's pages given back while in use. */
+size_t rcy__pool_gone_bytes(const rcy_pools *P, rcy_pool *pool);
 /* The pool is set up anew or all its pages go: forgets its given-back
    pages; returns their bytes. */
 size_t rcy__pool_forget_pages(rcy_pools *P, rcy_pool *pool);
@@ -182,6 +191,14 @@ size_t rcy__pools_purge(rcy_pools *P);
 size_t rcy__pools_committed(const rcy_pools *P);
 /* Raises peak_committed to the current total if it is higher. */
 void rcy__pools_note_peak(rcy_pools *P);
+/* Bytes the pools hold from the OS, for the memory budget: committed pools
+   (in use, or empty with their pages) and each mapped arena's bookkeeping
+   in whole 4 KiB pages. */
+size_t rcy__pools_held(const rcy_pools *P);
+/* What taking a pool now (pool_new) adds to rcy__pools_held: 0 for a pool
+   that kept its pages, a pool's size, plus the bookkeeping of a new arena
+   if none has room. */
+size_t rcy__pools_growth(const rcy_pools *P);
 /* Walking the blocks of one kind: every pool of the kind in use yields one
    span, its blocks from the first to the untouched part, free ones among
    them (the caller tells them apart). Start with a zeroed cursor; returns

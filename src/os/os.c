@@ -5,7 +5,8 @@
  * ends, so an arena's base is a multiple of its size and a block finds its
  * pool and arena by masking. Giving pages back uses MADV_DONTNEED rather
  * than MADV_FREE: RSS drops at once, which is what users measure when they
- * ask "why is my memory not released?". */
+ * ask "why is my memory not released?". In fault-injection builds a
+ * mapping is a request that may be made to fail (util/fault.h). */
 #define _DEFAULT_SOURCE /* mmap flags, madvise, clock_gettime under -std=c17 */
 #include "os/os.h"
 
@@ -14,11 +15,17 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "util/fault.h"
+
 void *rcy__os_map_aligned(size_t size, size_t align)
 {
     size_t span = size + align;
     if (span < size)
         return NULL;
+#if defined(RCY_FAULT_INJECTION) && RCY_FAULT_INJECTION
+    if (rcy__fault_due())
+        return NULL;
+#endif
     char *raw = mmap(NULL, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (raw == MAP_FAILED)
         return NULL;

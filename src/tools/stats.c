@@ -29,6 +29,16 @@ static void add_pool(rcy_mem_stats *s, const rcy_pool *pool)
     s->quantization_bytes += RCY_POOL_SIZE - cap * bs;
 }
 
+/* The memory budget's count and how often its limits acted. */
+static void add_budget(rcy_mem_stats *s, const rcy_budget *B)
+{
+    s->bytes_held = rcy__budget_held(B);
+    s->limit_soft_reactions = B->soft_reactions;
+    s->limit_hard_reactions = B->hard_reactions;
+    s->limit_failures = B->failures;
+    s->limit_reaction_ns = (size_t)(B->reaction_seconds * 1e9);
+}
+
 void rcy_mem_get_stats(rcy_heap *h, rcy_mem_stats *s)
 {
     const rcy_mem *M = rcy__mem_of(h);
@@ -57,6 +67,7 @@ void rcy_mem_get_stats(rcy_heap *h, rcy_mem_stats *s)
     s->bytes_released_total = P->bytes_released_total;
     s->bytes_in_use = s->small_bytes_used + s->large_bytes;
     s->peak_bytes_committed = P->peak_committed;
+    add_budget(s, &M->budget);
 }
 
 static void print_line(FILE *out, const char *what, size_t n)
@@ -97,4 +108,9 @@ void rcy_mem_print_stats(rcy_heap *h, FILE *out)
     print_line(out, "peak bytes committed", s.peak_bytes_committed);
     print_line(out, "bytes given back to the OS (total)", s.bytes_released_total);
     print_line(out, "total bytes in use", s.bytes_in_use);
+    print_line(out, "bytes held (the memory budget's)", s.bytes_held);
+    print_line(out, "soft limit reactions", s.limit_soft_reactions);
+    print_line(out, "hard limit reactions (emergency)", s.limit_hard_reactions);
+    print_line(out, "allocations refused by hard limit", s.limit_failures);
+    print_line(out, "time in limit reactions (ms)", s.limit_reaction_ns / 1000000);
 }

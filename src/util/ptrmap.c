@@ -4,7 +4,7 @@
  * its load under 3/4 and grows by doubling. */
 #include "util/ptrmap.h"
 
-#include <stdlib.h>
+#include "util/sys.h"
 
 static size_t home_of(const rcy_ptrmap *m, uintptr_t key)
 {
@@ -33,7 +33,7 @@ static int grow(rcy_ptrmap *m)
     size_t oldcap = m->slots ? m->mask + 1 : 0;
     size_t cap = oldcap ? oldcap * 2 : 64;
     rcy_ptrmap_slot *old = m->slots;
-    rcy_ptrmap_slot *fresh = calloc(cap, sizeof *fresh);
+    rcy_ptrmap_slot *fresh = rcy__sys_calloc(cap, sizeof *fresh);
     if (!fresh)
         return -1;
     m->slots = fresh;
@@ -41,7 +41,7 @@ static int grow(rcy_ptrmap *m)
     for (size_t i = 0; i < oldcap; i++)
         if (old[i].key)
             *probe(m, old[i].key) = old[i];
-    free(old);
+    rcy__sys_free(old);
     return 0;
 }
 
@@ -80,7 +80,7 @@ void rcy__ptrmap_delete(rcy_ptrmap *m, uintptr_t key)
 
 void rcy__ptrmap_fini(rcy_ptrmap *m)
 {
-    free(m->slots);
+    rcy__sys_free(m->slots);
     m->slots = NULL;
     m->mask = m->used = 0;
 }

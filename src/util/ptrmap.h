@@ -3,7 +3,7 @@
  * layers (large blocks a heap owns, targets of weak references). Open
  * addressing with linear probing; deletion shifts entries back, so there
  * are no tombstones and lookups stay short. Its memory comes from the
- * system allocator. */
+ * system allocator (util/sys.h). */
 #ifndef RCY_PTRMAP_H
 #define RCY_PTRMAP_H
 

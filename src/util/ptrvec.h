@@ -7,7 +7,8 @@
 #define RCY_PTRVEC_H
 
 #include <stddef.h>
-#include <stdlib.h>
+
+#include "util/sys.h"
 
 typedef struct rcy_ptrvec {
     void **items;
@@ -22,7 +23,7 @@ static inline int rcy__ptrvec_reserve(rcy_ptrvec *v, size_t n)
     size_t cap = v->cap ? v->cap * 2 : 256;
     while (cap < n)
         cap *= 2;
-    void **grown = realloc(v->items, cap * sizeof *grown);
+    void **grown = rcy__sys_realloc(v->items, cap * sizeof *grown);
     if (!grown)
         return 0;
     v->items = grown;
@@ -41,7 +42,7 @@ static inline int rcy__ptrvec_push(rcy_ptrvec *v, void *p)
 
 static inline void rcy__ptrvec_fini(rcy_ptrvec *v)
 {
-    free(v->items);
+    rcy__sys_free(v->items);
     v->items = NULL;
     v->len = v->cap = 0;
 }

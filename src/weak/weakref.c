@@ -10,6 +10,8 @@
  * CPython's rule, a callback runs only if the weak reference survives. */
 #include "weak/weakref.h"
 
+#include <errno.h>
+
 #include "util/misuse.h"
 
 struct rcy_weakref {
@@ -82,6 +84,7 @@ void *rcy_weakref_new(void *target, rcy_weak_callback cb, void *arg)
     void **first = rcy__ptrmap_insert(&W->targets, (uintptr_t)target);
     if (!first) {
         rcy_decref(w);
+        errno = ENOMEM; /* not calloc's: the death just run may have changed errno */
         return NULL;
     }
     w->target = target;
