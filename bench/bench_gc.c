@@ -22,6 +22,14 @@
  *                       timed with the boxes tracked, then with them
  *                       untracked (rcy_gc_untrack), as CPython untracks such
  *                       containers
+ *   bench_gc budget MIB [off]
+ *                       MIB MiB of cyclic garbage (2-cycles of 256-byte
+ *                       objects) allocated under a hard limit of 64 MiB
+ *                       (rcy_heap_set_limit), collector on (or off: only
+ *                       the limit's emergency collections free them); the
+ *                       run must never fail an allocation; time, the most
+ *                       bytes held and peak RSS, and the share of the time
+ *                       spent in the limit's reactions
  */
 #include "bench_common.h"
 
@@ -345,6 +353,47 @@ static void young(size_t m, size_t base)
         rcy_decref(keep);
 }
 
+/* ---- cyclic garbage under a hard limit ---- */
+static void budget(size_t mib, int collector_off)
+{
+    const size_t limit = (size_t)64 << 20, payload = 248; /* 256-byte blocks */
+    a_init();
+    if (rcy_heap_set_limit(g_heap, 0, limit) != 0) {
+        fprintf(stderr, "budget: rcy_heap_set_limit failed\n");
+        exit(2);
+    }
+    if (collector_off)
+        rcy_gc_disable(g_heap);
+    double base = rss_mib();
+    reset_peak_rss();
+    size_t pairs = (mib << 20) / (2 * 256), held_max = 0;
+    rcy_mem_stats st;
+    double t0 = now_s();
+    for (size_t i = 0; i < pairs; i++) {
+        gnode *a = rcy_new_sized(g_heap, &gnode_type, payload);
+        gnode *b = rcy_new_sized(g_heap, &gnode_type, payload);
+        if (!a || !b) {
+            fprintf(stderr, "budget: an allocation failed under the limit (pair %zu)\n", i);
+            exit(3);
+        }
+        a->next = b; /* a cycle, then dropped: garbage only a collection frees */
+        b->next = a;
+        if ((i & 1023) == 0) {
+            rcy_mem_get_stats(g_heap, &st);
+            held_max = st.bytes_held > held_max ? st.bytes_held : held_max;
+        }
+    }
+    double t = now_s() - t0;
+    rcy_mem_get_stats(g_heap, &st);
+    held_max = st.bytes_held > held_max ? st.bytes_held : held_max;
+    printf("RESULT bench=budget alloc=recycle collector=%s garbage_mib=%zu limit_mib=64 s=%.3f "
+           "ns_obj=%.2f held_max_mib=%.2f peak_rss_mib=%.2f hard_reactions=%zu failures=%zu "
+           "reaction_share=%.3f\n",
+           collector_off ? "off" : "on", mib, t, t * 1e9 / (double)(2 * pairs),
+           (double)held_max / 1048576.0, peak_rss_mib() - base, st.limit_hard_reactions,
+           st.limit_failures, t > 0 ? (double)st.limit_reaction_ns * 1e-9 / t : 0.0);
+}
+
 int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
@@ -357,8 +406,12 @@ int main(int argc, char **argv)
         untrack((size_t)arg_long(argc, argv, 2, 1000000));
     } else if (!strcmp(mode, "young")) {
         young((size_t)arg_long(argc, argv, 2, 10000000), (size_t)arg_long(argc, argv, 3, 1000000));
+    } else if (!strcmp(mode, "budget")) {
+        budget((size_t)arg_long(argc, argv, 2, 2048), argc > 3 && !strcmp(argv[3], "off"));
     } else {
-        fprintf(stderr, "usage: %s live N | cycles N | untrack N | young M BASE\n", argv[0]);
+        fprintf(stderr,
+                "usage: %s live N | cycles N | untrack N | young M BASE | budget MIB [off]\n",
+                argv[0]);
         return 2;
     }
     return 0;

@@ -500,6 +500,35 @@ def main():
            f"glibc {fmt(gk)} MiB after malloc_trim)",
            None if rk is None or not fk else rk <= 0.0775 * fk)
 
+    body.append("\n### Cyclic garbage under a hard memory limit\n")
+    gm = R.field("budget", None, "garbage_mib")
+    body.append(f"`bench_gc_recycle budget`: {gm or '?'} MiB of 2-cycles of 256-byte objects, each "
+                "pair dropped at once, under `rcy_heap_set_limit(h, 0, 64 MiB)`; with the collector "
+                "off only the limit's emergency collections free them. Held is what the budget "
+                "counts (pool pages, arena bookkeeping, large blocks); RSS adds the collector's "
+                "own tables and the system allocator's.\n")
+    rows = []
+    for how in ("on", "off"):
+        rows.append([f"collector {how}", fmt(R.med("budget", "recycle", "s", collector=how), 3),
+                     fmt(R.med("budget", "recycle", "ns_obj", collector=how), 2),
+                     fmt(R.med("budget", "recycle", "held_max_mib", collector=how), 1),
+                     fmt(R.med("budget", "recycle", "peak_rss_mib", collector=how), 1),
+                     fmt(R.med("budget", "recycle", "hard_reactions", collector=how), 0),
+                     fmt(R.med("budget", "recycle", "failures", collector=how), 0),
+                     pct(R.med("budget", "recycle", "reaction_share", collector=how))])
+    body.append(table(["run", "seconds", "ns/object", "held max MiB", "peak RSS MiB",
+                       "emergency collections", "failed allocations", "time in the limit's reactions"], rows))
+    for how in ("on", "off"):
+        f = R.med("budget", "recycle", "failures", collector=how)
+        hm = R.med("budget", "recycle", "held_max_mib", collector=how)
+        pr = R.med("budget", "recycle", "peak_rss_mib", collector=how)
+        target(f"cyclic garbage under a 64 MiB hard limit, collector {how}: no allocation fails, "
+               "held and RSS under the limit",
+               f"{fmt(f, 0)} failures; held at most {fmt(hm, 1)} MiB, peak RSS {fmt(pr, 1)} MiB; "
+               f"{pct(R.med('budget', 'recycle', 'reaction_share', collector=how))} of the time in the "
+               "limit's reactions",
+               None if None in (f, hm, pr) else f == 0 and hm <= 64 and pr <= 64)
+
     # ---------------- 2. objects
     body.append("\n## 2. Objects\n")
     body.append("### New + release, incref + decref\n")

@@ -92,11 +92,11 @@ run_one() {
 
 # ---- sizes ----
 if [ -n "$QUICK" ]; then
-    BT_DEPTH=16; PY_BT_DEPTH=14
+    BT_DEPTH=16; PY_BT_DEPTH=14; BUDGET_MIB=256
     GC_SIZES="10000 100000 1000000"; GC_CYCLES=100000
     YOUNG_ALLOCS=1000000; YOUNG_BASE=100000
 else
-    BT_DEPTH=21; PY_BT_DEPTH=17
+    BT_DEPTH=21; PY_BT_DEPTH=17; BUDGET_MIB=2048
     GC_SIZES="100000 1000000 10000000"; GC_CYCLES=1000000
     YOUNG_ALLOCS=10000000; YOUNG_BASE=1000000
 fi
@@ -147,6 +147,12 @@ for ((rep = 1; rep <= REPS; rep++)); do
         done
     done
     if [ -n "$RECYCLE" ]; then run_one "$rep" "gc_untrack/recycle" "$BIN/bench_gc_recycle" untrack "$GC_CYCLES"; fi
+    # cyclic garbage under a hard memory limit of 64 MiB, collector on and off
+    if [ -n "$RECYCLE" ]; then
+        for how in on off; do
+            run_one "$rep" "budget/$how" "$BIN/bench_gc_recycle" budget "$BUDGET_MIB" "$how"
+        done
+    fi
     for v in $(rotate "$rep" "${GCV[@]}"); do
         if [ "$v" = recycle ]; then run_one "$rep" "gc_cycles/$v" "$BIN/bench_gc_recycle" cycles "$GC_CYCLES"
         else run_one "$rep" "gc_cycles/$v" "$PY" bench/py/gc_bench.py cycles "$GC_CYCLES"; fi
