@@ -78,7 +78,7 @@ static uint8_t free_pages(const rcy_pools *P, rcy_pool *pool, unsigned npages)
             continue; /* past the last whole block, or reaching the bump pointer */
         int all_free = 1;
         for (size_t i = first; i <= last && all_free; i++)
-            all_free = (free_bits[i / 64] >> (i % 64)) & 1;
+            all_free = ((free_bits[i / 64] >> (i % 64)) & 1) != 0;
         if (all_free)
             found |= (uint8_t)(1u << j);
     }

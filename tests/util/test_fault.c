@@ -363,8 +363,7 @@ static void check_no_cleared_cycle(const char *name, long n)
 {
     if (finalized_cleared == 0)
         return;
-    fprintf(stderr, "test_fault: %s, fault at %ld: a finalizer found its cycle cleared\n", name,
-            n);
+    fprintf(stderr, "test_fault: %s, fault at %ld: a finalizer found its cycle cleared\n", name, n);
     CHECK(0);
 }
 
