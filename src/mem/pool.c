@@ -496,7 +496,7 @@ static void free_expired_arenas(rcy_pools *P, size_t bound, uint32_t now)
 }
 
 /* The dirty list is newest first, so its tail is the oldest. */
-void rcy__pools_decay(rcy_pools *P)
+void rcy__pools_decay_now(rcy_pools *P)
 {
     size_t bound = dirty_bound(P);
     int arenas_over = P->empty_arenas > 1 && P->empty_arenas * RCY_ARENA_POOLS > bound;
@@ -575,7 +575,7 @@ static int sole_pool_of_class(rcy_pools *P, const rcy_pool *pool)
 
 void rcy__pool_free_slow(rcy_pools *P, rcy_pool *pool)
 {
-    if (pool->nused >= rcy__pool_capacity(pool->cls)) /* below zero: see rcy__pool_free */
+    if (pool->nused > RCY_MAX_BLOCKS) /* below zero: see rcy__pool_free */
         rcy__misuse("rcy_free(%p): not an allocated block (double free, or a pointer into a "
                     "pool with no block in use)",
                     pool->freelist);

@@ -183,8 +183,16 @@ size_t rcy__pool_gone_bytes(const rcy_pools *P, rcy_pool *pool);
    pages; returns their bytes. */
 size_t rcy__pool_forget_pages(rcy_pools *P, rcy_pool *pool);
 /* Gives back the pages of the empty pools beyond the warm cache that have
-   kept them longer than the purge delay. Called on slow paths. */
-void rcy__pools_decay(rcy_pools *P);
+   kept them longer than the purge delay. Called on slow paths; the test
+   inline here costs a heap that has nothing to give back two loads (a
+   block allocated and freed in a loop empties its class's pool each
+   time). */
+void rcy__pools_decay_now(rcy_pools *P);
+static inline void rcy__pools_decay(rcy_pools *P)
+{
+    if (P->ndirty > RCY_DIRTY_MIN || P->empty_arenas > 1)
+        rcy__pools_decay_now(P);
+}
 size_t rcy__pools_purge(rcy_pools *P);
 /* Bytes of pool memory that may hold pages: pools in use and empty ones
    not given back, less the pages given back inside them (pages.c). */
