@@ -518,12 +518,16 @@ static void test_soft_paced(void)
     rcy_mem_stats s = stats_of(h);
     CHECK_EQ(failures, 0);
     double share = (double)s.limit_reaction_ns * 1e-9 / elapsed;
-    /* k reactions, each but the first after as long a wait as the one
-       before took: at most k / (2k - 1) of the time, near 1/2, if their
-       lengths do not vary much */
+    /* The pacing, checked by counts rather than by the clock (a timed
+       assertion fails on a loaded machine): a reaction waits for the held
+       bytes to grow by the margin since the last one left them, so there
+       are at most total / margin + 1 of them; the wait for as long as the
+       last one took can only make them fewer. The share of the time is
+       printed: bench_gc_recycle budget measures it in make bench. */
     size_t k = s.limit_soft_reactions;
+    size_t margin = soft / 16 > MiB ? soft / 16 : MiB;
     CHECK(k >= 2);
-    CHECK(share < (double)k / (double)(2 * k - 1) + 0.1);
+    CHECK(k <= total / margin + 1);
     printf("test_limit: live data just under a %zu MiB soft limit, %zu MiB of garbage made in "
            "%.2f s: %zu soft reactions, %.0f%% of the time in them\n",
            soft / MiB, total / MiB, elapsed, s.limit_soft_reactions, 100.0 * share);
