@@ -4,10 +4,13 @@
  *
  * rcy_free validates before it frees, because a bad free silently
  * corrupts a free list and the crash comes much later, far from the bug.
- * Cheap checks run in every build: the page map says whether the pointer
- * is in one of our arenas (without touching it), the arena names its heap,
- * the offset must be a block boundary below the pool's untouched part, the
- * pool must be in use, and the block must not head its free list. Checked
+ * The release build's fast path keeps the checks that cost next to
+ * nothing: the page map says whether the pointer is in one of our arenas
+ * (without touching it), the arena names its heap, the pool's tag and the
+ * pointer's alignment rule out objects and most interior pointers, and the
+ * block must not head its free list. Everything else, and every free of a
+ * checked build, takes the general path, which also requires a block
+ * boundary below the pool's untouched part in a pool in use; checked
  * builds add an exact bitmap of live blocks per pool. */
 #include <errno.h>
 #include <string.h>
@@ -29,6 +32,13 @@ static size_t block_index(const rcy_pool *pool, const void *p)
 {
     uint64_t units = (uint64_t)((const char *)p - rcy__pool_start(p)) >> RCY_CLASS_SHIFT;
     return (size_t)((units * class_recip[pool->cls]) >> RECIP_SHIFT);
+}
+
+/* 1 if p starts a block of pool (its index in *i). */
+static int at_block_start(const rcy_pool *pool, const void *p, size_t *i)
+{
+    *i = block_index(pool, p);
+    return (const char *)p == rcy__pool_start(p) + *i * RCY_CLASS_SIZE(pool->cls);
 }
 
 #if RCY_CHECK_LEVEL >= 1
@@ -64,8 +74,8 @@ static rcy_pool *valid_small_block(rcy_mem *M, rcy_arena *a, void *p, const char
     rcy_pool *pool = rcy__pool_of(a, p);
     if (pool->nused == 0)
         bad_pointer(M, p, api, "not an allocated block (double free or bad pointer)");
-    size_t i = block_index(pool, p);
-    if ((char *)p != rcy__pool_start(p) + i * RCY_CLASS_SIZE(pool->cls) || (char *)p >= pool->bump)
+    size_t i;
+    if (!at_block_start(pool, p, &i) || (char *)p >= pool->bump)
         bad_pointer(M, p, api, "not the start of an allocated block");
     if (p == pool->freelist)
         rcy__misuse("%s(%p): double free", api, p);
@@ -84,7 +94,6 @@ void rcy__mem_mark_live(void *b)
 }
 #endif
 
-/* The pool layer's peak counts large bytes too: tell it after each change. */
 /* After each large allocation or free (a slow path): the pool layer's
    peak counts large bytes too, and the empty pools' pages age. */
 static void note_large_bytes(rcy_mem *M)
@@ -191,8 +200,8 @@ rcy_block_state rcy__mem_block_state(const rcy_mem *M, const void *p, const void
         return RCY_BLOCK_FOREIGN; /* the arena's bookkeeping */
     if (pool->nused == 0 || (const char *)p >= pool->bump)
         return RCY_BLOCK_FREE; /* a pool not in use, or past its blocks handed out */
-    size_t i = block_index(pool, p);
-    if ((const char *)p != rcy__pool_start(p) + i * RCY_CLASS_SIZE(pool->cls))
+    size_t i;
+    if (!at_block_start(pool, p, &i))
         return RCY_BLOCK_FOREIGN;
 #if RCY_CHECK_LEVEL >= 1
     if (!live_bit(pool, i))
@@ -277,12 +286,18 @@ static RCY_NOINLINE void free_general(rcy_mem *M, void *p)
 }
 
 #if RCY_CHECK_LEVEL == 0
-/* 1 if p, in pool, passes the release build's cheap checks of a free: an
-   rcy_malloc block (its pool has no tag; objects' pools do) at a multiple
-   of 16 bytes, not the block freed last. */
-static inline int cheap_checks_pass(const rcy_pool *pool, const void *p)
+/* The release build's free of p, which lies in arena a: done (1) if p
+   passes the cheap checks: a block of this heap's rcy_malloc (its pool has
+   no tag; objects' pools do) at a multiple of 16 bytes, not the block
+   freed last. Else 0, and nothing was touched. */
+static inline int free_if_cheap_checks_pass(rcy_mem *M, rcy_arena *a, void *p)
 {
-    return (((uintptr_t)p & 15) | (uintptr_t)pool->tag) == 0 && pool->freelist != p;
+    rcy_pool *pool = rcy__pool_of(a, p);
+    if (RCY_UNLIKELY(a->owner != M) ||
+        RCY_UNLIKELY(((((uintptr_t)p & 15) | (uintptr_t)pool->tag) != 0) || pool->freelist == p))
+        return 0;
+    rcy__pool_free(&M->pools, pool, p);
+    return 1;
 }
 #endif
 
@@ -298,13 +313,8 @@ void rcy_free(rcy_heap *h, void *p)
     rcy_mem *M = rcy__mem_of(h);
 #if RCY_CHECK_LEVEL == 0
     rcy_arena *a = rcy__pagemap_lookup(p); /* NULL for NULL */
-    if (RCY_LIKELY(a != NULL) && RCY_LIKELY(a->owner == M)) {
-        rcy_pool *pool = rcy__pool_of(a, p);
-        if (RCY_LIKELY(cheap_checks_pass(pool, p))) {
-            rcy__pool_free(&M->pools, pool, p);
-            return;
-        }
-    }
+    if (RCY_LIKELY(a != NULL) && RCY_LIKELY(free_if_cheap_checks_pass(M, a, p)))
+        return;
 #endif
     free_general(M, p);
 }
@@ -318,14 +328,9 @@ void rcy_free_sized(rcy_heap *h, void *p, size_t n)
 {
     rcy_mem *M = rcy__mem_of(h);
 #if RCY_CHECK_LEVEL == 0
-    if (RCY_LIKELY(n - 1 < RCY_SMALL_MAX) && RCY_LIKELY(p != NULL)) {
-        rcy_arena *a = rcy__arena_at(p);
-        rcy_pool *pool = rcy__pool_of(a, p);
-        if (RCY_LIKELY(a->owner == M) && RCY_LIKELY(cheap_checks_pass(pool, p))) {
-            rcy__pool_free(&M->pools, pool, p);
-            return;
-        }
-    }
+    if (RCY_LIKELY(n - 1 < RCY_SMALL_MAX) && RCY_LIKELY(p != NULL) &&
+        RCY_LIKELY(free_if_cheap_checks_pass(M, rcy__arena_at(p), p)))
+        return;
 #else
     if (p && rcy_usable_size(h, p) < n)
         rcy__misuse("rcy_free_sized(%p, %zu): the block has %zu bytes, fewer than that", p, n,

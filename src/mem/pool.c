@@ -6,14 +6,15 @@
  * handed out lazily so fresh memory is not touched early, and new pools
  * taken from the fullest arena so nearly empty arenas drain. Unlike
  * pymalloc, an empty pool inside a live arena gives its pages back: it
- * joins a small LRU cache of dirty pools, and the oldest beyond the cache's
- * bound is decommitted with madvise. So one live block pins 16 KiB, not a
- * whole arena.
+ * joins an LRU list of dirty pools, and those beyond a small warm cache
+ * are decommitted with madvise once they have stayed empty for the purge
+ * delay (rcy__pools_decay). So one live block pins 16 KiB, not a whole
+ * arena (and after rcy_purge one page: pages.c).
  *
  * Arenas are bucketed by their number of free pools (1..63); a bitmap of
  * non-empty buckets finds the fullest arena with room in one instruction.
  * At most one fully empty arena is kept mapped, as a reserve against
- * map/unmap thrashing; its pages still obey the dirty-pool cache. */
+ * map/unmap thrashing; its pages still obey the decay. */
 #include "mem/pool.h"
 
 #include <string.h>
@@ -678,7 +679,7 @@ static size_t purge_used_pools(rcy_pools *P, rcy_arena *a)
 }
 
 /* Returns what bytes_released_total grew by: the pools released on the
-   way (kept pools, arenas freed, the dirty cache's trimming) count too. */
+   way (kept pools, arenas freed, expired dirty pools) count too. */
 size_t rcy__pools_purge(rcy_pools *P)
 {
     size_t before = P->bytes_released_total;
