@@ -46,6 +46,11 @@ reqs=(
     # differently, and the format and tidy stages must not depend on which.
     cmd:clang-format-14:clang-format-14
     cmd:clang-tidy-14:clang-tidy-14
+    # tests/malloc/run_programs.sh: real programs under librecycle-malloc.so
+    cmd:python3:python3
+    cmd:sqlite3:sqlite3
+    cmd:git:git
+    cmd:xz:xz-utils
 )
 if [ "$want_bench" = 1 ]; then
     reqs+=(
@@ -54,6 +59,7 @@ if [ "$want_bench" = 1 ]; then
         pkg:libgc-dev:libgc-dev
         cmd:gnuplot:gnuplot-nox
         cmd:python3:python3
+        cmd:/usr/bin/time:time # bench/mt/run.sh: peak RSS of the real programs
     )
 fi
 if [ "$want_coverage" = 1 ]; then
