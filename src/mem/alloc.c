@@ -487,7 +487,10 @@ void *rcy_realloc(rcy_heap *h, void *p, size_t n)
     int small = rcy__pagemap_lookup(p) != NULL;
     if (small && n <= RCY_SMALL_MAX && rcy__malloc_class(n) == rcy__malloc_class(old))
         return p;
-    /* a large block grows in place only by its owner (the set of large blocks is the owner's) */
+    /* a large block is resized in place only by its owner (the set of large
+       blocks is the owner's); another thread keeps it when it is not to grow */
+    if (!small && n > RCY_SMALL_MAX && !rcy__mem_owned_here(rcy__mem_of(h)) && n <= old)
+        return p;
     if (!small && n > RCY_SMALL_MAX && rcy__mem_owned_here(rcy__mem_of(h))) {
         rcy_mem *M = rcy__mem_of(h);
         if (n > old && rcy__budget_admit(&M->budget, n - old) != 0)
