@@ -243,9 +243,7 @@ void rcy__mem_release(rcy_mem *M, rcy_arena *a, void *p)
     else
         rcy__mem_free(M, p, "rcy_decref");
 #else
-    if (a && RCY_LIKELY(rcy__thread_owns(&a->thread)))
-        rcy__pool_free(&M->pools, rcy__pool_of(a, p), p);
-    else if (!rcy__mem_owned_here(M))
+    if (RCY_UNLIKELY(!(a ? rcy__thread_owns(&a->thread) : rcy__mem_owned_here(M))))
         rcy__mem_free_remote(M, p, "rcy_decref", 1);
     else if (a)
         rcy__pool_free(&M->pools, rcy__pool_of(a, p), p);
@@ -385,13 +383,13 @@ static RCY_NOINLINE void free_general(rcy_mem *M, void *p)
    a block of rcy_malloc (its pool has no tag; objects' pools do) at a
    multiple of 16 bytes, not the block freed last. Else 0, and nothing was
    touched. */
-static inline int free_if_cheap_checks_pass(rcy_arena *a, void *p)
+static inline int free_if_cheap_checks_pass(rcy_mem *M, rcy_arena *a, void *p)
 {
     rcy_pool *pool = rcy__pool_of(a, p);
     if (RCY_UNLIKELY(!rcy__thread_owns(&a->thread)) ||
         RCY_UNLIKELY(((((uintptr_t)p & 15) | (uintptr_t)pool->tag) != 0) || pool->freelist == p))
         return 0;
-    rcy__pool_free_home(pool, p);
+    rcy__pool_free(&M->pools, pool, p); /* the slow path goes to a's own heap */
     return 1;
 }
 #endif
@@ -408,7 +406,7 @@ void rcy_free(rcy_heap *h, void *p)
     rcy_mem *M = rcy__mem_of(h);
 #if RCY_CHECK_LEVEL == 0
     rcy_arena *a = rcy__pagemap_lookup(p); /* NULL for NULL */
-    if (RCY_LIKELY(a != NULL) && RCY_LIKELY(free_if_cheap_checks_pass(a, p)))
+    if (RCY_LIKELY(a != NULL) && RCY_LIKELY(free_if_cheap_checks_pass(M, a, p)))
         return;
 #endif
     free_general(M, p);
@@ -424,7 +422,7 @@ int rcy__free_any(void *p)
     if (a) {
         M = a->owner;
 #if RCY_CHECK_LEVEL == 0
-        if (RCY_LIKELY(free_if_cheap_checks_pass(a, p)))
+        if (RCY_LIKELY(free_if_cheap_checks_pass(M, a, p)))
             return 1;
 #endif
     } else {
@@ -448,7 +446,7 @@ void rcy_free_sized(rcy_heap *h, void *p, size_t n)
     rcy_mem *M = rcy__mem_of(h);
 #if RCY_CHECK_LEVEL == 0
     if (RCY_LIKELY(n - 1 < RCY_SMALL_MAX) && RCY_LIKELY(p != NULL) &&
-        RCY_LIKELY(free_if_cheap_checks_pass(rcy__arena_at(p), p)))
+        RCY_LIKELY(free_if_cheap_checks_pass(M, rcy__arena_at(p), p)))
         return;
 #else
     if (p && rcy_usable_size(h, p) < n)

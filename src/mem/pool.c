@@ -600,6 +600,7 @@ static int sole_pool_of_class(rcy_pools *P, const rcy_pool *pool)
 
 void rcy__pool_free_slow(rcy_pools *P, rcy_pool *pool)
 {
+    P = rcy__pool_arena(pool)->home;  /* the caller's guess may be another heap (pool.h) */
     if (pool->nused > RCY_MAX_BLOCKS) /* below zero: see rcy__pool_free */
         rcy__misuse("rcy_free(%p): not an allocated block (double free, or a pointer into a "
                     "pool with no block in use)",
@@ -615,11 +616,6 @@ void rcy__pool_free_slow(rcy_pools *P, rcy_pool *pool)
     } else if (!pool->listed) {
         avail_push(P, pool, 1);
     }
-}
-
-void rcy__pool_free_slow_home(rcy_pool *pool)
-{
-    rcy__pool_free_slow(rcy__pool_arena(pool)->home, pool);
 }
 
 static void release_kept_pool(rcy_pool_class *pc, void *arg)
@@ -647,7 +643,7 @@ static void count_kept_pool(rcy_pool_class *pc, void *arg)
 int rcy__pools_idle(rcy_pools *P)
 {
     size_t kept = 0;
-    if (P->pools_used > RCY_KINDS * RCY_CLASS_COUNT + P->tagged.used)
+    if (P->pools_used > (size_t)RCY_KINDS * RCY_CLASS_COUNT + P->tagged.used)
         return 0; /* more pools in use than there are classes to keep one */
     for_each_class(P, count_kept_pool, &kept);
     return kept == P->pools_used;

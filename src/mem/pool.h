@@ -200,6 +200,12 @@ void *rcy__pool_alloc_slow(rcy_pools *P, rcy_pool_class *pc);
 /* The class of pools of this kind, size class and tag (NULL: untagged),
    made on first use; NULL if out of memory. */
 rcy_pool_class *rcy__pools_class(rcy_pools *P, unsigned kind, unsigned cls, const void *tag);
+/* P: the pools the caller believes the pool is in; the slow path uses the
+   pool's own (rcy_arena.home), so that rcy_free's fast path, which tests
+   the block's owner thread but not its heap, may pass the heap it was
+   given: a block of another heap of the same thread goes home (passing P
+   keeps the caller's first argument register, an instruction on the
+   fast path). */
 void rcy__pool_free_slow(rcy_pools *P, rcy_pool *pool);
 /* Page-granular purge (pages.c): gives back the pages of a pool in use
    whose blocks are all free, adding them to run (adjacent pages go back
@@ -377,19 +383,6 @@ static inline void rcy__pool_free(rcy_pools *P, rcy_pool *pool, void *b)
     uint32_t used = --pool->nused;
     if (RCY_UNLIKELY(head == NULL) || RCY_UNLIKELY(used - 1u >= RCY_MAX_BLOCKS - 1u))
         rcy__pool_free_slow(P, pool);
-}
-
-/* rcy__pool_free for a caller that has not the pools at hand (rcy_free's
-   fast path frees into the block's own heap): the slow path finds them. */
-void rcy__pool_free_slow_home(rcy_pool *pool);
-static inline void rcy__pool_free_home(rcy_pool *pool, void *b)
-{
-    void *head = pool->freelist;
-    *(void **)b = head;
-    pool->freelist = b;
-    uint32_t used = --pool->nused;
-    if (RCY_UNLIKELY(head == NULL) || RCY_UNLIKELY(used - 1u >= RCY_MAX_BLOCKS - 1u))
-        rcy__pool_free_slow_home(pool);
 }
 
 #endif

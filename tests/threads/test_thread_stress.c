@@ -111,7 +111,7 @@ int main(void)
 {
     const char *e = getenv("RCY_STRESS_OPS");
     if (e)
-        ops_per_thread = atol(e);
+        ops_per_thread = strtol(e, NULL, 10);
     uint64_t seed = 1;
     e = getenv("RCY_STRESS_SEED");
     if (e)
