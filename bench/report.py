@@ -256,7 +256,8 @@ class Charts:
 # ---------------------------------------------------------------- report
 # ---------------------------------------------------------------- multi-threaded (bench/mt)
 MT_BENCHES = [  # (RESULT bench for the time, name, what it is)
-    ("mt_larson", "larson", "server: threads free blocks other threads allocated"),
+    ("mt_larson", "larson", "server: threads free blocks other threads allocated, 8..1000 bytes"),
+    ("mt_larson512", "larson512", "the same with blocks of 8..512 bytes (recycle's pools alone)"),
     ("mt_xmalloc", "xmalloc", "producers allocate, consumers free (every free remote)"),
     ("mt_scratch", "scratch", "false sharing: small blocks written by several threads"),
     ("mtp_python", "python", "python3, a threaded script (queues between threads, a fork)"),

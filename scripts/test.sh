@@ -17,7 +17,8 @@
 #             written there: install build/release into build/stage, build
 #             tests/install_check/main.c (as app.c) with each pkg-config line
 #             (shared, rpath, static, LD_LIBRARY_PATH) and with find_package;
-#             check with ldd which library each program loads, and run it
+#             check with ldd which library each program loads, and run it;
+#             then that the installed librecycle-malloc.so preloads
 #   format    clang-format-14 --dry-run --Werror on every C file under src include
 #             tests bench examples tour fuzz: fails if any would change
 #   tidy      clang-tidy-14 (.clang-tidy) on the C files of src, tests and fuzz,
@@ -280,6 +281,17 @@ stage_install() {
     check_loads "$check_dir/cmake/app_shared" "$staged"
     out=$("$check_dir/cmake/app_shared")
     check_output "$out"
+    # 5. The malloc shim, installed beside the library (README, "recycle as
+    # the process's malloc"): a program started with it preloaded maps it.
+    note "install check: librecycle-malloc.so with LD_PRELOAD"
+    local shim="$libdir/librecycle-malloc.so"
+    [ -f "$shim" ] || { echo "install check: $shim was not installed" >&2; return 1; }
+    out=$(LD_PRELOAD="$shim" sh -c 'grep -c librecycle-malloc /proc/$$/maps')
+    if [ "${out:-0}" -lt 1 ]; then
+        echo "install check: LD_PRELOAD=$shim: the shim is not mapped in the program" >&2
+        return 1
+    fi
+    echo "LD_PRELOAD=$shim: mapped ($out mappings)"
     note "install check: every program built and ran"
 }
 

@@ -6,10 +6,11 @@
  *   RESULT bench=mt_<name> threads=T seconds=S peak_rss_mib=P ...
  * and the harness adds the allocator's name.
  *
- *   larson T SECONDS_OF_WORK     a server: each thread replaces random blocks
- *                                of its slot array; every round, fresh threads
- *                                take over the arrays, so the blocks a thread
- *                                frees were mostly allocated by another one
+ *   larson T OPS [MAX]           a server: each thread replaces random blocks
+ *                                (8..MAX bytes, default 1000) of its slot
+ *                                array; every round, fresh threads take over
+ *                                the arrays, so the blocks a thread frees were
+ *                                mostly allocated by another one
  *   xmalloc T BLOCKS             T producers allocate, T consumers free what
  *                                they receive through a queue (every free is
  *                                remote); RSS after the run, once everything
@@ -106,19 +107,25 @@ static void join_threads(pthread_t *t, int n)
 /* ---- larson-like server ---- */
 #define LARSON_SLOTS 4000
 #define LARSON_MIN 8
-#define LARSON_MAX 1000
+#define LARSON_MAX 1000 /* the default largest block */
 
 typedef struct larson_arg {
     void **slot;
     size_t *size;
     uint64_t seed;
     long ops;
+    size_t max; /* largest block */
 } larson_arg;
+
+static size_t larson_size(larson_arg *a)
+{
+    return LARSON_MIN + next_rand(&a->seed) % (a->max - LARSON_MIN + 1);
+}
 
 static void larson_fill(larson_arg *a)
 {
     for (int i = 0; i < LARSON_SLOTS; i++) {
-        size_t n = LARSON_MIN + next_rand(&a->seed) % (LARSON_MAX - LARSON_MIN + 1);
+        size_t n = larson_size(a);
         a->slot[i] = malloc(n);
         if (!a->slot[i])
             die("malloc failed");
@@ -134,7 +141,7 @@ static void *larson_thread(void *p)
         size_t i = (size_t)(next_rand(&a->seed) % LARSON_SLOTS);
         check_stamp(a->slot[i], a->size[i]);
         free(a->slot[i]);
-        size_t n = LARSON_MIN + next_rand(&a->seed) % (LARSON_MAX - LARSON_MIN + 1);
+        size_t n = larson_size(a);
         a->slot[i] = malloc(n);
         if (!a->slot[i])
             die("malloc failed");
@@ -147,7 +154,7 @@ static void *larson_thread(void *p)
 /* T threads, ROUNDS generations of threads; each generation's threads take
    the previous generation's arrays (rotated by one, so that with T > 1 a
    thread also inherits blocks of a thread that still runs). */
-static int bench_larson(int threads, long ops_total)
+static int bench_larson(int threads, long ops_total, size_t max)
 {
     enum { ROUNDS = 20 };
     larson_arg *args = calloc((size_t)threads, sizeof *args);
@@ -159,6 +166,7 @@ static int bench_larson(int threads, long ops_total)
         args[i].size = calloc(LARSON_SLOTS, sizeof(size_t));
         args[i].seed = 0x9E3779B97F4A7C15ull * (uint64_t)(i + 1);
         args[i].ops = ops_total / ROUNDS;
+        args[i].max = max;
         larson_fill(&args[i]);
     }
     double t0 = now_s();
@@ -176,8 +184,12 @@ static int bench_larson(int threads, long ops_total)
         free(args[i].slot);
         free(args[i].size);
     }
-    printf("RESULT bench=mt_larson threads=%d ops=%ld seconds=%.4f mops_s=%.3f peak_rss_mib=%.1f\n",
-           threads, ops_total * threads, secs, (double)ops_total * threads / secs / 1e6,
+    char name[32] = "";
+    if (max != LARSON_MAX)
+        snprintf(name, sizeof name, "%zu", max);
+    printf("RESULT bench=mt_larson%s threads=%d ops=%ld max=%zu seconds=%.4f mops_s=%.3f "
+           "peak_rss_mib=%.1f\n",
+           name, threads, ops_total * threads, max, secs, (double)ops_total * threads / secs / 1e6,
            rss_peak_mib());
     free(args);
     free(t);
@@ -381,8 +393,8 @@ static long arg_long(const char *s, long lo, const char *what)
 
 int main(int argc, char **argv)
 {
-    if (argc != 4) {
-        fprintf(stderr, "usage: bench_mt larson|xmalloc|scratch THREADS WORK\n");
+    if (argc != 4 && !(argc == 5 && strcmp(argv[1], "larson") == 0)) {
+        fprintf(stderr, "usage: bench_mt larson|xmalloc|scratch THREADS WORK [LARSON_MAX]\n");
         return 2;
     }
     int threads = (int)arg_long(argv[2], 1, "thread count");
@@ -392,7 +404,8 @@ int main(int argc, char **argv)
     }
     long work = arg_long(argv[3], 1, "amount of work");
     if (strcmp(argv[1], "larson") == 0)
-        return bench_larson(threads, work);
+        return bench_larson(threads, work,
+                            argc == 5 ? (size_t)arg_long(argv[4], 16, "largest size") : LARSON_MAX);
     if (strcmp(argv[1], "xmalloc") == 0)
         return bench_xmalloc(threads, work);
     if (strcmp(argv[1], "scratch") == 0)

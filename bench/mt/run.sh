@@ -11,7 +11,7 @@
 #   bash bench/mt/run.sh [RESULTS_FILE]      full sizes, RESULT lines appended
 #
 # Benchmarks (bench/mt/bench_mt.c): larson (a server whose threads free
-# blocks other threads allocated), xmalloc (producers and consumers; RSS
+# blocks other threads allocated; 8..1000 bytes, and larson512: 8..512), xmalloc (producers and consumers; RSS
 # after the run), scratch (false sharing). Real programs: python3 (a
 # threaded script), sqlite3 (bulk inserts and queries), git (a scratch
 # repository), cc (compiling recycle sources), xz -T1/-T2; their wall time
@@ -159,6 +159,9 @@ for ((rep = 1; rep <= REPS; rep++)); do
     note "== mt: repetition $rep of $REPS"
     for t in 1 2; do
         for a in $(rotate "$rep" "${ALLOCS[@]}"); do measure "$rep" "$a" larson "$t" "$BIN" larson "$t" "$LARSON"; done
+        for a in $(rotate "$rep" "${ALLOCS[@]}"); do
+            measure "$rep" "$a" larson512 "$t" "$BIN" larson "$t" "$LARSON" 512
+        done
         for a in $(rotate "$rep" "${ALLOCS[@]}"); do measure "$rep" "$a" xmalloc "$t" "$BIN" xmalloc "$t" "$XMALLOC"; done
         for a in $(rotate "$rep" "${ALLOCS[@]}"); do measure "$rep" "$a" scratch "$t" "$BIN" scratch "$t" "$SCRATCH"; done
         for a in $(rotate "$rep" "${ALLOCS[@]}"); do

@@ -33,17 +33,17 @@
 #include <unistd.h>
 
 #include "malloc/shim.h"
-#include "util/compiler.h"
 #include "recycle.h"
+#include "util/compiler.h"
 
 #define EXPORT __attribute__((visibility("default")))
 
 /* The C library's allocator, under the names glibc exports for allocators
-   that replace malloc. */
-extern void *__libc_malloc(size_t n);
-extern void __libc_free(void *p);
-extern void *__libc_memalign(size_t align, size_t n);
-extern void *__libc_realloc(void *p, size_t n);
+   that replace malloc (__libc_malloc, ...), bound to names of our own. */
+extern void *libc_malloc(size_t n) __asm__("__libc_malloc");
+extern void libc_free(void *p) __asm__("__libc_free");
+extern void *libc_memalign(size_t align, size_t n) __asm__("__libc_memalign");
+extern void *libc_realloc(void *p, size_t n) __asm__("__libc_realloc");
 
 /* The same prototypes as <malloc.h> and <stdlib.h>, for -Wmissing-prototypes
    (this file includes neither: their declarations differ in attributes). */
@@ -103,13 +103,13 @@ EXPORT void *malloc(size_t n)
     void *p = rcy__shim_malloc(n);
     if (RCY_LIKELY(p != NULL))
         return p;
-    return __libc_malloc(n);
+    return libc_malloc(n);
 }
 
 EXPORT void free(void *p)
 {
     if (p && !rcy__free_any(p))
-        __libc_free(p);
+        libc_free(p);
 }
 
 EXPORT void cfree(void *p)
@@ -148,7 +148,7 @@ static void *move_block(void *p, size_t old, size_t n, bool ours)
     if (ours)
         rcy__free_any(p);
     else
-        __libc_free(p);
+        libc_free(p);
     return q;
 }
 
@@ -168,7 +168,7 @@ EXPORT void *realloc(void *p, size_t n)
     if (old == 0) {
         size_t foreign = foreign_usable_size(p);
         if (foreign == 0) /* the C library's size is unknown: let it resize */
-            return __libc_realloc(p, n);
+            return libc_realloc(p, n);
         return move_block(p, foreign, n, false);
     }
     if (n <= old && (old <= RCY_SMALL_MAX || n >= old / 2))
@@ -206,7 +206,7 @@ static void *alloc_aligned(size_t align, size_t n)
             return p;
         free(p); /* the pool layout did not give the alignment: the C library's */
     }
-    void *p = __libc_memalign(align, n);
+    void *p = libc_memalign(align, n);
     return p ? p : enomem();
 }
 

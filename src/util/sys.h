@@ -23,14 +23,14 @@
 #endif
 
 #if defined(RCY_SYS_LIBC) && RCY_SYS_LIBC
-void *__libc_malloc(size_t n);
-void *__libc_calloc(size_t count, size_t n);
-void *__libc_realloc(void *p, size_t n);
-void __libc_free(void *p);
-#define RCY_SYS_MALLOC __libc_malloc
-#define RCY_SYS_CALLOC __libc_calloc
-#define RCY_SYS_REALLOC __libc_realloc
-#define RCY_SYS_FREE __libc_free
+void *rcy__libc_malloc(size_t n) __asm__("__libc_malloc");
+void *rcy__libc_calloc(size_t count, size_t n) __asm__("__libc_calloc");
+void *rcy__libc_realloc(void *p, size_t n) __asm__("__libc_realloc");
+void rcy__libc_free(void *p) __asm__("__libc_free");
+#define RCY_SYS_MALLOC rcy__libc_malloc
+#define RCY_SYS_CALLOC rcy__libc_calloc
+#define RCY_SYS_REALLOC rcy__libc_realloc
+#define RCY_SYS_FREE rcy__libc_free
 #else
 #define RCY_SYS_MALLOC malloc
 #define RCY_SYS_CALLOC calloc

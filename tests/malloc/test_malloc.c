@@ -18,7 +18,7 @@
 
 #include "check.h"
 
-extern void *__libc_malloc(size_t n);
+extern void *libc_malloc(size_t n) __asm__("__libc_malloc"); /* the C library's own */
 void cfree(void *p); /* the C library no longer declares it */
 
 /* Sizes no allocation can have, which the compiler does not see as
@@ -195,17 +195,17 @@ static void test_aligned_alloc_memalign(void)
 static void test_foreign(void)
 {
     CHECK(malloc_usable_size(NULL) == 0);
-    char *f = __libc_malloc(100);
+    char *f = libc_malloc(100);
     CHECK(f != NULL);
     CHECK(malloc_usable_size(f) >= 100);
     free(f);
-    f = __libc_malloc(100);
+    f = libc_malloc(100);
     memcpy(f, "foreign block", 14);
     char *g = realloc(f, 5000); /* copied out into a recycle block */
     CHECK(g != NULL && strcmp(g, "foreign block") == 0);
     CHECK(malloc_usable_size(g) >= 5000);
     free(g);
-    f = __libc_malloc(40);
+    f = libc_malloc(40);
     memcpy(f, "short", 6);
     g = realloc(f, 10);
     CHECK(g != NULL && strcmp(g, "short") == 0);
