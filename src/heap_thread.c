@@ -7,7 +7,7 @@
  * adopts: the heap of a thread that exited while blocks of it lived on.
  * When the thread exits (a pthread key's destructor), its heap collects
  * the remote frees, then becomes an orphan (rcy__mem_orphan) if blocks are
- * still in use, else it is freed. An orphan's blocks stay valid: any thread
+ * still in use, its free pages purged, else it is freed. An orphan's blocks stay valid: any thread
  * frees them, under this file's lock (orphan_free), and the free of its
  * last block frees the heap; a new thread adopts an orphan instead of
  * making a heap. No memory is leaked and none waits for a thread that will
@@ -150,8 +150,14 @@ static rcy_heap *orphan(rcy_heap *h)
 {
     owned_remove(h);
     rcy__mem_orphan(mem_of(h));
-    if (!rcy__mem_idle(mem_of(h)))
+    if (!rcy__mem_idle(mem_of(h))) {
+        /* its free pages go back now: no owner will reach a slow path to
+           age them (the free of its last block unmaps the rest) */
+        RCY_MEM_ENTER(mem_of(h));
+        rcy__pools_purge(&mem_of(h)->pools);
+        RCY_MEM_LEAVE(mem_of(h));
         return NULL;
+    }
     thread_heaps_remove(h);
     h->of_thread = 0; /* freed as any heap now */
     return h;

@@ -218,10 +218,11 @@ void rcy__mem_free_collected(rcy_mem *M, void *p)
 {
     rcy_arena *a = rcy__pagemap_lookup(p);
     if (a) {
-#if RCY_CHECK_LEVEL >= 1
-        rcy_pool *pool = rcy__pool_of(a, p); /* checked exactly when it was pushed */
-#else
-        rcy_pool *pool = valid_small_block(M, a, p, "rcy_free");
+        rcy_pool *pool = rcy__pool_of(a, p); /* checked exactly when pushed in checked builds */
+#if RCY_CHECK_LEVEL == 0
+        /* as the owner's fast path, and a pool with no block in use */
+        if (RCY_UNLIKELY(pool->nused == 0 || pool->freelist == p))
+            valid_small_block(M, a, p, "rcy_free"); /* says what is wrong */
 #endif
         poison_freed(pool, p);
         rcy__pool_free(&M->pools, pool, p);

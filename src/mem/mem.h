@@ -78,7 +78,9 @@ void rcy__mem_free_remote(rcy_mem *M, void *p, const char *api, int object);
    rcy__pools_collect_remote calls). */
 void rcy__mem_collect_remote(rcy_mem *M);
 /* Frees a block that went through rcy__mem_free_remote (its checks done,
-   its live bit cleared), with the caller using M alone. */
+   its live bit cleared), with the caller using M alone. Release builds
+   check again what the owner's fast path checks, and that its pool has a
+   block in use (a double free pushed twice with others between). */
 void rcy__mem_free_collected(rcy_mem *M, void *p);
 /* Makes thread id M's owner (the caller uses M alone meanwhile). */
 void rcy__mem_set_owner(rcy_mem *M, uintptr_t id);

@@ -11,11 +11,13 @@
  * (rcy__pools_collect_remote: allocation refill, large allocation, purge,
  * the budget's reaction, statistics) and frees each block as its own.
  *
- * A remote free checks only what cannot change while the block is live:
- * its arena's heap, that it starts a block of a pool that serves blocks,
- * the pool's tag (an object is not rcy_malloc's), a large block's header
- * mark, which it turns into a "pending" mark with a compare-and-swap so
- * that a second free of it is caught at once in every build. Checked
+ * A remote free checks only what cannot change while the block is live,
+ * and in release builds only what rcy_free's fast path checks: its arena's
+ * heap, its alignment, the pool's tag (an object is not rcy_malloc's);
+ * checked builds add that it starts a block. A large block's header mark
+ * is checked too, and turned into a "pending" mark with a compare-and-swap,
+ * so that a second free of it is caught at once in every build; a small
+ * block that heads the remote list already is caught by the push. Checked
  * builds also clear the small block's live bit atomically: a double free
  * is reported by the thread that does it. The rest (a block in no pool in
  * use, a block on its free list) is checked when the owner collects it.
@@ -120,6 +122,8 @@ static void push(rcy_mem *M, void *p)
             head = atomic_load_explicit(remote, memory_order_relaxed); /* adopted meanwhile */
             continue;
         }
+        if (RCY_UNLIKELY(head == (uintptr_t)p))
+            remote_misuse(p, "rcy_free", "double free");
         *(uintptr_t *)p = head;
         if (atomic_compare_exchange_weak_explicit(remote, &head, (uintptr_t)p, memory_order_release,
                                                   memory_order_relaxed))
@@ -127,16 +131,26 @@ static void push(rcy_mem *M, void *p)
     }
 }
 
+/* Release builds check what rcy_free's fast path checks (the heap, the
+   alignment, the pool's tag: objects are not rcy_malloc's), and the owner
+   validates the rest when it collects the block (rcy__mem_free_collected:
+   a block boundary below the pool's untouched part in a pool in use, not
+   the block freed last); checked builds check the boundary here. An
+   object's block (object: 1) comes from the object layer, a block start. */
 static void check_small_remote(const rcy_mem *M, rcy_arena *a, void *p, const char *api, int object)
 {
     if (a->owner != M)
         remote_misuse(p, api, "the block belongs to another heap");
-    if (!rcy__mem_small_block_start(a, p))
-        remote_misuse(p, api, "not the start of an allocated block");
     if (!object && rcy__pool_tag(rcy__pool_of(a, p)))
         remote_misuse(p, api,
                       "this is a recycle object, not a block from rcy_malloc: release it with "
                       "rcy_decref");
+    if (!object && ((uintptr_t)p & 15) != 0)
+        remote_misuse(p, api, "not the start of an allocated block");
+#if RCY_CHECK_LEVEL >= 1
+    if (!rcy__mem_small_block_start(a, p))
+        remote_misuse(p, api, "not the start of an allocated block");
+#endif
 }
 
 void rcy__mem_free_remote(rcy_mem *M, void *p, const char *api, int object)
@@ -163,7 +177,9 @@ size_t rcy__mem_usable_size_remote(const rcy_mem *M, const void *p, const char *
 {
     rcy_arena *a = rcy__pagemap_lookup(p);
     if (a) {
-        check_small_remote(M, a, (void *)p, api, 1);
+        check_small_remote(M, a, (void *)p, api, 0);
+        if (!rcy__mem_small_block_start(a, p))
+            remote_misuse(p, api, "not the start of an allocated block");
         return RCY_CLASS_SIZE(rcy__pool_of(a, p)->cls);
     }
     if (!rcy__large_block_at(p) || rcy__large_header(p)->owner != M)

@@ -210,6 +210,12 @@ static void test_thread_heap_lives_on(void)
        no leak) */
     job j = {alloc_in_thread_heap, NULL, NULL, N, 100, NULL};
     run_on_thread(&j);
+    /* the orphan holds the pools of its live blocks, no more: its free
+       pages went back when the thread exited */
+    rcy_mem_stats s;
+    rcy_mem_get_stats(j.got, &s);
+    CHECK_EQ(s.pools_empty_dirty, 0);
+    CHECK_EQ(s.bytes_in_use, (size_t)N * 112);
     size_t intact = 0;
     for (size_t i = 0; i < N; i++)
         intact += ((unsigned char *)kept[i])[99] == 0x5A;
@@ -267,6 +273,53 @@ static void test_adopt(void)
     CHECK_EQ(in_use(h), 0);
     rcy_heap_adopt(h);
     rcy_heap_destroy(h);
+}
+
+/* ---- the GIL model: threads take turns on one heap under a lock ---- */
+
+static pthread_mutex_t gil = PTHREAD_MUTEX_INITIALIZER;
+static rcy_heap *gil_heap;
+static void *gil_blocks[64];
+static long gil_allocs, gil_frees;
+
+static void *gil_worker(void *arg)
+{
+    uint64_t x = (uint64_t)(uintptr_t)arg + 1;
+    for (int i = 0; i < 20000; i++) {
+        x = x * 6364136223846793005ull + 1442695040888963407ull;
+        pthread_mutex_lock(&gil);
+        void **slot = &gil_blocks[(x >> 33) % 64];
+        if (*slot) {
+            rcy_free(gil_heap, *slot); /* remote unless this thread owns the heap */
+            gil_frees++;
+        }
+        *slot = rcy_malloc(gil_heap, (size_t)(x >> 40) % 700);
+        gil_allocs++;
+        if (i % 5000 == 0)
+            rcy_purge(gil_heap);
+        pthread_mutex_unlock(&gil);
+    }
+    return NULL;
+}
+
+static void test_gil_model(void)
+{
+    gil_heap = check_new_heap();
+    pthread_t t[3];
+    for (int i = 0; i < 3; i++)
+        CHECK(pthread_create(&t[i], NULL, gil_worker, (void *)(uintptr_t)i) == 0);
+    gil_worker((void *)(uintptr_t)3); /* the owner takes turns too */
+    for (int i = 0; i < 3; i++)
+        pthread_join(t[i], NULL);
+    for (int i = 0; i < 64; i++)
+        if (gil_blocks[i]) {
+            rcy_free(gil_heap, gil_blocks[i]);
+            gil_frees++;
+        }
+    CHECK_EQ(gil_allocs, 4 * 20000);
+    CHECK_EQ(gil_frees, gil_allocs);
+    CHECK_EQ(in_use(gil_heap), 0);
+    rcy_heap_destroy(gil_heap);
 }
 
 /* ---- the malloc shim's functions ---- */
@@ -393,6 +446,7 @@ int main(void)
     test_thread_heap_lives_on();
     test_thread_heap_many_threads();
     test_adopt();
+    test_gil_model();
     test_free_any();
     test_fork();
 #if RCY_CHECK_LEVEL >= 1
