@@ -5,21 +5,27 @@
  * measured from any thread, and goes back to the heap that allocated it.
  *
  * Invariants:
+ * - Requests of up to RCY_SMALL_MAX (512) bytes are pool blocks of the
+ *   thread's heap; larger ones are the C library's blocks, as recycle's own
+ *   large blocks are (large.h), without the bookkeeping the heaps keep for
+ *   theirs (a header, a hash set, a region map), which the shim does not
+ *   need and which made blocks over 512 bytes twice as slow.
  * - Recycle's own bookkeeping (heaps, large blocks, tables) comes from the C
  *   library's allocator through its __libc_* entry points (util/sys.h with
  *   RCY_SYS_LIBC), never from these functions: so nothing here recurses, and
  *   no bootstrap buffer is needed while the library starts.
- * - A pointer recycle does not own is foreign: memory the C library handed
- *   out before this library was in place, or an aligned block of the C
- *   library's (below). rcy__free_any says so without touching it, and it
- *   goes back to the C library: free calls __libc_free, realloc copies it
- *   into a recycle block.
+ * - A pointer recycle does not own is foreign: a block over 512 bytes,
+ *   memory the C library handed out before this library was in place, or
+ *   an aligned block of the C library's (below). rcy__free_any says so
+ *   without touching it (the shim makes no large recycle blocks, so the
+ *   region map never sends it to read one), and it goes back to the C
+ *   library: free calls __libc_free, realloc lets the C
+ *   library resize it (or moves it into a pool block when it fits one).
  * - Alignments up to 16 bytes are every block's. Larger ones up to 512 are
  *   served by pools: a small block's address is its pool's (16 KiB-aligned)
  *   start plus a multiple of its size, so a size rounded up to a multiple of
  *   the alignment gives an aligned block. Larger alignments, or sizes over
- *   512 bytes, come from the C library's memalign, as recycle's own large
- *   blocks come from the C library: they are foreign blocks.
+ *   512 bytes, come from the C library's memalign: foreign blocks.
  * - fork: the prepare handler takes every lock the heaps use, parent and
  *   child release them (the child also forgets the other threads' heaps'
  *   owners), registered once with pthread_atfork when the library loads. */
@@ -44,6 +50,7 @@ extern void *libc_malloc(size_t n) __asm__("__libc_malloc");
 extern void libc_free(void *p) __asm__("__libc_free");
 extern void *libc_memalign(size_t align, size_t n) __asm__("__libc_memalign");
 extern void *libc_realloc(void *p, size_t n) __asm__("__libc_realloc");
+extern void *libc_calloc(size_t count, size_t n) __asm__("__libc_calloc");
 
 /* The same prototypes as <malloc.h> and <stdlib.h>, for -Wmissing-prototypes
    (this file includes neither: their declarations differ in attributes). */
@@ -96,13 +103,17 @@ static void *enomem(void)
     return NULL;
 }
 
-/* NULL from the heap is out of memory (errno ENOMEM), unless no heap could
-   be made: then the C library serves the request. */
+/* Up to RCY_SMALL_MAX bytes, a pool block of the thread's heap; larger, the
+   C library's block (see the top of the file). NULL from the heap (out of
+   memory, or no heap could be made) leaves the request to the C library,
+   which sets errno if it fails too. */
 EXPORT void *malloc(size_t n)
 {
-    void *p = rcy__shim_malloc(n);
-    if (RCY_LIKELY(p != NULL))
-        return p;
+    if (RCY_LIKELY(n <= RCY_SMALL_MAX)) {
+        void *p = rcy__shim_malloc(n);
+        if (RCY_LIKELY(p != NULL))
+            return p;
+    }
     return libc_malloc(n);
 }
 
@@ -122,26 +133,19 @@ EXPORT void *calloc(size_t count, size_t n)
     size_t total;
     if (__builtin_mul_overflow(count, n, &total))
         return enomem();
+    if (total > RCY_SMALL_MAX)
+        return libc_calloc(count, n); /* which knows when its memory is fresh */
     void *p = malloc(total);
     if (p)
         memset(p, 0, total);
     return p;
 }
 
-/* The size a block over RCY_SMALL_MAX bytes grows to when realloc must
-   move it: an eighth more than asked, so that a buffer grown a few bytes at
-   a time is copied a bounded number of times per byte. */
-static size_t grown_size(size_t old, size_t n)
-{
-    size_t more = n + n / 8;
-    return (n > old && n > RCY_SMALL_MAX && more > n) ? more : n;
-}
-
-/* Moves block p (usable size old, freed with release) to a new block of
-   n bytes. */
+/* Moves block p (usable size old; the C library's unless ours) to a new
+   block of n bytes. */
 static void *move_block(void *p, size_t old, size_t n, bool ours)
 {
-    void *q = malloc(grown_size(old, n));
+    void *q = malloc(n);
     if (!q)
         return NULL; /* p untouched */
     memcpy(q, p, old < n ? old : n);
@@ -152,10 +156,11 @@ static void *move_block(void *p, size_t old, size_t n, bool ours)
     return q;
 }
 
-/* realloc(p, 0) frees p and returns NULL, as the C library's does. A block
-   stays where it is when it already has room and is not much larger than
-   needed; otherwise it moves (recycle blocks and foreign ones alike: a
-   foreign block becomes a recycle block). */
+/* realloc(p, 0) frees p and returns NULL, as the C library's does. A pool
+   block stays where it is while its size class holds n, else it moves (to
+   the C library's past RCY_SMALL_MAX bytes). The C library resizes its own
+   blocks, in place when it can, unless n fits a pool block: then the block
+   moves into recycle. */
 EXPORT void *realloc(void *p, size_t n)
 {
     if (!p)
@@ -166,12 +171,12 @@ EXPORT void *realloc(void *p, size_t n)
     }
     size_t old = rcy__usable_size_any(p);
     if (old == 0) {
-        size_t foreign = foreign_usable_size(p);
-        if (foreign == 0) /* the C library's size is unknown: let it resize */
+        size_t foreign = n <= RCY_SMALL_MAX ? foreign_usable_size(p) : 0;
+        if (foreign == 0) /* large, or the C library's size is unknown */
             return libc_realloc(p, n);
         return move_block(p, foreign, n, false);
     }
-    if (n <= old && (old <= RCY_SMALL_MAX || n >= old / 2))
+    if (n <= old)
         return p;
     return move_block(p, old, n, true);
 }

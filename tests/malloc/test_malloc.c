@@ -201,14 +201,15 @@ static void test_foreign(void)
     free(f);
     f = libc_malloc(100);
     memcpy(f, "foreign block", 14);
-    char *g = realloc(f, 5000); /* copied out into a recycle block */
+    char *g = realloc(f, 5000); /* resized by the C library */
     CHECK(g != NULL && strcmp(g, "foreign block") == 0);
     CHECK(malloc_usable_size(g) >= 5000);
     free(g);
     f = libc_malloc(40);
     memcpy(f, "short", 6);
-    g = realloc(f, 10);
+    g = realloc(f, 10); /* moved into a pool block */
     CHECK(g != NULL && strcmp(g, "short") == 0);
+    CHECK(malloc_usable_size(g) == 16); /* its size class: recycle's */
     free(g);
 }
 
