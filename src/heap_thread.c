@@ -385,7 +385,7 @@ void rcy__fork_child(void)
         if (r != &self_rec) {
             rcy_heap *own_heap = NULL;
             for (rcy_heap *h = r->owned; h; h = h->owner_next) {
-                rcy__pools_after_fork(&mem_of(h)->pools);
+                rcy__mem_after_fork(mem_of(h));
                 if (h->of_thread)
                     own_heap = h;
             }

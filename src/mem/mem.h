@@ -99,6 +99,10 @@ int rcy__mem_small_block_start(const rcy_arena *a, const void *p);
 /* Clears small block p's live bit atomically; 0 if it was clear. */
 int rcy__mem_clear_live(void *p);
 #endif
+/* In a child process after fork, for a heap of a thread that did not
+   survive it: its locks and, in checked builds, the mark of a thread
+   inside it are cleared. */
+void rcy__mem_after_fork(rcy_mem *M);
 /* 1 if M has no block in use (pools and large blocks). */
 int rcy__mem_idle(rcy_mem *M);
 

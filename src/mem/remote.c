@@ -229,6 +229,15 @@ void rcy__mem_unorphan(rcy_mem *M)
     atomic_store_explicit(&M->pools.remote, 0, memory_order_release);
 }
 
+void rcy__mem_after_fork(rcy_mem *M)
+{
+    rcy__pools_after_fork(&M->pools);
+#if RCY_CHECK_LEVEL >= 1
+    atomic_store_explicit(&M->user, 0, memory_order_relaxed);
+    M->user_depth = 0;
+#endif
+}
+
 int rcy__mem_idle(rcy_mem *M)
 {
     return M->large.count == 0 && rcy__pools_idle(&M->pools);
