@@ -33,6 +33,7 @@
 #include <stdatomic.h>
 
 #include "heap.h"
+#include "util/dlist.h"
 #include "util/misuse.h"
 #include "util/thread.h"
 
@@ -75,31 +76,18 @@ static rcy_heap *heap_of(rcy_mem *M)
 
 static void thread_heaps_insert(rcy_heap *h)
 {
-    h->thread_prev = NULL;
-    h->thread_next = thread_heaps;
-    if (thread_heaps)
-        thread_heaps->thread_prev = h;
-    thread_heaps = h;
+    RCY_DLIST_PUSH(thread_heaps, h, thread_prev, thread_next);
 }
 
 static void thread_heaps_remove(rcy_heap *h)
 {
-    if (h->thread_prev)
-        h->thread_prev->thread_next = h->thread_next;
-    else
-        thread_heaps = h->thread_next;
-    if (h->thread_next)
-        h->thread_next->thread_prev = h->thread_prev;
+    RCY_DLIST_REMOVE(thread_heaps, h, thread_prev, thread_next);
 }
 
 static void owned_insert(thread_rec *r, rcy_heap *h)
 {
     h->owner_rec = r;
-    h->owner_prev = NULL;
-    h->owner_next = r->owned;
-    if (r->owned)
-        r->owned->owner_prev = h;
-    r->owned = h;
+    RCY_DLIST_PUSH(r->owned, h, owner_prev, owner_next);
 }
 
 static void owned_remove(rcy_heap *h)
@@ -107,32 +95,18 @@ static void owned_remove(rcy_heap *h)
     thread_rec *r = h->owner_rec;
     if (!r)
         return;
-    if (h->owner_prev)
-        h->owner_prev->owner_next = h->owner_next;
-    else
-        r->owned = h->owner_next;
-    if (h->owner_next)
-        h->owner_next->owner_prev = h->owner_prev;
+    RCY_DLIST_REMOVE(r->owned, h, owner_prev, owner_next);
     h->owner_rec = NULL;
 }
 
 static void threads_insert(thread_rec *r)
 {
-    r->prev = NULL;
-    r->next = threads;
-    if (threads)
-        threads->prev = r;
-    threads = r;
+    RCY_DLIST_PUSH(threads, r, prev, next);
 }
 
 static void threads_remove(thread_rec *r)
 {
-    if (r->prev)
-        r->prev->next = r->next;
-    else
-        threads = r->next;
-    if (r->next)
-        r->next->prev = r->prev;
+    RCY_DLIST_REMOVE(threads, r, prev, next);
 }
 
 /* ---- orphans ---- */

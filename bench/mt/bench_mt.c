@@ -35,31 +35,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static double rss_now_mib(void)
-{
-    FILE *f = fopen("/proc/self/statm", "r");
-    long size = 0, res = 0;
-    if (f) {
-        if (fscanf(f, "%ld %ld", &size, &res) != 2)
-            res = 0;
-        fclose(f);
-    }
-    return (double)res * (double)sysconf(_SC_PAGESIZE) / (1024.0 * 1024.0);
-}
-
-static double rss_peak_mib(void)
-{
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return (double)ru.ru_maxrss / 1024.0;
-}
+#include "../bench_process.h" /* now_s, rss_mib, peak_rss_mib */
 
 static uint64_t next_rand(uint64_t *s) /* xorshift64 */
 {
@@ -122,16 +98,21 @@ static size_t larson_size(larson_arg *a)
     return LARSON_MIN + next_rand(&a->seed) % (a->max - LARSON_MIN + 1);
 }
 
+/* Slot i gets a fresh block of a random size, stamped. */
+static void larson_refill(larson_arg *a, size_t i)
+{
+    size_t n = larson_size(a);
+    a->slot[i] = malloc(n);
+    if (!a->slot[i])
+        die("malloc failed");
+    a->size[i] = n;
+    stamp(a->slot[i], n);
+}
+
 static void larson_fill(larson_arg *a)
 {
-    for (int i = 0; i < LARSON_SLOTS; i++) {
-        size_t n = larson_size(a);
-        a->slot[i] = malloc(n);
-        if (!a->slot[i])
-            die("malloc failed");
-        a->size[i] = n;
-        stamp(a->slot[i], n);
-    }
+    for (size_t i = 0; i < LARSON_SLOTS; i++)
+        larson_refill(a, i);
 }
 
 static void *larson_thread(void *p)
@@ -141,12 +122,7 @@ static void *larson_thread(void *p)
         size_t i = (size_t)(next_rand(&a->seed) % LARSON_SLOTS);
         check_stamp(a->slot[i], a->size[i]);
         free(a->slot[i]);
-        size_t n = larson_size(a);
-        a->slot[i] = malloc(n);
-        if (!a->slot[i])
-            die("malloc failed");
-        a->size[i] = n;
-        stamp(a->slot[i], n);
+        larson_refill(a, i);
     }
     return NULL;
 }
@@ -190,7 +166,7 @@ static int bench_larson(int threads, long ops_total, size_t max)
     printf("RESULT bench=mt_larson%s threads=%d ops=%ld max=%zu seconds=%.4f mops_s=%.3f "
            "peak_rss_mib=%.1f\n",
            name, threads, ops_total * threads, max, secs, (double)ops_total * threads / secs / 1e6,
-           rss_peak_mib());
+           peak_rss_mib());
     free(args);
     free(t);
     return 0;
@@ -312,7 +288,7 @@ static int bench_xmalloc(int pairs, long blocks)
     pthread_t *cons = calloc((size_t)pairs, sizeof *cons);
     if (!args || !prod || !cons)
         die("out of memory");
-    double rss_before = rss_now_mib();
+    double rss_before = rss_mib();
     for (int i = 0; i < pairs; i++)
         args[i] = (pc_arg){&q, blocks, 0x2545F4914F6CDD1Dull * (uint64_t)(i + 1)};
     double t0 = now_s();
@@ -321,11 +297,11 @@ static int bench_xmalloc(int pairs, long blocks)
     join_threads(prod, pairs);
     join_threads(cons, pairs);
     double secs = now_s() - t0;
-    double peak = rss_peak_mib();
+    double peak = peak_rss_mib();
     settle();
     printf("RESULT bench=mt_xmalloc threads=%d blocks=%ld seconds=%.4f peak_rss_mib=%.1f "
            "rss_before_mib=%.1f rss_after_mib=%.1f\n",
-           pairs, blocks * pairs, secs, peak, rss_before, rss_now_mib());
+           pairs, blocks * pairs, secs, peak, rss_before, rss_mib());
     free(args);
     free(prod);
     free(cons);
@@ -374,7 +350,7 @@ static int bench_scratch(int threads, long iterations)
     join_threads(t, threads);
     double secs = now_s() - t0;
     printf("RESULT bench=mt_scratch threads=%d iterations=%ld seconds=%.4f peak_rss_mib=%.1f\n",
-           threads, iterations, secs, rss_peak_mib());
+           threads, iterations, secs, peak_rss_mib());
     free(args);
     free(t);
     return 0;

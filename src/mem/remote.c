@@ -187,13 +187,10 @@ size_t rcy__mem_usable_size_remote(const rcy_mem *M, const void *p, const char *
     return rcy__large_header(p)->size;
 }
 
-void rcy__mem_collect_remote(rcy_mem *M)
+/* Frees every block of a list taken off M's remote list (linked through
+   their first words), with the caller using M alone. */
+static void free_pushed(rcy_mem *M, uintptr_t head)
 {
-    _Atomic uintptr_t *remote = &M->pools.remote;
-    uintptr_t head = atomic_load_explicit(remote, memory_order_relaxed);
-    if (head <= RCY_REMOTE_ORPHAN)
-        return; /* nothing pushed; an orphan never has anything */
-    head = atomic_exchange_explicit(remote, 0, memory_order_acquire);
     RCY_MEM_ENTER(M);
     while (head) {
         void *b = (void *)head;
@@ -201,6 +198,16 @@ void rcy__mem_collect_remote(rcy_mem *M)
         rcy__mem_free_collected(M, b);
     }
     RCY_MEM_LEAVE(M);
+}
+
+void rcy__mem_collect_remote(rcy_mem *M)
+{
+    _Atomic uintptr_t *remote = &M->pools.remote;
+    uintptr_t head = atomic_load_explicit(remote, memory_order_relaxed);
+    if (head <= RCY_REMOTE_ORPHAN)
+        return; /* nothing pushed; an orphan never has anything */
+    head = atomic_exchange_explicit(remote, 0, memory_order_acquire);
+    free_pushed(M, head);
 }
 
 /* ---- owners ---- */
@@ -215,13 +222,7 @@ void rcy__mem_orphan(rcy_mem *M)
     rcy__pools_set_thread(&M->pools, RCY_THREAD_NONE);
     uintptr_t head =
         atomic_exchange_explicit(&M->pools.remote, RCY_REMOTE_ORPHAN, memory_order_acq_rel);
-    RCY_MEM_ENTER(M);
-    while (head) {
-        void *b = (void *)head;
-        head = *(uintptr_t *)b;
-        rcy__mem_free_collected(M, b);
-    }
-    RCY_MEM_LEAVE(M);
+    free_pushed(M, head);
 }
 
 void rcy__mem_unorphan(rcy_mem *M)
