@@ -172,7 +172,23 @@ typedef struct rcy_type {
     /* Optional; frees non-object resources. The object's references have
        already been dropped (its slots are NULL). */
     void (*destroy)(void *self);
+    /* Layout descriptor (optional; 0: none). Bit i set: payload word i
+       (bytes 8i to 8i+7, a pointer-sized, pointer-aligned field) holds an
+       object reference or NULL; build it with RCY_REF_WORD. The library
+       then visits those fields itself, inline, with no callback: in death,
+       clearing, every step of the collector and rcy_gc_get_referents. A
+       type with ref_words is collectable even with traverse NULL; with
+       both, traverse visits only the references the descriptor leaves out
+       (an array after a fixed part): each reference is described once.
+       Every word named must lie inside every payload of the type
+       (checked builds verify it at rcy_new and rcy_new_sized). */
+    uint64_t ref_words;
 } rcy_type;
+
+/** The bit of rcy_type.ref_words for the reference field `member` of the
+ *  payload struct `type` (which must be pointer-aligned, in the first 64
+ *  words): `.ref_words = RCY_REF_WORD(node, left) | RCY_REF_WORD(node, right)`. */
+#define RCY_REF_WORD(type, member) (UINT64_C(1) << (offsetof(type, member) / sizeof(void *)))
 
 /* ---- internals the inline functions need (do not use directly) ----
  * Every object, tracked by the collector or not, is preceded by this

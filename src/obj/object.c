@@ -241,11 +241,36 @@ static rcy_objhead *object_block(rcy_objects *O, const rcy_type *t, size_t bytes
     return pc ? rcy__mem_alloc_in(&O->mem, pc) : NULL;
 }
 
+static inline void check_type(const rcy_type *t)
+{
+    if (!t || ((uintptr_t)t & (_Alignof(rcy_type) - 1)))
+        rcy__misuse("rcy_new(%p): not a valid rcy_type pointer", (const void *)t);
+}
+
+/* A layout descriptor naming a word past the end of an n-byte payload
+   would make every walk read and write outside the object. */
+static RCY_NOINLINE void bad_layout(const rcy_type *t, size_t n, const char *api)
+{
+    size_t extent = rcy__ref_words_extent(t->ref_words);
+    rcy__misuse("%s: type '%s' has ref_words 0x%llx, which names payload word %zu (bytes %zu..%zu), "
+                "but the payload is %zu bytes: the descriptor disagrees with the size",
+                api, t->name ? t->name : "?", (unsigned long long)t->ref_words,
+                extent / sizeof(void *) - 1, extent - sizeof(void *), extent - 1, n);
+}
+
+static inline void check_layout(const rcy_type *t, size_t n, const char *api)
+{
+    if (RCY_UNLIKELY(rcy__ref_words_extent(t->ref_words) > n))
+        bad_layout(t, n, api);
+}
+
 /* Every creation that new_fast declines: a collection is due, the young
    vector must grow, the type's pools are not cached or have no free
    block, a large object, or out of memory. */
 static RCY_NOINLINE void *new_general(rcy_objects *O, const rcy_type *t, size_t n, int sized)
 {
+    if (!sized) /* every build: each type's first rcy_new in a heap comes here */
+        check_layout(t, n, "rcy_new");
     int collectable = rcy__collectable(t);
     if (collectable && O->young_count + 1 > O->young_limit)
         O->young_full(O); /* like CPython, collect before the new object exists */
@@ -292,16 +317,13 @@ static inline void *new_fast(rcy_objects *O, const rcy_type *t, size_t n, uintpt
     return o;
 }
 
-static inline void check_type(const rcy_type *t)
-{
-    if (!t || ((uintptr_t)t & (_Alignof(rcy_type) - 1)))
-        rcy__misuse("rcy_new(%p): not a valid rcy_type pointer", (const void *)t);
-}
-
 void *rcy_new_sized(rcy_heap *h, const rcy_type *t, size_t n)
 {
     rcy_objects *O = rcy__objects_of(h);
     check_type(t);
+#if RCY_CHECK_LEVEL >= 1
+    check_layout(t, n, "rcy_new_sized");
+#endif
     void *o = NULL;
     if (n <= RCY_SMALL_MAX - sizeof(rcy_objhead))
         o = new_fast(O, t, n, sized_key(t, rcy__size_class(object_bytes(rcy__collectable(t), n))));
@@ -314,13 +336,17 @@ void *rcy_new(rcy_heap *h, const rcy_type *t)
 {
     rcy_objects *O = rcy__objects_of(h);
     check_type(t);
+#if RCY_CHECK_LEVEL >= 1
+    check_layout(t, t->size, "rcy_new");
+#endif
     void *o = new_fast(O, t, t->size, new_key(t));
     return RCY_LIKELY(o != NULL) ? o : new_general(O, t, t->size, 0);
 }
 
 /* ---- traversal and clearing ---- */
 
-static void clear_slot(void **slot, void *arg)
+/* Inlined into the descriptor's loop of each caller (rcy__visit_refs). */
+static RCY_ALWAYS_INLINE void clear_slot(void **slot, void *arg)
 {
     (void)arg;
     void *child = *slot;
@@ -368,7 +394,7 @@ static void free_object(rcy_objects *O, rcy_arena *a, void *o, const rcy_type *t
         if (hd->gcword & RCY_GC_TRACKED)
             untrack(O, o);
         hd->gcword &= RCY_GC_LARGE;
-        t->traverse(o, clear_slot, NULL); /* rcy__clear_refs, with the type at hand */
+        rcy__visit_refs(o, t, clear_slot, NULL); /* rcy__clear_refs, with the type at hand */
     }
     if (t->destroy)
         t->destroy(o);
