@@ -382,18 +382,21 @@ static int finalize_resurrects(rcy_objects *O, void *o, const rcy_type *t)
     return 1;
 }
 
-/* a: the object's arena (object_home); t: its type. */
-static void free_object(rcy_objects *O, rcy_arena *a, void *o, const rcy_type *t)
+/* a: the object's arena (object_home); t: its type. Inlined into the
+   death functions, so that a cascade costs one frame per level (the
+   recursion is rcy_impl_decref_slow's, through clear_slot). */
+static RCY_ALWAYS_INLINE void free_object(rcy_objects *O, rcy_arena *a, void *o, const rcy_type *t)
 {
     rcy_objhead *hd = RCY_HEAD(o);
     if (rcy__collectable(t)) {
-        if (hd->gcword & (RCY_GC_TRACKED | RCY_GC_WAS_TRACKED)) {
-            if (O->young_count)
-                O->young_count--;
-        }
-        if (hd->gcword & RCY_GC_TRACKED)
-            untrack(O, o);
-        hd->gcword &= RCY_GC_LARGE;
+        uint32_t w = hd->gcword;
+        if (w & (RCY_GC_TRACKED | RCY_GC_WAS_TRACKED))
+            O->young_count -= O->young_count != 0;
+        if (w & RCY_GC_TRACKED)
+            unplace(O, o);
+        /* untracked, and no flag left for clear_slot's decrefs to see: one
+           store for what untrack() and the dead object's word need */
+        hd->gcword = w & RCY_GC_LARGE;
         rcy__visit_refs(o, t, clear_slot, NULL); /* rcy__clear_refs, with the type at hand */
     }
     if (t->destroy)
@@ -402,7 +405,7 @@ static void free_object(rcy_objects *O, rcy_arena *a, void *o, const rcy_type *t
 }
 
 /* a and t: the object's arena (object_home) and type. */
-static void die_now(rcy_objects *O, rcy_arena *a, void *o, const rcy_type *t)
+static RCY_ALWAYS_INLINE void die_now(rcy_objects *O, rcy_arena *a, void *o, const rcy_type *t)
 {
     if (finalize_resurrects(O, o, t))
         return;
