@@ -77,9 +77,20 @@ static inline void unplace(rcy_objects *O, void *o)
         return;
     }
     RCY_ASSERT(!(w & RCY_GC_COLLECTING)); /* no user code runs while the set is examined */
-    unsigned gen = rcy__generation(O, o);
-    if (gen < RCY_GEN_OLD)
-        rcy__young_remove(&O->young, w & RCY_GC_SLOT_MASK);
+    unsigned gen = rcy__gen_of(w);
+    if (gen == RCY_GEN_YOUNG) { /* rcy__young_generation, and the slot emptied: one test each */
+        rcy_young *y = &O->young;
+        uint32_t slot = w & RCY_GC_SLOT_MASK;
+        if (slot >= y->len || y->items[slot] != o) {
+            gen = RCY_GEN_OLD;
+        } else if (slot < y->boundary) {
+            gen = 1;
+            y->items[slot] = RCY_YOUNG_HOLE(0);
+        } else {
+            y->items[slot] = RCY_YOUNG_HOLE(y->hole);
+            y->hole = slot + 1;
+        }
+    }
     O->count[gen]--;
 }
 

@@ -237,8 +237,19 @@ static RCY_ALWAYS_INLINE void rcy__visit_refs(void *o, const rcy_type *t, rcy_vi
                                               void *arg)
 {
     void **words = o;
-    for (uint64_t m = t->ref_words; m; m &= m - 1)
+    uint64_t m = t->ref_words;
+    /* the first two words apart: each visit's branches then sit at a
+       place of their own, which predicts a record's fields (a leaf's NULL
+       children) as a traverse with one test per field does */
+    if (m) {
         visit(&words[__builtin_ctzll(m)], arg);
+        m &= m - 1;
+        if (m) {
+            visit(&words[__builtin_ctzll(m)], arg);
+            for (m &= m - 1; m; m &= m - 1)
+                visit(&words[__builtin_ctzll(m)], arg);
+        }
+    }
     if (t->traverse)
         t->traverse(o, visit, arg);
 }
