@@ -307,7 +307,7 @@ RCY_API size_t rcy_gc_get_freeze_count(rcy_heap *h);
 
 RCY_API int rcy_gc_is_tracked(const void *o);
 RCY_API int rcy_gc_is_finalized(const void *o);
-/** Track an untracked object of a type with traverse (no-op otherwise). */
+/** Track an untracked object of a collectable type (traverse or ref_words; no-op otherwise). */
 RCY_API void rcy_gc_track(void *o);
 /** Untrack: say "this object holds no references right now"; the
  *  collector then skips it. Track it again before it stores one. */
@@ -322,7 +322,7 @@ RCY_API int rcy_gc_get_objects(rcy_heap *h, int generation, rcy_object_fn fn, vo
 /** Tracked objects that hold a reference to target, frozen ones included.
  *  O(heap); a snapshot, as rcy_gc_get_objects. */
 RCY_API int rcy_gc_get_referrers(rcy_heap *h, const void *target, rcy_object_fn fn, void *arg);
-/** The objects o refers to (through its type's traverse). */
+/** The objects o refers to (its layout descriptor's words, then its traverse's). */
 RCY_API void rcy_gc_get_referents(const void *o, rcy_object_fn fn, void *arg);
 
 typedef struct {

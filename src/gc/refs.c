@@ -143,18 +143,25 @@ static RCY_ALWAYS_INLINE void visit_subtract_lagged(void **slot, void *arg)
         rcy__gc_refs_subtract(q->r, RCY_REFS_SIDE, rcy__gc_refs_referent(q->r, RCY_REFS_SIDE, due));
 }
 
-static RCY_ALWAYS_INLINE void subtract_lagged_step(rcy_gc *g, void *o, const rcy_type *t, uint32_t i, void *arg)
+static RCY_ALWAYS_INLINE void subtract_lagged_step(rcy_gc *g, void *o, const rcy_type *t,
+                                                   uint32_t i, void *arg)
 {
     (void)g, (void)i;
     rcy__visit_refs(o, t, visit_subtract_lagged, arg);
 }
 
-static RCY_ALWAYS_INLINE void count_step_header(rcy_gc *g, void *o, const rcy_type *t, uint32_t i, void *arg);
-static RCY_ALWAYS_INLINE void count_step_side(rcy_gc *g, void *o, const rcy_type *t, uint32_t i, void *arg);
-static RCY_ALWAYS_INLINE void count_step_garbage(rcy_gc *g, void *o, const rcy_type *t, uint32_t i, void *arg);
-static RCY_ALWAYS_INLINE void subtract_step_header(rcy_gc *g, void *o, const rcy_type *t, uint32_t i, void *arg);
-static RCY_ALWAYS_INLINE void subtract_step_side(rcy_gc *g, void *o, const rcy_type *t, uint32_t i, void *arg);
-static RCY_ALWAYS_INLINE void subtract_step_young(rcy_gc *g, void *o, const rcy_type *t, uint32_t i, void *arg);
+static RCY_ALWAYS_INLINE void count_step_header(rcy_gc *g, void *o, const rcy_type *t, uint32_t i,
+                                                void *arg);
+static RCY_ALWAYS_INLINE void count_step_side(rcy_gc *g, void *o, const rcy_type *t, uint32_t i,
+                                              void *arg);
+static RCY_ALWAYS_INLINE void count_step_garbage(rcy_gc *g, void *o, const rcy_type *t, uint32_t i,
+                                                 void *arg);
+static RCY_ALWAYS_INLINE void subtract_step_header(rcy_gc *g, void *o, const rcy_type *t,
+                                                   uint32_t i, void *arg);
+static RCY_ALWAYS_INLINE void subtract_step_side(rcy_gc *g, void *o, const rcy_type *t, uint32_t i,
+                                                 void *arg);
+static RCY_ALWAYS_INLINE void subtract_step_young(rcy_gc *g, void *o, const rcy_type *t, uint32_t i,
+                                                  void *arg);
 
 static RCY_ALWAYS_INLINE void update_refs(rcy_refs *r, rcy_refs_place P, rcy_refs_set S)
 {
@@ -287,8 +294,10 @@ static RCY_ALWAYS_INLINE void scan_one(rcy_refs *r, rcy_refs_place P, void *o, c
         rcy__traverse(stack->items[--stack->len], visit, r);
 }
 
-static RCY_ALWAYS_INLINE void scan_step_header(rcy_gc *g, void *o, const rcy_type *t, uint32_t i, void *arg);
-static RCY_ALWAYS_INLINE void scan_step_side(rcy_gc *g, void *o, const rcy_type *t, uint32_t i, void *arg);
+static RCY_ALWAYS_INLINE void scan_step_header(rcy_gc *g, void *o, const rcy_type *t, uint32_t i,
+                                               void *arg);
+static RCY_ALWAYS_INLINE void scan_step_side(rcy_gc *g, void *o, const rcy_type *t, uint32_t i,
+                                             void *arg);
 
 static RCY_ALWAYS_INLINE void scan(rcy_refs *r, rcy_refs_place P, rcy_refs_set S)
 {
@@ -382,19 +391,22 @@ void rcy__gc_mark_reachable(rcy_refs *r)
 /* Each instantiates a pass above for one place (and set kind), where a
    walk or a traverse takes its address. */
 
-static RCY_ALWAYS_INLINE void count_step_header(rcy_gc *g, void *o, const rcy_type *t, uint32_t i, void *arg)
+static RCY_ALWAYS_INLINE void count_step_header(rcy_gc *g, void *o, const rcy_type *t, uint32_t i,
+                                                void *arg)
 {
     (void)g, (void)t;
     count_one(arg, RCY_REFS_HEADER, RCY_REFS_GENERATIONS, o, i);
 }
 
-static RCY_ALWAYS_INLINE void count_step_side(rcy_gc *g, void *o, const rcy_type *t, uint32_t i, void *arg)
+static RCY_ALWAYS_INLINE void count_step_side(rcy_gc *g, void *o, const rcy_type *t, uint32_t i,
+                                              void *arg)
 {
     (void)g, (void)t;
     count_one(arg, RCY_REFS_SIDE, RCY_REFS_GENERATIONS, o, i);
 }
 
-static RCY_ALWAYS_INLINE void count_step_garbage(rcy_gc *g, void *o, const rcy_type *t, uint32_t i, void *arg)
+static RCY_ALWAYS_INLINE void count_step_garbage(rcy_gc *g, void *o, const rcy_type *t, uint32_t i,
+                                                 void *arg)
 {
     (void)g, (void)t;
     count_one(arg, RCY_REFS_HEADER, RCY_REFS_GARBAGE, o, i);
@@ -415,19 +427,22 @@ static RCY_ALWAYS_INLINE void visit_subtract_young(void **slot, void *arg)
     visit_subtract(slot, arg, RCY_REFS_YOUNG);
 }
 
-static RCY_ALWAYS_INLINE void subtract_step_header(rcy_gc *g, void *o, const rcy_type *t, uint32_t i, void *arg)
+static RCY_ALWAYS_INLINE void subtract_step_header(rcy_gc *g, void *o, const rcy_type *t,
+                                                   uint32_t i, void *arg)
 {
     (void)g;
     subtract_one(arg, RCY_REFS_HEADER, RCY_REFS_GENERATIONS, o, t, i);
 }
 
-static RCY_ALWAYS_INLINE void subtract_step_side(rcy_gc *g, void *o, const rcy_type *t, uint32_t i, void *arg)
+static RCY_ALWAYS_INLINE void subtract_step_side(rcy_gc *g, void *o, const rcy_type *t, uint32_t i,
+                                                 void *arg)
 {
     (void)g;
     subtract_one(arg, RCY_REFS_SIDE, RCY_REFS_GENERATIONS, o, t, i);
 }
 
-static RCY_ALWAYS_INLINE void subtract_step_young(rcy_gc *g, void *o, const rcy_type *t, uint32_t i, void *arg)
+static RCY_ALWAYS_INLINE void subtract_step_young(rcy_gc *g, void *o, const rcy_type *t, uint32_t i,
+                                                  void *arg)
 {
     (void)g;
     subtract_one(arg, RCY_REFS_YOUNG, RCY_REFS_GENERATIONS, o, t, i);
@@ -455,13 +470,15 @@ static RCY_ALWAYS_INLINE void visit_mark_side(void **slot, void *arg)
     visit_mark(slot, arg, RCY_REFS_SIDE);
 }
 
-static RCY_ALWAYS_INLINE void scan_step_header(rcy_gc *g, void *o, const rcy_type *t, uint32_t i, void *arg)
+static RCY_ALWAYS_INLINE void scan_step_header(rcy_gc *g, void *o, const rcy_type *t, uint32_t i,
+                                               void *arg)
 {
     (void)g;
     scan_one(arg, RCY_REFS_HEADER, o, t, i);
 }
 
-static RCY_ALWAYS_INLINE void scan_step_side(rcy_gc *g, void *o, const rcy_type *t, uint32_t i, void *arg)
+static RCY_ALWAYS_INLINE void scan_step_side(rcy_gc *g, void *o, const rcy_type *t, uint32_t i,
+                                             void *arg)
 {
     (void)g;
     scan_one(arg, RCY_REFS_SIDE, o, t, i);

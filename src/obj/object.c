@@ -263,10 +263,11 @@ static inline void check_type(const rcy_type *t)
 static RCY_NOINLINE void bad_layout(const rcy_type *t, size_t n, const char *api)
 {
     size_t extent = rcy__ref_words_extent(t->ref_words);
-    rcy__misuse("%s: type '%s' has ref_words 0x%llx, which names payload word %zu (bytes %zu..%zu), "
-                "but the payload is %zu bytes: the descriptor disagrees with the size",
-                api, t->name ? t->name : "?", (unsigned long long)t->ref_words,
-                extent / sizeof(void *) - 1, extent - sizeof(void *), extent - 1, n);
+    rcy__misuse(
+        "%s: type '%s' has ref_words 0x%llx, which names payload word %zu (bytes %zu..%zu), "
+        "but the payload is %zu bytes: the descriptor disagrees with the size",
+        api, t->name ? t->name : "?", (unsigned long long)t->ref_words, extent / sizeof(void *) - 1,
+        extent - sizeof(void *), extent - 1, n);
 }
 
 static inline void check_layout(const rcy_type *t, size_t n, const char *api)

@@ -48,10 +48,8 @@ static void rec_traverse(void *self, rcy_visit_fn visit, void *arg)
 
 static const rcy_type rec_described = {
     .name = "rec_described", .size = sizeof(rec), .destroy = rec_destroy, .ref_words = REC_WORDS};
-static const rcy_type rec_traversed = {.name = "rec_traversed",
-                                       .size = sizeof(rec),
-                                       .traverse = rec_traverse,
-                                       .destroy = rec_destroy};
+static const rcy_type rec_traversed = {
+    .name = "rec_traversed", .size = sizeof(rec), .traverse = rec_traverse, .destroy = rec_destroy};
 
 /* both: a described fixed part (word 0: a reference, word 1: the length)
    and an array of references after it, which traverse reports */
@@ -240,8 +238,8 @@ typedef struct two_words {
 } two_words;
 
 /* word 2 does not exist in a 16-byte payload */
-static const rcy_type overlong_type = {.name = "overlong", .size = sizeof(two_words),
-                                       .ref_words = 1u << 2};
+static const rcy_type overlong_type = {
+    .name = "overlong", .size = sizeof(two_words), .ref_words = 1u << 2};
 
 static void misuse_new_overlong(void *arg)
 {
