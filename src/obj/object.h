@@ -238,17 +238,25 @@ static RCY_ALWAYS_INLINE void rcy__visit_refs(void *o, const rcy_type *t, rcy_vi
 {
     void **words = o;
     uint64_t m = t->ref_words;
-    /* the first two words apart: each visit's branches then sit at a
-       place of their own, which predicts a record's fields (a leaf's NULL
-       children) as a traverse with one test per field does */
-    if (m) {
-        visit(&words[__builtin_ctzll(m)], arg);
-        m &= m - 1;
-        if (m) {
+    /* The first four words by a test of their bit each, the rest by
+       count-trailing-zeros. A tested word's address does not depend on the
+       bitmap's value, only on a branch the processor predicts: it loads the
+       fields (and, in death, the children's headers) while the type is
+       still being found from the address. Computed from the bitmap, every
+       address waited for that chain of loads: binary-trees ran about 15%
+       slower than with traverse, whose indirect call is predicted the same
+       way. Each word's visit also gets a branch of its own. */
+    if (m) { /* one test for a type without a descriptor */
+        if (m & 1)
+            visit(&words[0], arg);
+        if (m & 2)
+            visit(&words[1], arg);
+        if (m & 4)
+            visit(&words[2], arg);
+        if (m & 8)
+            visit(&words[3], arg);
+        for (m &= ~(uint64_t)15; m; m &= m - 1)
             visit(&words[__builtin_ctzll(m)], arg);
-            for (m &= m - 1; m; m &= m - 1)
-                visit(&words[__builtin_ctzll(m)], arg);
-        }
     }
     if (t->traverse)
         t->traverse(o, visit, arg);
