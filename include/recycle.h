@@ -163,6 +163,8 @@ typedef struct rcy_mem_stats {
     size_t bytes_mapped;         /* bytes of address space mapped from the OS now */
     size_t bytes_committed;      /* bytes of that which may hold pages (not given back) */
     size_t bytes_released_total; /* bytes given back to the OS since the heap was made */
+    size_t free_slow_paths;      /* frees of small blocks that took the pool's slow path (a
+                                    pool that was full, or emptied and not kept) */
     size_t bytes_in_use;         /* small_bytes_used + large_bytes */
     size_t peak_bytes_committed; /* high-water mark of bytes_committed + large_bytes */
     size_t bytes_held;           /* what the memory budget counts (rcy_heap_set_limit) */
