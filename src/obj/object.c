@@ -394,10 +394,12 @@ static int finalize_resurrects(rcy_objects *O, void *o, const rcy_type *t)
     return 1;
 }
 
-/* a: the object's arena (object_home); t: its type. Inlined into the
-   death functions, so that a cascade costs one frame per level (the
-   recursion is rcy_impl_decref_slow's, through clear_slot). */
-static RCY_ALWAYS_INLINE void free_object(rcy_objects *O, rcy_arena *a, void *o, const rcy_type *t)
+/* a: the object's arena (object_home), pool its pool (NULL: a large
+   object; found for the type, so not looked up again); t: its type.
+   Inlined into the death functions, so that a cascade costs one frame per
+   level (the recursion is rcy_impl_decref_slow's, through clear_slot). */
+static RCY_ALWAYS_INLINE void free_object(rcy_objects *O, rcy_arena *a, rcy_pool *pool, void *o,
+                                          const rcy_type *t)
 {
     rcy_objhead *hd = RCY_HEAD(o);
     if (rcy__collectable(t)) {
@@ -413,17 +415,19 @@ static RCY_ALWAYS_INLINE void free_object(rcy_objects *O, rcy_arena *a, void *o,
     }
     if (t->destroy)
         t->destroy(o);
-    rcy__mem_release(&O->mem, a, rcy__object_block(o));
+    rcy__mem_release_in(&O->mem, a, pool, rcy__object_block(o));
 }
 
-/* a and t: the object's arena (object_home) and type. */
-static RCY_ALWAYS_INLINE void die_now(rcy_objects *O, rcy_arena *a, void *o, const rcy_type *t)
+/* a, pool and t: the object's arena (object_home), pool (NULL: large)
+   and type. */
+static RCY_ALWAYS_INLINE void die_now(rcy_objects *O, rcy_arena *a, rcy_pool *pool, void *o,
+                                      const rcy_type *t)
 {
     if (finalize_resurrects(O, o, t))
         return;
     if (RCY_HEAD(o)->gcword & RCY_GC_WEAKREFD)
         O->weak_clear(O, o); /* set only through the weak reference layer */
-    free_object(O, a, o, t);
+    free_object(O, a, pool, o, t);
 }
 
 /* Queues a dying object; 0 if the queue cannot grow (out of memory: the
@@ -454,7 +458,8 @@ static void drain_pending(rcy_objects *O)
         void *o = O->pending.items[O->pending_head++];
         rcy_arena *a = rcy__object_arena(o);
         O->depth++;
-        die_now(O, a, o, rcy__type_at(a, rcy__object_block(o)));
+        rcy_pool *pool = a ? rcy__pool_of(a, rcy__object_block(o)) : NULL;
+        die_now(O, a, pool, o, rcy__type_in(pool, rcy__object_block(o)));
         O->depth--;
     }
     O->pending_head = O->pending.len = 0;
@@ -464,11 +469,12 @@ static void object_dies(void *o)
 {
     rcy_arena *a;
     rcy_objects *O = rcy__object_home(o, &a);
-    const rcy_type *t = rcy__type_at(a, rcy__object_block(o));
+    rcy_pool *pool = a ? rcy__pool_of(a, rcy__object_block(o)) : NULL;
+    const rcy_type *t = rcy__type_in(pool, rcy__object_block(o));
     if (O->depth >= RCY_DEATH_NESTING && rcy__collectable(t) && push_pending(O, o))
         return;
     O->depth++;
-    die_now(O, a, o, t);
+    die_now(O, a, pool, o, t);
     O->depth--;
     if (O->depth == 0 && O->pending.len)
         drain_pending(O);

@@ -124,6 +124,13 @@ static inline const rcy_type *rcy__type_at(const rcy_arena *a, const void *b)
     return a ? rcy__pool_tag(rcy__pool_of((rcy_arena *)a, b)) : rcy__large_header(b)->tag;
 }
 
+/* The type of the object whose block starts at b, in pool (NULL: a large
+   block). */
+static inline const rcy_type *rcy__type_in(rcy_pool *pool, const void *b)
+{
+    return pool ? rcy__pool_tag(pool) : rcy__large_header(b)->tag;
+}
+
 /* The arena of a live object (or one dying), NULL for a large one: from
    its address and its LARGE bit, no load but its header's. */
 static inline rcy_arena *rcy__object_arena(const void *o)
