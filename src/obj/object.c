@@ -465,7 +465,7 @@ static void drain_pending(rcy_objects *O)
     O->pending_head = O->pending.len = 0;
 }
 
-static RCY_ALWAYS_INLINE void object_dies(void *o)
+static void object_dies(void *o)
 {
     rcy_arena *a;
     rcy_objects *O = rcy__object_home(o, &a);
