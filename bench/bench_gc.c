@@ -30,6 +30,14 @@
  *                       run must never fail an allocation; time, the most
  *                       bytes held and peak RSS, and the share of the time
  *                       spent in the limit's reactions
+ *   bench_gc shape KIND N [REPS] [traverse]
+ *                       full collections of about N tracked objects shaped as
+ *                       KIND: list (one container of records, each holding
+ *                       an atom), dict (tables of 8 atom -> record entries,
+ *                       records linking to random earlier ones), tree (a
+ *                       complete binary tree), records (a chain with random
+ *                       back edges); records described by a layout
+ *                       descriptor, or by traverse; ns per object
  */
 #include "bench_common.h"
 
@@ -394,6 +402,194 @@ static void budget(size_t mib, int collector_off)
            st.limit_failures, t > 0 ? (double)st.limit_reaction_ns * 1e-9 / t : 0.0);
 }
 
+/* ------------------------------------------------------------------ */
+/* shapes: full collections of heaps shaped like real programs' (issue 21) */
+/* ------------------------------------------------------------------ */
+
+/* Each shape's objects are records whose references a layout descriptor
+   describes, or (the `traverse` variant) the same records with traverse;
+   containers' entries are a variable part, always reported by traverse.
+   Atoms (no references) stand for ints and strings: never tracked. */
+typedef struct rec1 {
+    void *child;
+    long value;
+} rec1;
+typedef struct rec2 {
+    void *a, *b;
+    long value;
+} rec2;
+typedef struct table {
+    size_t len;
+    void *entry[]; /* key (an atom), value (a record), key, value... */
+} table;
+
+static void rec1_traverse(void *self, rcy_visit_fn visit, void *arg)
+{
+    visit(&((rec1 *)self)->child, arg);
+}
+static void rec2_traverse(void *self, rcy_visit_fn visit, void *arg)
+{
+    rec2 *r = self;
+    visit(&r->a, arg);
+    visit(&r->b, arg);
+}
+static void table_traverse(void *self, rcy_visit_fn visit, void *arg)
+{
+    table *t = self;
+    for (size_t i = 0; i < t->len; i++)
+        visit(&t->entry[i], arg);
+}
+static const rcy_type shape_types[2][2] = {
+    {{.name = "rec1", .size = sizeof(rec1), .ref_words = RCY_REF_WORD(rec1, child)},
+     {.name = "rec2",
+      .size = sizeof(rec2),
+      .ref_words = RCY_REF_WORD(rec2, a) | RCY_REF_WORD(rec2, b)}},
+    {{"rec1_traverse", sizeof(rec1), rec1_traverse, NULL, NULL},
+     {"rec2_traverse", sizeof(rec2), rec2_traverse, NULL, NULL}},
+};
+static const rcy_type table_type = {"table", sizeof(table), table_traverse, NULL, NULL};
+static const rcy_type shape_atom_type = {"atom", 16, NULL, NULL, NULL};
+
+static table *table_new(size_t len)
+{
+    table *t = rcy_new_sized(g_heap, &table_type, sizeof(table) + len * sizeof(void *));
+    if (!t) {
+        fprintf(stderr, "rcy_new_sized failed\n");
+        exit(2);
+    }
+    t->len = len;
+    return t;
+}
+
+/* list: one container of n records, each holding one atom: a Python list
+   of small objects. */
+static void *shape_list(size_t n, const rcy_type *const *types)
+{
+    table *l = table_new(n);
+    for (size_t i = 0; i < n; i++) {
+        rec1 *r = new_or_die(types[0]);
+        r->child = new_or_die(&shape_atom_type);
+        l->entry[i] = r;
+    }
+    return l;
+}
+
+/* dict: a list of n/9 tables of 8 entries (atom key, record value), each
+   record holding an atom and a random earlier record: dicts of records. */
+static void *shape_dict(size_t n, const rcy_type *const *types)
+{
+    enum { ENTRIES = 8 };
+    size_t ntables = n / (ENTRIES + 1) + 1;
+    void **recs = os_array(ntables * ENTRIES * sizeof(void *));
+    rng_t rng = {0x5eed};
+    table *all = table_new(ntables);
+    size_t made = 0;
+    for (size_t t = 0; t < ntables; t++) {
+        table *d = table_new(2 * ENTRIES);
+        for (size_t e = 0; e < ENTRIES; e++) {
+            rec2 *r = new_or_die(types[1]);
+            r->a = new_or_die(&shape_atom_type);
+            if (made) {
+                r->b = recs[rng_next(&rng) % made];
+                rcy_incref(r->b);
+            }
+            recs[made++] = r;
+            d->entry[2 * e] = new_or_die(&shape_atom_type);
+            d->entry[2 * e + 1] = r;
+        }
+        all->entry[t] = d;
+    }
+    os_array_free(recs, ntables * ENTRIES * sizeof(void *));
+    return all;
+}
+
+/* tree: a complete binary tree of n records (depth log2 n), built depth
+   first. */
+static void *shape_tree_node(size_t n, const rcy_type *const *types)
+{
+    rec2 *r = new_or_die(types[1]);
+    size_t rest = n - 1;
+    if (rest > 0)
+        r->a = shape_tree_node(rest - rest / 2, types);
+    if (rest / 2 > 0)
+        r->b = shape_tree_node(rest / 2, types);
+    return r;
+}
+
+/* records: a chain of n records from one root, record i also holding a
+   random earlier one (bench_gc live's graph). */
+static void *shape_records(size_t n, const rcy_type *const *types)
+{
+    void **all = os_array(n * sizeof(void *));
+    rng_t rng = {0x1234567ULL};
+    rec2 *root = new_or_die(types[1]), *cur = root;
+    all[0] = root;
+    for (size_t i = 1; i < n; i++) {
+        rec2 *x = new_or_die(types[1]);
+        x->b = all[rng_next(&rng) % i];
+        rcy_incref(x->b);
+        cur->a = x;
+        cur = x;
+        all[i] = x;
+    }
+    os_array_free(all, n * sizeof(void *));
+    return root;
+}
+
+static void shape_count_one(void *o, void *arg)
+{
+    (void)o;
+    ++*(size_t *)arg;
+}
+
+/* shape KIND N [REPS] [traverse]: builds the shape with about N tracked
+   objects, then REPS full collections (the first moves everything to the
+   old generation; all are timed; the median and minimum of those after
+   the first are reported). REPS 1 and 3 under callgrind give the
+   instructions of two collections by difference (bench/run.sh). */
+static void shape(const char *kind, size_t n, int reps, int use_traverse)
+{
+    a_init();
+    rcy_gc_disable(g_heap);
+    const rcy_type *types[2] = {&shape_types[use_traverse][0], &shape_types[use_traverse][1]};
+    void *root;
+    if (!strcmp(kind, "list"))
+        root = shape_list(n, types);
+    else if (!strcmp(kind, "dict"))
+        root = shape_dict(n, types);
+    else if (!strcmp(kind, "tree"))
+        root = shape_tree_node(n, types);
+    else if (!strcmp(kind, "records"))
+        root = shape_records(n, types);
+    else {
+        fprintf(stderr, "shape: '%s' is not list, dict, tree or records\n", kind);
+        exit(2);
+    }
+    enum { MAX_REPS = 16 };
+    double t[MAX_REPS];
+    reps = reps < 1 ? 1 : reps > MAX_REPS ? MAX_REPS : reps;
+    for (int r = 0; r < reps; r++) {
+        double t0 = now_s();
+        size_t found = rcy_gc_collect(g_heap, -1);
+        t[r] = now_s() - t0;
+        if (found != 0) {
+            fprintf(stderr, "shape %s: collector found %zu unreachable\n", kind, found);
+            exit(3);
+        }
+    }
+    /* the first collection moved everything: the others are the steady state */
+    int first = reps > 1, timed = reps - first;
+    qsort(t + first, (size_t)timed, sizeof t[0], cmp_double);
+    double med = t[first + timed / 2], min = t[first];
+    size_t objects = 0;
+    rcy_gc_get_objects(g_heap, -1, shape_count_one, &objects);
+    printf("RESULT bench=gc_shape alloc=recycle shape=%s layout=%s n=%zu objects=%zu ns_obj=%.2f "
+           "ns_obj_min=%.2f collect_ms=%.3f peak_rss_mib=%.1f\n",
+           kind, use_traverse ? "traverse" : "descriptor", n, objects, med * 1e9 / (double)objects,
+           min * 1e9 / (double)objects, med * 1e3, peak_rss_mib());
+    rcy_decref(root);
+}
+
 int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
@@ -408,9 +604,13 @@ int main(int argc, char **argv)
         young((size_t)arg_long(argc, argv, 2, 10000000), (size_t)arg_long(argc, argv, 3, 1000000));
     } else if (!strcmp(mode, "budget")) {
         budget((size_t)arg_long(argc, argv, 2, 2048), argc > 3 && !strcmp(argv[3], "off"));
+    } else if (!strcmp(mode, "shape") && argc > 2) {
+        shape(argv[2], (size_t)arg_long(argc, argv, 3, 1000000), (int)arg_long(argc, argv, 4, 6),
+              argc > 5 && !strcmp(argv[5], "traverse"));
     } else {
         fprintf(stderr,
-                "usage: %s live N | cycles N | untrack N | young M BASE | budget MIB [off]\n",
+                "usage: %s live N | cycles N | untrack N | young M BASE | budget MIB [off] | "
+                "shape list|dict|tree|records N [REPS] [traverse]\n",
                 argv[0]);
         return 2;
     }

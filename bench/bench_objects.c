@@ -14,7 +14,9 @@
  *                                        binary-trees (default depth 21, quick 16);
  *                                        recycle: collector on (defaults), off
  *                                        (gcoff), or on without drop pacing
- *                                        (nopace: Python's policy); a malloc:
+ *                                        (nopace: Python's policy); the node
+ *                                        type has a layout descriptor, or
+ *                                        traverse instead (traverse); a malloc:
  *                                        malloc/free, or hand-written reference
  *                                        counting with type callbacks (rc)
  */
@@ -57,11 +59,17 @@ static void node_traverse(void *self, bt_visit_fn visit, void *arg)
 #endif
 
 #if defined(ALLOC_RECYCLE)
-static const rcy_type node_type = {"node", sizeof(node), node_traverse, NULL, NULL};
+/* The node's references by layout descriptor (the default), or by
+   traverse (the `traverse` variant, for comparison). */
+static const rcy_type node_type = {.name = "node",
+                                   .size = sizeof(node),
+                                   .ref_words = RCY_REF_WORD(node, l) | RCY_REF_WORD(node, r)};
+static const rcy_type node_traverse_type = {"node", sizeof(node), node_traverse, NULL, NULL};
+static const rcy_type *bt_type = &node_type;
 
 static void *bt_make(int d)
 {
-    node *n = rcy_new(g_heap, &node_type);
+    node *n = rcy_new(g_heap, bt_type);
     if (!n) {
         fprintf(stderr, "rcy_new failed\n");
         exit(2);
@@ -179,7 +187,7 @@ static const bt_impl bt_counted = {hr_make, bt_check, hr_release};
 /* The variants: recycle with the collector on (defaults), off, or on
    without drop pacing; a malloc with malloc/free, or with hand-written
    reference counting. */
-enum bt_variant { BT_DEFAULT, BT_GCOFF, BT_NOPACE, BT_COUNTED };
+enum bt_variant { BT_DEFAULT, BT_GCOFF, BT_NOPACE, BT_COUNTED, BT_TRAVERSE };
 
 static void binary_trees(int max_depth, enum bt_variant v)
 {
@@ -192,6 +200,8 @@ static void binary_trees(int max_depth, enum bt_variant v)
         rcy_gc_disable(g_heap);
     if (v == BT_NOPACE)
         rcy_gc_set_drop_pacing(g_heap, 0);
+    if (v == BT_TRAVERSE)
+        bt_type = &node_traverse_type;
     const bt_impl *bt = &bt_objects;
 #elif defined(ALLOC_BOEHM)
     const bt_impl *bt = &bt_plain;
@@ -228,7 +238,8 @@ static void binary_trees(int max_depth, enum bt_variant v)
     rcy_gc_get_stats(g_heap, st);
     snprintf(extra, sizeof extra, " gc0=%zu gc1=%zu gc2=%zu header_bytes=%zu", st[0].collections,
              st[1].collections, st[2].collections, rcy_header_size(&node_type));
-    static const char *const names[] = {"recycle", "recycle-gcoff", "recycle-nopace", "recycle"};
+    static const char *const names[] = {"recycle", "recycle-gcoff", "recycle-nopace", "recycle",
+                                        "recycle-traverse"};
     snprintf(variant, sizeof variant, "%s", names[v]);
 #else
 #if defined(ALLOC_BOEHM)
@@ -380,9 +391,9 @@ int main(int argc, char **argv)
         int depth = (int)arg_long(argc, argv, 2, bench_quick() ? 16 : 21);
         enum bt_variant v = BT_DEFAULT;
         if (argc > 3) {
-            static const char *const opts[] = {"", "gcoff", "nopace", "rc"};
+            static const char *const opts[] = {"", "gcoff", "nopace", "rc", "traverse"};
 #if defined(ALLOC_RECYCLE)
-            int first = BT_GCOFF, last = BT_NOPACE;
+            int first = BT_GCOFF, last = BT_TRAVERSE;
 #elif defined(ALLOC_BOEHM)
             int first = 1, last = 0; /* none: Boehm GC never frees */
 #else
@@ -405,7 +416,8 @@ int main(int argc, char **argv)
     } else {
         fprintf(
             stderr,
-            "usage: %s bt [depth] [gcoff|nopace (recycle) | rc (a malloc)] | newfree | refpair\n",
+            "usage: %s bt [depth] [gcoff|nopace|traverse (recycle) | rc (a malloc)] | newfree | "
+            "refpair\n",
             argv[0]);
         return 2;
     }

@@ -15,7 +15,7 @@ import statistics
 import subprocess
 
 COLORS = {
-    "recycle": "#cc3311", "recycle-gcoff": "#ee7733", "recycle-nopace": "#bb5566",
+    "recycle": "#cc3311", "recycle-gcoff": "#ee7733", "recycle-nopace": "#bb5566", "recycle-traverse": "#994455",
     "glibc": "#0077bb",
     "mimalloc": "#009988", "jemalloc": "#33bbee", "boehm": "#777777",
     "cpython": "#ee3377", "cpython-gcoff": "#aa4499",
@@ -115,6 +115,7 @@ def table(header, rows):
 def label(a):
     return {"recycle": "**recycle**", "recycle-gcoff": "**recycle, collector off**",
             "recycle-nopace": "**recycle, no drop pacing**",
+            "recycle-traverse": "**recycle, node type with traverse**",
             "cpython": "CPython", "cpython-gcoff": "CPython, gc off",
             "boehm": "Boehm GC", "glibc-rc": "glibc, hand-written counts",
             "mimalloc-rc": "mimalloc, hand-written counts"}.get(a, a)
@@ -343,6 +344,64 @@ def mt_standalone(results, out, quick):
             f"{os.cpu_count()} logical CPUs." + (" Quick mode (BENCH_QUICK=1): small sizes." if quick else "")]
     with open(out, "w") as f:
         f.write("\n".join(head + md) + "\n")
+
+
+# ---------------------------------------------------------------- heap shapes (issue 21)
+SHAPES = ("list", "dict", "tree", "records")
+
+
+def shapes_section(R, body, target):
+    """Full collections of heaps shaped like real programs', recycle's records
+    with a layout descriptor and with traverse, CPython's with __slots__: time
+    per object (medians) and callgrind instructions per object."""
+    rows_all = R.select("gc_shape")
+    if not rows_all:
+        return
+    body.append("\n### Heap shapes: full collections (layout descriptors against traverse, and CPython)\n")
+    body.append("`bench_gc shape KIND N` and `gc_bench.py shape KIND N`: about N tracked objects "
+                "shaped as KIND, then full collections, the first of which moves everything to "
+                "the oldest generation; the median of the others, ns per tracked object. "
+                "list: one container of records each holding an atom (an int in CPython); "
+                "dict: tables of 8 atom -> record entries, each record holding an atom and a "
+                "random earlier record; tree: a complete binary tree built depth first; records: "
+                "a chain with a random back edge per record. recycle's records describe their "
+                "references by a layout descriptor (`ref_words`) or by `traverse`; containers' "
+                "entries always by traverse. Instructions per object: callgrind, two "
+                "collections by difference (REPS 3 minus REPS 1), once.\n")
+    rows = []
+    for kind in SHAPES:
+        for n in sorted({r["n"] for r in rows_all if r.get("shape") == kind and "n" in r}, key=int):
+            d = R.med("gc_shape", "recycle", "ns_obj", shape=kind, n=n, layout="descriptor")
+            t = R.med("gc_shape", "recycle", "ns_obj", shape=kind, n=n, layout="traverse")
+            c = R.med("gc_shape", "cpython", "ns_obj", shape=kind, n=n)
+            ird = R.med("gc_shape_ir", "recycle", "ir_obj", shape=kind, n=n, layout="descriptor")
+            irt = R.med("gc_shape_ir", "recycle", "ir_obj", shape=kind, n=n, layout="traverse")
+            rows.append([kind, n, fmt(d, 1), fmt(t, 1), ratio(d, t), fmt(c, 1), ratio(d, c),
+                         fmt(ird, 0), fmt(irt, 0)])
+    body.append(table(["shape", "N", "ns/obj descriptor", "ns/obj traverse", "descriptor vs traverse",
+                       "ns/obj CPython", "recycle vs CPython", "instr/obj descriptor",
+                       "instr/obj traverse"], rows))
+    for kind in SHAPES:
+        ns = {r["n"] for r in rows_all if r.get("shape") == kind and "n" in r}
+        worst = None
+        for n in ns:
+            if int(n) < 1000000:
+                continue
+            d = R.med("gc_shape", "recycle", "ns_obj", shape=kind, n=n, layout="descriptor")
+            c = R.med("gc_shape", "cpython", "ns_obj", shape=kind, n=n)
+            if d and c:
+                worst = max(worst or 0, d / c)
+        target(f"full collection, {kind}: at most 0.3x CPython's time per object at 1M and 10M objects",
+               "n/a" if worst is None else f"worst {worst:.2f}x", None if worst is None else worst <= 0.3)
+        irs = [R.med("gc_shape_ir", "recycle", "ir_obj", shape=kind, n=n, layout="descriptor") for n in ns]
+        irs = [x for x in irs if x is not None]
+        target(f"full collection, {kind}: at most 100 instructions per object (callgrind, descriptor)",
+               "n/a" if not irs else f"at most {max(irs):.0f}", None if not irs else max(irs) <= 100)
+        per = [R.med("gc_shape", "recycle", "ns_obj", shape=kind, n=n, layout="descriptor") for n in ns]
+        per = [x for x in per if x]
+        if len(per) > 1:
+            target(f"full collection, {kind}: cost per object from the smallest N to the largest within 1.3x",
+                   f"{min(per):.1f} to {max(per):.1f} ns", max(per) <= 1.3 * min(per))
 
 
 def main():
@@ -656,8 +715,9 @@ def main():
     body.append(f"\n### binary-trees, depth {d}\n")
     body.append(f"A stretch tree of depth {d + 1}, a long-lived tree of depth {d}, then for "
                 f"d = 4, 6, ..., {d}: 2^({d}-d+4) trees of depth d, each built, node-counted and "
-                "freed. recycle: nodes are objects of a type with traverse, a tree is freed by one "
-                "`rcy_decref` of its root; collector at default thresholds, and once more with "
+                "freed. recycle: nodes are objects of a type with a layout descriptor (`ref_words`; "
+                "the \"node type with traverse\" variant describes them by `traverse` instead), "
+                "a tree is freed by one `rcy_decref` of its root; collector at default thresholds, and once more with "
                 "`rcy_gc_disable`. The malloc variants are the same C program with malloc/free "
                 "(recursive free); the \"hand-written counts\" variants are the same program "
                 "with a count and a type in a 16-byte header and death through the type's "
@@ -875,6 +935,7 @@ def main():
     mt_md, mt_targets = mt_section(R)
     body.extend(mt_md)
     targets.extend(mt_targets)
+    shapes_section(R, body, target)
 
     # ---------------- summary sections (placed before the body)
     md.append("## Targets\n")

@@ -101,6 +101,58 @@ else
     YOUNG_ALLOCS=10000000; YOUNG_BASE=1000000
 fi
 
+# ---- issue 21: heap shapes (full collections), recycle with layout descriptors
+# and with traverse against CPython, interleaved; 1e7 objects in the first
+# repetition only (CPython needs seconds per collection there) ----
+SHAPES="list dict tree records"
+if [ -n "$QUICK" ]; then SHAPE_SIZES="10000 100000"; SHAPE_BIG=1000000; SHAPE_IR_SIZES="10000"
+else SHAPE_SIZES="100000 1000000"; SHAPE_BIG=10000000; SHAPE_IR_SIZES="100000 1000000"; fi
+# shapes_rep REP: one repetition of every shape at every size
+shapes_rep() {
+    local rep=$1 n k v sizes=$SHAPE_SIZES reps
+    if [ "$rep" = 1 ]; then sizes="$sizes $SHAPE_BIG"; fi
+    local variants=()
+    if [ -n "$RECYCLE" ]; then variants+=(recycle recycle-traverse); fi
+    if [ -n "$PY" ]; then variants+=(cpython); fi
+    for n in $sizes; do
+        reps=6
+        if [ "$n" -ge 10000000 ]; then reps=3; fi
+        for k in $SHAPES; do
+            for v in $(rotate "$rep" "${variants[@]}"); do
+                case "$v" in
+                    recycle) run_one "$rep" "shape/$k$n/$v" "$BIN/bench_gc_recycle" shape "$k" "$n" "$reps" ;;
+                    recycle-traverse) run_one "$rep" "shape/$k$n/$v" "$BIN/bench_gc_recycle" shape "$k" "$n" "$reps" traverse ;;
+                    cpython) run_one "$rep" "shape/$k$n/$v" "$PY" bench/py/gc_bench.py shape "$k" "$n" "$reps" ;;
+                esac
+            done
+        done
+    done
+}
+# shapes_ir: callgrind instructions per object of a full collection, two
+# collections by difference (REPS 3 minus REPS 1), once (exact)
+shapes_ir() {
+    if [ -z "$RECYCLE" ] || ! command -v valgrind >/dev/null 2>&1; then return 0; fi
+    local n k layout one three objs
+    for n in $SHAPE_IR_SIZES; do
+        for k in $SHAPES; do
+            for layout in descriptor traverse; do
+                note "-- instructions: shape $k $n $layout"
+                local extra=""
+                if [ "$layout" = traverse ]; then extra=traverse; fi
+                one=$(count_ir "$BIN/bench_gc_recycle" shape "$k" "$n" 1 $extra)
+                three=$(count_ir "$BIN/bench_gc_recycle" shape "$k" "$n" 3 $extra)
+                objs=$("$BIN/bench_gc_recycle" shape "$k" "$n" 1 $extra | sed -n 's/.* objects=\([0-9]*\).*/\1/p')
+                if [ -n "$one" ] && [ -n "$three" ] && [ -n "$objs" ]; then
+                    echo "RESULT bench=gc_shape_ir alloc=recycle shape=$k layout=$layout n=$n objects=$objs" \
+                        "ir_obj=$(( (three - one) / (2 * objs) ))" >>"$RESULTS"
+                else
+                    echo "FAIL label=shape_ir/$k$n/$layout rep=1 rc=1" >>"$RESULTS"
+                fi
+            done
+        done
+    done
+}
+
 for ((rep = 1; rep <= REPS; rep++)); do
     note "== repetition $rep of $REPS"
     # 1. raw allocator
@@ -119,7 +171,7 @@ for ((rep = 1; rep <= REPS; rep++)); do
     BT=()
     for a in "${ALLOCS[@]}"; do
         BT+=("$a")
-        if [ "$a" = recycle ]; then BT+=("recycle-gcoff" "recycle-nopace"); fi
+        if [ "$a" = recycle ]; then BT+=("recycle-gcoff" "recycle-nopace" "recycle-traverse"); fi
         # hand-written reference counting on glibc and mimalloc, the allocators
         # the binary-trees targets compare recycle with
         if [ "$a" = glibc ] || [ "$a" = mimalloc ]; then BT+=("$a-rc"); fi
@@ -130,6 +182,8 @@ for ((rep = 1; rep <= REPS; rep++)); do
             run_one "$rep" "bt/$v" "$BIN/bench_objects_recycle" bt "$BT_DEPTH" gcoff
         elif [ "$v" = recycle-nopace ]; then
             run_one "$rep" "bt/$v" "$BIN/bench_objects_recycle" bt "$BT_DEPTH" nopace
+        elif [ "$v" = recycle-traverse ]; then
+            run_one "$rep" "bt/$v" "$BIN/bench_objects_recycle" bt "$BT_DEPTH" traverse
         elif [ "${v%-rc}" != "$v" ]; then
             run_one "$rep" "bt/$v" "$BIN/bench_objects_${v%-rc}" bt "$BT_DEPTH" rc
         else
@@ -174,6 +228,7 @@ for ((rep = 1; rep <= REPS; rep++)); do
             cpython-gcoff) run_one "$rep" "bt$PY_BT_DEPTH/$v" "$PY" bench/py/gc_bench.py bt "$PY_BT_DEPTH" off ;;
         esac
     done
+    shapes_rep "$rep"
 done
 
 # ---- multi-threaded: every allocator as the process's malloc (bench/mt/run.sh) ----
@@ -207,6 +262,7 @@ if command -v valgrind >/dev/null 2>&1; then
 else
     echo "NOTE kind=missing alloc=valgrind" >>"$RESULTS"
 fi
+shapes_ir
 
 END_EPOCH=$(date +%s)
 note "== measurements took $((END_EPOCH - START_EPOCH)) s; writing $REPORT"

@@ -163,6 +163,8 @@ typedef struct rcy_mem_stats {
     size_t bytes_mapped;         /* bytes of address space mapped from the OS now */
     size_t bytes_committed;      /* bytes of that which may hold pages (not given back) */
     size_t bytes_released_total; /* bytes given back to the OS since the heap was made */
+    size_t free_slow_paths;      /* frees of small blocks that took the pool's slow path (a
+                                    pool that was full, or emptied and not kept) */
     size_t bytes_in_use;         /* small_bytes_used + large_bytes */
     size_t peak_bytes_committed; /* high-water mark of bytes_committed + large_bytes */
     size_t bytes_held;           /* what the memory budget counts (rcy_heap_set_limit) */
@@ -197,7 +199,23 @@ typedef struct rcy_type {
     /* Optional; frees non-object resources. The object's references have
        already been dropped (its slots are NULL). */
     void (*destroy)(void *self);
+    /* Layout descriptor (optional; 0: none). Bit i set: payload word i
+       (bytes 8i to 8i+7, a pointer-sized, pointer-aligned field) holds an
+       object reference or NULL; build it with RCY_REF_WORD. The library
+       then visits those fields itself, inline, with no callback: in death,
+       clearing, every step of the collector and rcy_gc_get_referents. A
+       type with ref_words is collectable even with traverse NULL; with
+       both, traverse visits only the references the descriptor leaves out
+       (an array after a fixed part): each reference is described once.
+       Every word named must lie inside every payload of the type
+       (checked builds verify it at rcy_new and rcy_new_sized). */
+    uint64_t ref_words;
 } rcy_type;
+
+/** The bit of rcy_type.ref_words for the reference field `member` of the
+ *  payload struct `type` (which must be pointer-aligned, in the first 64
+ *  words): `.ref_words = RCY_REF_WORD(node, left) | RCY_REF_WORD(node, right)`. */
+#define RCY_REF_WORD(type, member) (UINT64_C(1) << (offsetof(type, member) / sizeof(void *)))
 
 /* ---- internals the inline functions need (do not use directly) ----
  * Every object, tracked by the collector or not, is preceded by this
@@ -316,7 +334,7 @@ RCY_API size_t rcy_gc_get_freeze_count(rcy_heap *h);
 
 RCY_API int rcy_gc_is_tracked(const void *o);
 RCY_API int rcy_gc_is_finalized(const void *o);
-/** Track an untracked object of a type with traverse (no-op otherwise). */
+/** Track an untracked object of a collectable type (traverse or ref_words; no-op otherwise). */
 RCY_API void rcy_gc_track(void *o);
 /** Untrack: say "this object holds no references right now"; the
  *  collector then skips it. Track it again before it stores one. */
@@ -331,7 +349,7 @@ RCY_API int rcy_gc_get_objects(rcy_heap *h, int generation, rcy_object_fn fn, vo
 /** Tracked objects that hold a reference to target, frozen ones included.
  *  O(heap); a snapshot, as rcy_gc_get_objects. */
 RCY_API int rcy_gc_get_referrers(rcy_heap *h, const void *target, rcy_object_fn fn, void *arg);
-/** The objects o refers to (through its type's traverse). */
+/** The objects o refers to (its layout descriptor's words, then its traverse's). */
 RCY_API void rcy_gc_get_referents(const void *o, rcy_object_fn fn, void *arg);
 
 typedef struct {

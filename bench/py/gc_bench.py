@@ -5,12 +5,15 @@
     python3 gc_bench.py cycles N      one full collection freeing N objects in 2-cycles
     python3 gc_bench.py young M B     pauses of every collection during M allocations
     python3 gc_bench.py bt DEPTH on|off   binary-trees with the collector on or off
+    python3 gc_bench.py shape KIND N [REPS]  full collections of a heap shaped as KIND
+                                      (list, dict, tree, records: see bench_gc.c)
 
 Objects are instances of a small class with __slots__ (two references), the
 same shape as the C benchmark's nodes. Each result is printed as one line:
     RESULT bench=<name> alloc=cpython key=value ...
 """
 import gc
+import random
 import resource
 import sys
 import time
@@ -200,6 +203,90 @@ def bt(max_depth, on):
              peak_rss_mib(), total, *counts), flush=True)
 
 
+# ---- shapes: full collections of heaps shaped like real programs' (issue 21) ----
+# The same shapes as bench_gc's `shape` mode; ints stand for its atoms
+# (never tracked), classes with __slots__ for its records.
+
+class Rec1:
+    __slots__ = ("child", "value")
+
+    def __init__(self, child):
+        self.child = child
+        self.value = 0
+
+
+class Rec2:
+    __slots__ = ("a", "b", "value")
+
+    def __init__(self, a, b):
+        self.a = a
+        self.b = b
+        self.value = 0
+
+
+def shape_list(n):
+    return [Rec1(1000 + i) for i in range(n)], n + 1
+
+
+def shape_dict(n):
+    entries = 8
+    ntables = n // (entries + 1) + 1
+    r = random.Random(0x5eed)
+    recs = []
+    tables = []
+    for _ in range(ntables):
+        d = {}
+        for e in range(entries):
+            rec = Rec2(1000 + len(recs), recs[r.randrange(len(recs))] if recs else None)
+            recs.append(rec)
+            d[100000 + e] = rec
+        tables.append(d)
+    return tables, ntables * (entries + 1) + 1
+
+
+def shape_tree_node(n):
+    rest = n - 1
+    left = shape_tree_node(rest - rest // 2) if rest > 0 else None
+    right = shape_tree_node(rest // 2) if rest // 2 > 0 else None
+    return Rec2(left, right)
+
+
+def shape_records(n):
+    r = random.Random(0x1234567)
+    root = Rec2(None, None)
+    cur = root
+    everyone = [root]
+    for i in range(1, n):
+        x = Rec2(None, everyone[r.randrange(i)])
+        cur.a = x
+        cur = x
+        everyone.append(x)
+    return root, n
+
+
+def shape(kind, n, reps):
+    gc.disable()
+    makers = {"list": shape_list, "dict": shape_dict,
+              "tree": lambda k: (shape_tree_node(k), k), "records": shape_records}
+    if kind not in makers:
+        sys.exit("shape: %r is not list, dict, tree or records" % kind)
+    root, objects = makers[kind](n)
+    times = []
+    for _ in range(max(1, reps)):
+        t0 = time.perf_counter()
+        found = gc.collect()
+        times.append(time.perf_counter() - t0)
+        if found:
+            sys.exit("shape %s: collector found %d unreachable" % (kind, found))
+    steady = sorted(times[1:]) if len(times) > 1 else times
+    med = steady[len(steady) // 2]
+    print("RESULT bench=gc_shape alloc=cpython shape=%s layout=slots n=%d objects=%d ns_obj=%.2f "
+          "ns_obj_min=%.2f collect_ms=%.3f peak_rss_mib=%.1f version=%d.%d.%d"
+          % (kind, n, objects, med * 1e9 / objects, steady[0] * 1e9 / objects, med * 1e3,
+             peak_rss_mib(), *sys.version_info[:3]), flush=True)
+    del root
+
+
 def main(argv):
     if len(argv) < 3:
         sys.exit(__doc__)
@@ -212,6 +299,8 @@ def main(argv):
         young(int(argv[2]), int(argv[3]) if len(argv) > 3 else 1000000)
     elif mode == "bt":
         bt(int(argv[2]), len(argv) < 4 or argv[3] != "off")
+    elif mode == "shape" and len(argv) > 3:
+        shape(argv[2], int(argv[3]), int(argv[4]) if len(argv) > 4 else 6)
     else:
         sys.exit(__doc__)
 

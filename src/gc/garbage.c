@@ -71,13 +71,15 @@ static RCY_ALWAYS_INLINE void settle_old(rcy_gc *g, rcy_refs_place P, void *o, s
     s->survivors++;
 }
 
-static void settle_old_header(rcy_gc *g, void *o, const rcy_type *t, uint32_t i, void *arg)
+static RCY_ALWAYS_INLINE void settle_old_header(rcy_gc *g, void *o, const rcy_type *t, uint32_t i,
+                                                void *arg)
 {
     (void)t, (void)i;
     settle_old(g, RCY_REFS_HEADER, o, arg);
 }
 
-static void settle_old_side(rcy_gc *g, void *o, const rcy_type *t, uint32_t i, void *arg)
+static RCY_ALWAYS_INLINE void settle_old_side(rcy_gc *g, void *o, const rcy_type *t, uint32_t i,
+                                              void *arg)
 {
     (void)t, (void)i;
     settle_old(g, RCY_REFS_SIDE, o, arg);

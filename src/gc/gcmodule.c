@@ -180,7 +180,7 @@ int rcy_gc_get_objects(rcy_heap *h, int generation, rcy_object_fn fn, void *arg)
     return snapshot_deliver(&s, fn, arg);
 }
 
-static void visit_find(void **slot, void *arg)
+static RCY_ALWAYS_INLINE void visit_find(void **slot, void *arg)
 {
     snapshot *s = arg;
     if (*slot == s->target)
@@ -192,7 +192,7 @@ static void add_if_referrer(rcy_gc *g, void *o, const rcy_type *t, uint32_t i, v
     (void)g, (void)i;
     snapshot *s = arg;
     s->found = 0;
-    t->traverse(o, visit_find, s);
+    rcy__visit_refs(o, t, visit_find, s);
     if (s->found)
         snapshot_add(s, o);
 }
@@ -210,7 +210,7 @@ typedef struct {
     void *arg;
 } referent_visit;
 
-static void visit_referent(void **slot, void *arg)
+static RCY_ALWAYS_INLINE void visit_referent(void **slot, void *arg)
 {
     referent_visit *v = arg;
     if (*slot)

@@ -98,9 +98,9 @@ static RCY_ALWAYS_INLINE void visit_subtract(void **slot, void *arg, rcy_refs_pl
         rcy__gc_refs_subtract(r, P, rcy__gc_refs_referent(r, P, child));
 }
 
-static void visit_subtract_header(void **slot, void *arg);
-static void visit_subtract_side(void **slot, void *arg);
-static void visit_subtract_young(void **slot, void *arg);
+static RCY_ALWAYS_INLINE void visit_subtract_header(void **slot, void *arg);
+static RCY_ALWAYS_INLINE void visit_subtract_side(void **slot, void *arg);
+static RCY_ALWAYS_INLINE void visit_subtract_young(void **slot, void *arg);
 
 static RCY_ALWAYS_INLINE rcy_visit_fn subtract_visitor(rcy_refs_place P)
 {
@@ -116,7 +116,7 @@ static RCY_ALWAYS_INLINE void subtract_one(rcy_refs *r, rcy_refs_place P, rcy_re
 {
     if (!rcy__gc_refs_counted_apart(P))
         count_one(r, P, S, o, i);
-    t->traverse(o, subtract_visitor(P), r); /* tracked: collectable */
+    rcy__visit_refs(o, t, subtract_visitor(P), r);
 }
 
 /* SIDE with the ring: each reference's byte is prefetched, and the
@@ -127,7 +127,7 @@ typedef struct subtract_ring {
     unsigned next;
 } subtract_ring;
 
-static void visit_subtract_lagged(void **slot, void *arg)
+static RCY_ALWAYS_INLINE void visit_subtract_lagged(void **slot, void *arg)
 {
     subtract_ring *q = arg;
     void *child = *slot;
@@ -143,18 +143,25 @@ static void visit_subtract_lagged(void **slot, void *arg)
         rcy__gc_refs_subtract(q->r, RCY_REFS_SIDE, rcy__gc_refs_referent(q->r, RCY_REFS_SIDE, due));
 }
 
-static void subtract_lagged_step(rcy_gc *g, void *o, const rcy_type *t, uint32_t i, void *arg)
+static RCY_ALWAYS_INLINE void subtract_lagged_step(rcy_gc *g, void *o, const rcy_type *t,
+                                                   uint32_t i, void *arg)
 {
     (void)g, (void)i;
-    t->traverse(o, visit_subtract_lagged, arg); /* tracked: collectable */
+    rcy__visit_refs(o, t, visit_subtract_lagged, arg);
 }
 
-static void count_step_header(rcy_gc *g, void *o, const rcy_type *t, uint32_t i, void *arg);
-static void count_step_side(rcy_gc *g, void *o, const rcy_type *t, uint32_t i, void *arg);
-static void count_step_garbage(rcy_gc *g, void *o, const rcy_type *t, uint32_t i, void *arg);
-static void subtract_step_header(rcy_gc *g, void *o, const rcy_type *t, uint32_t i, void *arg);
-static void subtract_step_side(rcy_gc *g, void *o, const rcy_type *t, uint32_t i, void *arg);
-static void subtract_step_young(rcy_gc *g, void *o, const rcy_type *t, uint32_t i, void *arg);
+static RCY_ALWAYS_INLINE void count_step_header(rcy_gc *g, void *o, const rcy_type *t, uint32_t i,
+                                                void *arg);
+static RCY_ALWAYS_INLINE void count_step_side(rcy_gc *g, void *o, const rcy_type *t, uint32_t i,
+                                              void *arg);
+static RCY_ALWAYS_INLINE void count_step_garbage(rcy_gc *g, void *o, const rcy_type *t, uint32_t i,
+                                                 void *arg);
+static RCY_ALWAYS_INLINE void subtract_step_header(rcy_gc *g, void *o, const rcy_type *t,
+                                                   uint32_t i, void *arg);
+static RCY_ALWAYS_INLINE void subtract_step_side(rcy_gc *g, void *o, const rcy_type *t, uint32_t i,
+                                                 void *arg);
+static RCY_ALWAYS_INLINE void subtract_step_young(rcy_gc *g, void *o, const rcy_type *t, uint32_t i,
+                                                  void *arg);
 
 static RCY_ALWAYS_INLINE void update_refs(rcy_refs *r, rcy_refs_place P, rcy_refs_set S)
 {
@@ -265,8 +272,8 @@ static RCY_ALWAYS_INLINE void visit_mark(void **slot, void *arg, rcy_refs_place 
         rcy__gc_refs_give_one(r, P, c, w);
 }
 
-static void visit_mark_header(void **slot, void *arg);
-static void visit_mark_side(void **slot, void *arg);
+static RCY_ALWAYS_INLINE void visit_mark_header(void **slot, void *arg);
+static RCY_ALWAYS_INLINE void visit_mark_side(void **slot, void *arg);
 
 static RCY_ALWAYS_INLINE void scan_one(rcy_refs *r, rcy_refs_place P, void *o, const rcy_type *t,
                                        uint32_t i)
@@ -281,14 +288,16 @@ static RCY_ALWAYS_INLINE void scan_one(rcy_refs *r, rcy_refs_place P, void *o, c
     }
     rcy__gc_refs_reachable(r, P, c, w);
     rcy_visit_fn visit = P == RCY_REFS_SIDE ? visit_mark_side : visit_mark_header;
-    t->traverse(o, visit, r);
+    rcy__visit_refs(o, t, visit, r);
     rcy_ptrvec *stack = &r->g->stack;
     while (stack->len)
         rcy__traverse(stack->items[--stack->len], visit, r);
 }
 
-static void scan_step_header(rcy_gc *g, void *o, const rcy_type *t, uint32_t i, void *arg);
-static void scan_step_side(rcy_gc *g, void *o, const rcy_type *t, uint32_t i, void *arg);
+static RCY_ALWAYS_INLINE void scan_step_header(rcy_gc *g, void *o, const rcy_type *t, uint32_t i,
+                                               void *arg);
+static RCY_ALWAYS_INLINE void scan_step_side(rcy_gc *g, void *o, const rcy_type *t, uint32_t i,
+                                             void *arg);
 
 static RCY_ALWAYS_INLINE void scan(rcy_refs *r, rcy_refs_place P, rcy_refs_set S)
 {
@@ -315,7 +324,7 @@ typedef struct young_mark {
     uint32_t depth;
 } young_mark;
 
-static void visit_mark_young(void **slot, void *arg)
+static RCY_ALWAYS_INLINE void visit_mark_young(void **slot, void *arg)
 {
     young_mark *m = arg;
     void *child = *slot;
@@ -359,7 +368,7 @@ static void mark_young(const rcy_refs *r)
     }
     while (m.depth) {
         uint32_t top = --m.depth, s = stack[top];
-        types[s]->traverse(items[s], visit_mark_young, &m);
+        rcy__visit_refs(items[s], types[s], visit_mark_young, &m);
         reverse_from(&m, top);
     }
 }
@@ -382,52 +391,58 @@ void rcy__gc_mark_reachable(rcy_refs *r)
 /* Each instantiates a pass above for one place (and set kind), where a
    walk or a traverse takes its address. */
 
-static void count_step_header(rcy_gc *g, void *o, const rcy_type *t, uint32_t i, void *arg)
+static RCY_ALWAYS_INLINE void count_step_header(rcy_gc *g, void *o, const rcy_type *t, uint32_t i,
+                                                void *arg)
 {
     (void)g, (void)t;
     count_one(arg, RCY_REFS_HEADER, RCY_REFS_GENERATIONS, o, i);
 }
 
-static void count_step_side(rcy_gc *g, void *o, const rcy_type *t, uint32_t i, void *arg)
+static RCY_ALWAYS_INLINE void count_step_side(rcy_gc *g, void *o, const rcy_type *t, uint32_t i,
+                                              void *arg)
 {
     (void)g, (void)t;
     count_one(arg, RCY_REFS_SIDE, RCY_REFS_GENERATIONS, o, i);
 }
 
-static void count_step_garbage(rcy_gc *g, void *o, const rcy_type *t, uint32_t i, void *arg)
+static RCY_ALWAYS_INLINE void count_step_garbage(rcy_gc *g, void *o, const rcy_type *t, uint32_t i,
+                                                 void *arg)
 {
     (void)g, (void)t;
     count_one(arg, RCY_REFS_HEADER, RCY_REFS_GARBAGE, o, i);
 }
 
-static void visit_subtract_header(void **slot, void *arg)
+static RCY_ALWAYS_INLINE void visit_subtract_header(void **slot, void *arg)
 {
     visit_subtract(slot, arg, RCY_REFS_HEADER);
 }
 
-static void visit_subtract_side(void **slot, void *arg)
+static RCY_ALWAYS_INLINE void visit_subtract_side(void **slot, void *arg)
 {
     visit_subtract(slot, arg, RCY_REFS_SIDE);
 }
 
-static void visit_subtract_young(void **slot, void *arg)
+static RCY_ALWAYS_INLINE void visit_subtract_young(void **slot, void *arg)
 {
     visit_subtract(slot, arg, RCY_REFS_YOUNG);
 }
 
-static void subtract_step_header(rcy_gc *g, void *o, const rcy_type *t, uint32_t i, void *arg)
+static RCY_ALWAYS_INLINE void subtract_step_header(rcy_gc *g, void *o, const rcy_type *t,
+                                                   uint32_t i, void *arg)
 {
     (void)g;
     subtract_one(arg, RCY_REFS_HEADER, RCY_REFS_GENERATIONS, o, t, i);
 }
 
-static void subtract_step_side(rcy_gc *g, void *o, const rcy_type *t, uint32_t i, void *arg)
+static RCY_ALWAYS_INLINE void subtract_step_side(rcy_gc *g, void *o, const rcy_type *t, uint32_t i,
+                                                 void *arg)
 {
     (void)g;
     subtract_one(arg, RCY_REFS_SIDE, RCY_REFS_GENERATIONS, o, t, i);
 }
 
-static void subtract_step_young(rcy_gc *g, void *o, const rcy_type *t, uint32_t i, void *arg)
+static RCY_ALWAYS_INLINE void subtract_step_young(rcy_gc *g, void *o, const rcy_type *t, uint32_t i,
+                                                  void *arg)
 {
     (void)g;
     subtract_one(arg, RCY_REFS_YOUNG, RCY_REFS_GENERATIONS, o, t, i);
@@ -445,23 +460,25 @@ static RCY_NOINLINE void rescue_side(rcy_refs *r, void *child, uint8_t *byte, ui
     rescue(r, RCY_REFS_SIDE, child, byte, w);
 }
 
-static void visit_mark_header(void **slot, void *arg)
+static RCY_ALWAYS_INLINE void visit_mark_header(void **slot, void *arg)
 {
     visit_mark(slot, arg, RCY_REFS_HEADER);
 }
 
-static void visit_mark_side(void **slot, void *arg)
+static RCY_ALWAYS_INLINE void visit_mark_side(void **slot, void *arg)
 {
     visit_mark(slot, arg, RCY_REFS_SIDE);
 }
 
-static void scan_step_header(rcy_gc *g, void *o, const rcy_type *t, uint32_t i, void *arg)
+static RCY_ALWAYS_INLINE void scan_step_header(rcy_gc *g, void *o, const rcy_type *t, uint32_t i,
+                                               void *arg)
 {
     (void)g;
     scan_one(arg, RCY_REFS_HEADER, o, t, i);
 }
 
-static void scan_step_side(rcy_gc *g, void *o, const rcy_type *t, uint32_t i, void *arg)
+static RCY_ALWAYS_INLINE void scan_step_side(rcy_gc *g, void *o, const rcy_type *t, uint32_t i,
+                                             void *arg)
 {
     (void)g;
     scan_one(arg, RCY_REFS_SIDE, o, t, i);

@@ -152,7 +152,7 @@ static void count_inside(rcy_gc *g, void *o, const rcy_type *t, uint32_t i, void
     (void)g, (void)i;
     inside *in = arg;
     if (!in->failed)
-        t->traverse(o, visit_count_inside, in);
+        rcy__visit_refs(o, t, visit_count_inside, in);
 }
 
 static uintptr_t refs_from_inside(const inside *in, const void *o)
@@ -235,7 +235,7 @@ static void check_mark(rcy_gc *g, void *o, const rcy_type *t, uint32_t i, void *
         return;
     }
     RCY_ASSERT(!c.byte || *c.byte == 0);
-    t->traverse(o, visit_reaches_no_candidate, (void *)r);
+    rcy__visit_refs(o, t, visit_reaches_no_candidate, (void *)r);
 }
 #endif
 

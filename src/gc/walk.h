@@ -7,7 +7,14 @@
  * The walks are inline, and a step passed to them is a constant in each
  * caller: every caller gets a loop of its own with its step inlined
  * (RCY_ALWAYS_INLINE), no indirect call per object. A step must not
- * allocate or free objects. */
+ * allocate or free objects.
+ *
+ * Within an object, every step visits its references with rcy__visit_refs
+ * (obj/object.h): the layout descriptor's words inline, then traverse.
+ * A step's visit function is RCY_ALWAYS_INLINE, so a type with a
+ * descriptor costs no call per reference in any step, and the walks
+ * below are the only loops over objects: walk -> step -> visit_refs ->
+ * visit, each level compiled into the one above it. */
 #ifndef RCY_GC_WALK_H
 #define RCY_GC_WALK_H
 

@@ -183,6 +183,22 @@ static inline rcy_mem *rcy__mem_owner(const rcy_arena *a, const void *p)
 /* Frees a block the caller knows is a live block of h (an object's), in
    arena a (NULL: a large block): validated only in checked builds. */
 void rcy__mem_release(rcy_mem *M, rcy_arena *a, void *p);
+/* The same, pool being a's pool of p (the caller found it: NULL for a
+   large block). Release builds free into it here, on the owner's thread;
+   anything else (a large block, another thread's death: a remote free,
+   checked builds' checks) goes to rcy__mem_release. */
+static inline void rcy__mem_release_in(rcy_mem *M, rcy_arena *a, rcy_pool *pool, void *p)
+{
+#if RCY_CHECK_LEVEL == 0
+    if (RCY_LIKELY(pool != NULL) && RCY_LIKELY(rcy__thread_owns(&a->thread))) {
+        rcy__pool_free(&M->pools, pool, p);
+        return;
+    }
+#else
+    (void)pool;
+#endif
+    rcy__mem_release(M, a, p);
+}
 /* What p is, for checks and messages: the start of a block handed out
    (live) or of one freed since (free, when that can still be told), or
    neither: a pointer from elsewhere, or into a block (foreign). *tag gets

@@ -589,15 +589,11 @@ void *rcy__pool_alloc_slow(rcy_pools *P, rcy_pool_class *pc)
     return pool ? rcy__pool_take(pool, pc->cls) : NULL;
 }
 
-/* The last pool of a class stays, empty, when its last block is freed: a
+/* The last pool of a class stays, empty, when its last block is freed
+   (rcy__pool_kept; rcy__pool_free tests it before it calls here): a
    program that allocates and frees one block at a time would otherwise
    release and set up a pool on every call. At most one such pool per
    class; rcy_purge releases them. */
-static int sole_pool_of_class(rcy_pools *P, const rcy_pool *pool)
-{
-    return pool->listed && home(P, pool)->avail.first == pool && pool->next == NULL;
-}
-
 void rcy__pool_free_slow(rcy_pools *P, rcy_pool *pool)
 {
     P = rcy__pool_arena(pool)->home;  /* the caller's guess may be another heap (pool.h) */
@@ -605,8 +601,9 @@ void rcy__pool_free_slow(rcy_pools *P, rcy_pool *pool)
         rcy__misuse("rcy_free(%p): not an allocated block (double free, or a pointer into a "
                     "pool with no block in use)",
                     pool->freelist);
+    P->free_slow_paths++;
     if (pool->nused == 0) {
-        if (sole_pool_of_class(P, pool)) {
+        if (rcy__pool_kept(pool)) {
             rcy__pools_decay(P); /* a program freeing and allocating one block still decays */
             return;
         }
@@ -622,7 +619,7 @@ static void release_kept_pool(rcy_pool_class *pc, void *arg)
 {
     rcy_pools *P = arg;
     rcy_pool *pool = pc->avail.first;
-    if (pool && pool->nused == 0 && sole_pool_of_class(P, pool)) {
+    if (pool && pool->nused == 0 && rcy__pool_kept(pool)) {
         avail_remove(P, pool);
         pool_release(P, pool);
     }

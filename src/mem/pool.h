@@ -138,6 +138,7 @@ typedef struct rcy_pools {
     /* counters for statistics */
     size_t arenas_allocated, arenas_released, arenas_current, arenas_highwater;
     size_t bytes_released_total;
+    size_t free_slow_paths; /* rcy__pool_free_slow's calls */
     size_t outside_bytes;   /* the heap's bytes outside pools (large blocks), for the peak */
     size_t peak_committed;  /* high-water mark of committed pool bytes + outside_bytes */
     unsigned validate_tick; /* check level 3: paces the whole-heap validator */
@@ -370,6 +371,30 @@ static inline void *rcy__pool_alloc_in(rcy_pools *P, rcy_pool_class *pc)
     return RCY_LIKELY(b != NULL) ? b : rcy__pool_alloc_slow(P, pc);
 }
 
+/* An empty pool that stays its class's pool (hysteresis, as a malloc
+   keeps its current page): the only one on its class's avail list, so
+   that a block allocated and freed in a loop neither releases and sets
+   up a pool each time nor looks its class up (a hash map for tagged
+   classes). A listed pool with no neighbour is its list's first and
+   last. rcy_purge releases it; rcy__pools_decay still runs. */
+static inline int rcy__pool_kept(const rcy_pool *pool)
+{
+    return pool->listed && pool->prev == NULL && pool->next == NULL;
+}
+
+/* rcy__pool_free's unlikely branch: the pool's free list was empty, or it
+   emptied, or its count went below zero. Inline, the two cases that need
+   nothing but a test: the kept pool emptied (the purge decay still runs,
+   on the pool's own heap), and a pool on its avail list (serving from its
+   untouched blocks) whose free list was empty. */
+static inline void rcy__pool_free_edge(rcy_pools *P, rcy_pool *pool, uint32_t used)
+{
+    if (used == 0 && rcy__pool_kept(pool))
+        rcy__pools_decay(rcy__pool_arena(pool)->home);
+    else if (used == 0 || used > RCY_MAX_BLOCKS || !pool->listed)
+        rcy__pool_free_slow(P, pool);
+}
+
 /* The hot path of free: push the block; the slow path runs when the free
    list was empty (the pool may need to rejoin its avail list), the pool
    became empty, or the count went below zero (a block freed that was not
@@ -382,7 +407,7 @@ static inline void rcy__pool_free(rcy_pools *P, rcy_pool *pool, void *b)
     pool->freelist = b;
     uint32_t used = --pool->nused;
     if (RCY_UNLIKELY(head == NULL) || RCY_UNLIKELY(used - 1u >= RCY_MAX_BLOCKS - 1u))
-        rcy__pool_free_slow(P, pool);
+        rcy__pool_free_edge(P, pool, used);
 }
 
 #endif

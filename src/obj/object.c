@@ -77,9 +77,20 @@ static inline void unplace(rcy_objects *O, void *o)
         return;
     }
     RCY_ASSERT(!(w & RCY_GC_COLLECTING)); /* no user code runs while the set is examined */
-    unsigned gen = rcy__generation(O, o);
-    if (gen < RCY_GEN_OLD)
-        rcy__young_remove(&O->young, w & RCY_GC_SLOT_MASK);
+    unsigned gen = rcy__gen_of(w);
+    if (gen == RCY_GEN_YOUNG) { /* rcy__young_generation, and the slot emptied: one test each */
+        rcy_young *y = &O->young;
+        uint32_t slot = w & RCY_GC_SLOT_MASK;
+        if (slot >= y->len || y->items[slot] != o) {
+            gen = RCY_GEN_OLD;
+        } else if (slot < y->boundary) {
+            gen = 1;
+            y->items[slot] = RCY_YOUNG_HOLE(0);
+        } else {
+            y->items[slot] = RCY_YOUNG_HOLE(y->hole);
+            y->hole = slot + 1;
+        }
+    }
     O->count[gen]--;
 }
 
@@ -241,11 +252,37 @@ static rcy_objhead *object_block(rcy_objects *O, const rcy_type *t, size_t bytes
     return pc ? rcy__mem_alloc_in(&O->mem, pc) : NULL;
 }
 
+static inline void check_type(const rcy_type *t)
+{
+    if (!t || ((uintptr_t)t & (_Alignof(rcy_type) - 1)))
+        rcy__misuse("rcy_new(%p): not a valid rcy_type pointer", (const void *)t);
+}
+
+/* A layout descriptor naming a word past the end of an n-byte payload
+   would make every walk read and write outside the object. */
+static RCY_NOINLINE void bad_layout(const rcy_type *t, size_t n, const char *api)
+{
+    size_t extent = rcy__ref_words_extent(t->ref_words);
+    rcy__misuse(
+        "%s: type '%s' has ref_words 0x%llx, which names payload word %zu (bytes %zu..%zu), "
+        "but the payload is %zu bytes: the descriptor disagrees with the size",
+        api, t->name ? t->name : "?", (unsigned long long)t->ref_words, extent / sizeof(void *) - 1,
+        extent - sizeof(void *), extent - 1, n);
+}
+
+static inline void check_layout(const rcy_type *t, size_t n, const char *api)
+{
+    if (RCY_UNLIKELY(rcy__ref_words_extent(t->ref_words) > n))
+        bad_layout(t, n, api);
+}
+
 /* Every creation that new_fast declines: a collection is due, the young
    vector must grow, the type's pools are not cached or have no free
    block, a large object, or out of memory. */
 static RCY_NOINLINE void *new_general(rcy_objects *O, const rcy_type *t, size_t n, int sized)
 {
+    if (!sized) /* every build: each type's first rcy_new in a heap comes here */
+        check_layout(t, n, "rcy_new");
     int collectable = rcy__collectable(t);
     if (collectable && O->young_count + 1 > O->young_limit)
         O->young_full(O); /* like CPython, collect before the new object exists */
@@ -292,16 +329,13 @@ static inline void *new_fast(rcy_objects *O, const rcy_type *t, size_t n, uintpt
     return o;
 }
 
-static inline void check_type(const rcy_type *t)
-{
-    if (!t || ((uintptr_t)t & (_Alignof(rcy_type) - 1)))
-        rcy__misuse("rcy_new(%p): not a valid rcy_type pointer", (const void *)t);
-}
-
 void *rcy_new_sized(rcy_heap *h, const rcy_type *t, size_t n)
 {
     rcy_objects *O = rcy__objects_of(h);
     check_type(t);
+#if RCY_CHECK_LEVEL >= 1
+    check_layout(t, n, "rcy_new_sized");
+#endif
     void *o = NULL;
     if (n <= RCY_SMALL_MAX - sizeof(rcy_objhead))
         o = new_fast(O, t, n, sized_key(t, rcy__size_class(object_bytes(rcy__collectable(t), n))));
@@ -314,13 +348,17 @@ void *rcy_new(rcy_heap *h, const rcy_type *t)
 {
     rcy_objects *O = rcy__objects_of(h);
     check_type(t);
+#if RCY_CHECK_LEVEL >= 1
+    check_layout(t, t->size, "rcy_new");
+#endif
     void *o = new_fast(O, t, t->size, new_key(t));
     return RCY_LIKELY(o != NULL) ? o : new_general(O, t, t->size, 0);
 }
 
 /* ---- traversal and clearing ---- */
 
-static void clear_slot(void **slot, void *arg)
+/* Inlined into the descriptor's loop of each caller (rcy__visit_refs). */
+static RCY_ALWAYS_INLINE void clear_slot(void **slot, void *arg)
 {
     (void)arg;
     void *child = *slot;
@@ -356,33 +394,40 @@ static int finalize_resurrects(rcy_objects *O, void *o, const rcy_type *t)
     return 1;
 }
 
-/* a: the object's arena (object_home); t: its type. */
-static void free_object(rcy_objects *O, rcy_arena *a, void *o, const rcy_type *t)
+/* a: the object's arena (object_home), pool its pool (NULL: a large
+   object; found for the type, so not looked up again); t: its type.
+   Inlined into the death functions, so that a cascade costs one frame per
+   level (the recursion is rcy_impl_decref_slow's, through clear_slot). */
+static RCY_ALWAYS_INLINE void free_object(rcy_objects *O, rcy_arena *a, rcy_pool *pool, void *o,
+                                          const rcy_type *t)
 {
     rcy_objhead *hd = RCY_HEAD(o);
     if (rcy__collectable(t)) {
-        if (hd->gcword & (RCY_GC_TRACKED | RCY_GC_WAS_TRACKED)) {
-            if (O->young_count)
-                O->young_count--;
-        }
-        if (hd->gcword & RCY_GC_TRACKED)
-            untrack(O, o);
-        hd->gcword &= RCY_GC_LARGE;
-        t->traverse(o, clear_slot, NULL); /* rcy__clear_refs, with the type at hand */
+        uint32_t w = hd->gcword;
+        if (w & (RCY_GC_TRACKED | RCY_GC_WAS_TRACKED))
+            O->young_count -= O->young_count != 0;
+        if (w & RCY_GC_TRACKED)
+            unplace(O, o);
+        /* untracked, and no flag left for clear_slot's decrefs to see: one
+           store for what untrack() and the dead object's word need */
+        hd->gcword = w & RCY_GC_LARGE;
+        rcy__visit_refs(o, t, clear_slot, NULL); /* rcy__clear_refs, with the type at hand */
     }
     if (t->destroy)
         t->destroy(o);
-    rcy__mem_release(&O->mem, a, rcy__object_block(o));
+    rcy__mem_release_in(&O->mem, a, pool, rcy__object_block(o));
 }
 
-/* a and t: the object's arena (object_home) and type. */
-static void die_now(rcy_objects *O, rcy_arena *a, void *o, const rcy_type *t)
+/* a, pool and t: the object's arena (object_home), pool (NULL: large)
+   and type. */
+static RCY_ALWAYS_INLINE void die_now(rcy_objects *O, rcy_arena *a, rcy_pool *pool, void *o,
+                                      const rcy_type *t)
 {
     if (finalize_resurrects(O, o, t))
         return;
     if (RCY_HEAD(o)->gcword & RCY_GC_WEAKREFD)
         O->weak_clear(O, o); /* set only through the weak reference layer */
-    free_object(O, a, o, t);
+    free_object(O, a, pool, o, t);
 }
 
 /* Queues a dying object; 0 if the queue cannot grow (out of memory: the
@@ -413,7 +458,8 @@ static void drain_pending(rcy_objects *O)
         void *o = O->pending.items[O->pending_head++];
         rcy_arena *a = rcy__object_arena(o);
         O->depth++;
-        die_now(O, a, o, rcy__type_at(a, rcy__object_block(o)));
+        rcy_pool *pool = a ? rcy__pool_of(a, rcy__object_block(o)) : NULL;
+        die_now(O, a, pool, o, rcy__type_in(pool, rcy__object_block(o)));
         O->depth--;
     }
     O->pending_head = O->pending.len = 0;
@@ -423,11 +469,12 @@ static void object_dies(void *o)
 {
     rcy_arena *a;
     rcy_objects *O = rcy__object_home(o, &a);
-    const rcy_type *t = rcy__type_at(a, rcy__object_block(o));
+    rcy_pool *pool = a ? rcy__pool_of(a, rcy__object_block(o)) : NULL;
+    const rcy_type *t = rcy__type_in(pool, rcy__object_block(o));
     if (O->depth >= RCY_DEATH_NESTING && rcy__collectable(t) && push_pending(O, o))
         return;
     O->depth++;
-    die_now(O, a, o, t);
+    die_now(O, a, pool, o, t);
     O->depth--;
     if (O->depth == 0 && O->pending.len)
         drain_pending(O);

@@ -124,6 +124,13 @@ static inline const rcy_type *rcy__type_at(const rcy_arena *a, const void *b)
     return a ? rcy__pool_tag(rcy__pool_of((rcy_arena *)a, b)) : rcy__large_header(b)->tag;
 }
 
+/* The type of the object whose block starts at b, in pool (NULL: a large
+   block). */
+static inline const rcy_type *rcy__type_in(rcy_pool *pool, const void *b)
+{
+    return pool ? rcy__pool_tag(pool) : rcy__large_header(b)->tag;
+}
+
 /* The arena of a live object (or one dying), NULL for a large one: from
    its address and its LARGE bit, no load but its header's. */
 static inline rcy_arena *rcy__object_arena(const void *o)
@@ -136,9 +143,11 @@ static inline const rcy_type *rcy__type(const void *o)
     return rcy__type_at(rcy__object_arena(o), RCY_HEAD(o));
 }
 
+/* A type whose objects may hold references: with traverse or a layout
+   descriptor. */
 static inline int rcy__collectable(const rcy_type *t)
 {
-    return t->traverse != NULL;
+    return t->traverse != NULL || t->ref_words != 0;
 }
 
 /* The start of the memory block an object lives in. */
@@ -223,13 +232,56 @@ static inline size_t rcy__tracked_count(const rcy_objects *O)
 void rcy__objects_init(rcy_objects *O);
 void rcy__objects_fini(rcy_objects *O);
 
-/* Calls the type's traverse; with a NULL traverse, nothing. */
-static inline void rcy__traverse(void *o, rcy_visit_fn visit, void *arg)
+/* ---- the references of an object: the one walk every layer uses ----
+ * visit(&slot, arg) for every reference slot of o, whose type is t: first
+ * the words its layout descriptor names, read here with no call, then
+ * those its traverse reports. Callers pass a visit function that is a
+ * constant where they call this, defined RCY_ALWAYS_INLINE: each caller
+ * then gets the descriptor's loop with its visit compiled in, and the
+ * only indirect call left is traverse's (none for a type without one).
+ * The descriptor's words are visited in address order. */
+static RCY_ALWAYS_INLINE void rcy__visit_refs(void *o, const rcy_type *t, rcy_visit_fn visit,
+                                              void *arg)
 {
-    const rcy_type *t = rcy__type(o);
+    void **words = o;
+    uint64_t m = t->ref_words;
+    /* The first four words by a test of their bit each, the rest by
+       count-trailing-zeros. A tested word's address does not depend on the
+       bitmap's value, only on a branch the processor predicts: it loads the
+       fields (and, in death, the children's headers) while the type is
+       still being found from the address. Computed from the bitmap, every
+       address waited for that chain of loads: binary-trees ran about 15%
+       slower than with traverse, whose indirect call is predicted the same
+       way. Each word's visit also gets a branch of its own. */
+    if (m) { /* one test for a type without a descriptor */
+        if (m & 1)
+            visit(&words[0], arg);
+        if (m & 2)
+            visit(&words[1], arg);
+        if (m & 4)
+            visit(&words[2], arg);
+        if (m & 8)
+            visit(&words[3], arg);
+        for (m &= ~(uint64_t)15; m; m &= m - 1)
+            visit(&words[__builtin_ctzll(m)], arg);
+    }
     if (t->traverse)
         t->traverse(o, visit, arg);
 }
+
+/* The same when only the object is known: its type from its address. */
+static RCY_ALWAYS_INLINE void rcy__traverse(void *o, rcy_visit_fn visit, void *arg)
+{
+    rcy__visit_refs(o, rcy__type(o), visit, arg);
+}
+
+/* The bytes of payload a layout descriptor needs: up to the end of the
+   last word it names (0: none). */
+static inline size_t rcy__ref_words_extent(uint64_t ref_words)
+{
+    return ref_words ? (64u - (unsigned)__builtin_clzll(ref_words)) * sizeof(void *) : 0;
+}
+
 /* Drops every reference o holds (slot = NULL, decref the old value). */
 void rcy__clear_refs(void *o);
 

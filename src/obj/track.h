@@ -88,18 +88,6 @@ static inline void rcy__young_reset(rcy_young *y)
     y->len = y->boundary = y->hole = 0;
 }
 
-/* Removes the object at slot: a generation 0 hole is reused, a
-   generation 1 hole waits. */
-static inline void rcy__young_remove(rcy_young *y, uint32_t slot)
-{
-    if (slot < y->boundary) {
-        y->items[slot] = RCY_YOUNG_HOLE(0);
-        return;
-    }
-    y->items[slot] = RCY_YOUNG_HOLE(y->hole);
-    y->hole = slot + 1;
-}
-
 void rcy__young_fini(rcy_young *y);
 
 #endif

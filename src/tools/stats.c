@@ -66,6 +66,7 @@ void rcy_mem_get_stats(rcy_heap *h, rcy_mem_stats *s)
     s->bytes_mapped = P->arenas_current * RCY_ARENA_SIZE;
     s->bytes_committed = rcy__pools_committed(P);
     s->bytes_released_total = P->bytes_released_total;
+    s->free_slow_paths = P->free_slow_paths;
     s->bytes_in_use = s->small_bytes_used + s->large_bytes;
     s->peak_bytes_committed = P->peak_committed;
     add_budget(s, &M->budget);
@@ -108,6 +109,7 @@ void rcy_mem_print_stats(rcy_heap *h, FILE *out)
     print_line(out, "bytes committed", s.bytes_committed);
     print_line(out, "peak bytes committed", s.peak_bytes_committed);
     print_line(out, "bytes given back to the OS (total)", s.bytes_released_total);
+    print_line(out, "frees that took the pool's slow path", s.free_slow_paths);
     print_line(out, "total bytes in use", s.bytes_in_use);
     print_line(out, "bytes held (the memory budget's)", s.bytes_held);
     print_line(out, "soft limit reactions", s.limit_soft_reactions);

@@ -20,9 +20,11 @@ static void node_traverse(void *self, rcy_visit_fn visit, void *arg)
 int use_the_header();
 int use_the_header()
 {
-    rcy_type t = {"node", sizeof(node), node_traverse, nullptr, nullptr};
+    rcy_type t = {"node", sizeof(node), node_traverse, nullptr, nullptr, 0};
+    rcy_type d = {"node_d", sizeof(node), nullptr, nullptr, nullptr, RCY_REF_WORD(node, next)};
     rcy_heap *h = rcy_heap_new();
     void *o = rcy_new(h, &t);
+    rcy_decref(rcy_new(h, &d));
     rcy_incref(o);
     rcy_decref(o);
     rcy_xdecref(o);

@@ -221,9 +221,30 @@ static void gm_destroy(void *self)
     gm.obj[last].pos = o->pos;
 }
 
-static const rcy_type gm_plain_type = {"gm_plain", sizeof(gm_node), gm_traverse, NULL, gm_destroy};
-static const rcy_type gm_fin_type = {"gm_fin", sizeof(gm_node), gm_traverse, gm_finalize,
-                                     gm_destroy};
+/* The node's references are described three ways, a third of the nodes
+   each: traverse alone, a layout descriptor alone (ref_words), and both
+   (the descriptor names slots 0..GM_DESCRIBED-1, traverse the rest). */
+#define GM_DESCRIBED 2
+_Static_assert(offsetof(gm_node, slot) == 0, "slot k is payload word k");
+
+static void gm_traverse_rest(void *self, rcy_visit_fn visit, void *arg)
+{
+    gm_node *n = self;
+    for (int k = GM_DESCRIBED; k < GM_K; k++)
+        visit(&n->slot[k], arg);
+}
+
+#define GM_WORDS(n) ((UINT64_C(1) << (n)) - 1)
+static const rcy_type gm_types[2][3] = {
+    {{"gm_plain", sizeof(gm_node), gm_traverse, NULL, gm_destroy, 0},
+     {"gm_plain_described", sizeof(gm_node), NULL, NULL, gm_destroy, GM_WORDS(GM_K)},
+     {"gm_plain_both", sizeof(gm_node), gm_traverse_rest, NULL, gm_destroy,
+      GM_WORDS(GM_DESCRIBED)}},
+    {{"gm_fin", sizeof(gm_node), gm_traverse, gm_finalize, gm_destroy, 0},
+     {"gm_fin_described", sizeof(gm_node), NULL, gm_finalize, gm_destroy, GM_WORDS(GM_K)},
+     {"gm_fin_both", sizeof(gm_node), gm_traverse_rest, gm_finalize, gm_destroy,
+      GM_WORDS(GM_DESCRIBED)}},
+};
 
 static void gm_weak_cb(void *wr, void *arg)
 {
@@ -367,7 +388,7 @@ static uint32_t gm_new_node(void)
         return 0;
     int fin = (int)gm_rand(2);
     uint32_t resurrect = fin && gm_rand(3) == 0;
-    gm_node *n = rcy_new(gm.h, fin ? &gm_fin_type : &gm_plain_type);
+    gm_node *n = rcy_new(gm.h, &gm_types[fin][gm_rand(3)]);
     GM_CHECK(n != NULL);
     if (!n)
         return 0;

@@ -768,6 +768,45 @@ static void test_last_pool_kept(void)
     rcy_heap_destroy(h);
 }
 
+/* The class's only pool, emptied, stays its pool without the slow path
+ * (counted): a block allocated and freed in a loop, plain and as an
+ * object (a tagged class), the same block each time; rcy_purge still
+ * gives the pool back. */
+static void test_kept_pool_reused_without_slow_path(void)
+{
+    static const rcy_type t = {"kept", 24, NULL, NULL, NULL};
+    rcy_heap *h = rcy_heap_new();
+    rcy_mem_stats s;
+    void *a = rcy_malloc(h, 100);
+    rcy_free(h, a); /* the pool was set up by a slow path; this free keeps it */
+    void *o = rcy_new(h, &t);
+    CHECK(o != NULL);
+    rcy_decref(o);
+    rcy_mem_get_stats(h, &s);
+    const size_t before = s.free_slow_paths;
+    for (int i = 0; i < 1000; i++) {
+        void *b = rcy_malloc(h, 100);
+        CHECK(b == a); /* the same pool, the same block */
+        rcy_free(h, b);
+        void *p = rcy_new(h, &t);
+        CHECK(p == o);
+        rcy_decref(p);
+    }
+    rcy_mem_get_stats(h, &s);
+    CHECK_EQ(s.free_slow_paths, before); /* no free took the slow path */
+    CHECK_EQ(s.pools_used, 0);
+    CHECK_EQ(s.pools_empty_dirty, 2); /* the two kept pools */
+    void *x = rcy_malloc(h, 100), *y = rcy_malloc(h, 100);
+    rcy_free(h, x);
+    rcy_free(h, y); /* the pool empties only now: kept, no slow path */
+    rcy_mem_get_stats(h, &s);
+    CHECK_EQ(s.free_slow_paths, before);
+    CHECK(rcy_purge(h) >= 2 * (POOL_SIZE / 4)); /* both pools' touched pages go */
+    rcy_mem_get_stats(h, &s);
+    CHECK_EQ(s.pools_empty_dirty, 0);
+    rcy_heap_destroy(h);
+}
+
 /* A full pool that regains a block serves it again, also when it is the
    class's only pool: here its spare, empty pool was given back by
    rcy_purge, so no pool of the class is available until the free. */
@@ -884,6 +923,7 @@ int main(void)
 {
     quick = check_quick();
     test_last_pool_kept();
+    test_kept_pool_reused_without_slow_path();
     test_purge_delay();
     test_purge_returns_what_it_released();
     test_no_used_pools_when_empty();
