@@ -773,3 +773,11 @@ void rcy__pools_fini(rcy_pools *P)
     classes_fini(P);
     memset(P, 0, sizeof *P);
 }
+
+RCY_NOINLINE void rcy__pool_free_edge(rcy_pools *P, rcy_pool *pool, uint32_t used)
+{
+    if (used == 0 && rcy__pool_kept(pool))
+        rcy__pools_decay(rcy__pool_arena(pool)->home);
+    else if (used == 0 || used > RCY_MAX_BLOCKS || !pool->listed)
+        rcy__pool_free_slow(P, pool);
+}
