@@ -780,6 +780,12 @@ def main():
         losses.append((ro - po, f"collector overhead on binary-trees {pd}: recycle {ro * 100:+.1f}%; "
                                 f"CPython {po * 100:+.1f}%"))
 
+    # ---------------- 4. interpreters (bench/adapters/report_adapters.py)
+    import sys
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "adapters"))
+    import report_adapters
+    report_adapters.section(R, body, target, compare, fmt, ratio, pct, table, NOISE)
+
     # ---------------- summary sections (placed before the body)
     md.append("## Targets\n")
     md.append("The goals recycle is measured against, each with the criterion that decides it; "

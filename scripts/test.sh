@@ -284,7 +284,7 @@ stage_install() {
 }
 
 # The C files the format and tidy stages look at (and `make format` formats).
-format_dirs=(src include tests bench examples tour fuzz)
+format_dirs=(src include tests bench examples tour fuzz adapters)
 clang_format=clang-format-14
 
 # Fails if clang-format would change any C file: the files it would change,

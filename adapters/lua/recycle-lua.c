@@ -33,13 +33,13 @@
 static const char *progname = "recycle-lua";
 
 typedef struct options {
-    int script;        /* index in argv of the script, or argc if none */
-    int ignore_env;    /* -E */
-    int warnings;      /* -W */
-    int version;       /* -v */
-    int stats;         /* --stats or RECYCLE_STATS=1 */
-    int use_libc;      /* --alloc=libc */
-    size_t limit;      /* --limit: 0 none */
+    int script;     /* index in argv of the script, or argc if none */
+    int ignore_env; /* -E */
+    int warnings;   /* -W */
+    int version;    /* -v */
+    int stats;      /* --stats or RECYCLE_STATS=1 */
+    int use_libc;   /* --alloc=libc */
+    size_t limit;   /* --limit: 0 none */
 } options;
 
 static void message(const char *msg)
@@ -76,10 +76,23 @@ static size_t parse_size(const char *s)
         return 0;
     unsigned shift = 0;
     switch (*end) {
-    case 'k': case 'K': shift = 10; end++; break;
-    case 'm': case 'M': shift = 20; end++; break;
-    case 'g': case 'G': shift = 30; end++; break;
-    default: break;
+    case 'k':
+    case 'K':
+        shift = 10;
+        end++;
+        break;
+    case 'm':
+    case 'M':
+        shift = 20;
+        end++;
+        break;
+    case 'g':
+    case 'G':
+        shift = 30;
+        end++;
+        break;
+    default:
+        break;
     }
     if (*end || v > (~0ull >> shift))
         return 0;
