@@ -170,7 +170,7 @@ def main():
         if not vs:
             emit(args.results, f"NOTE kind=missing alloc=adapter-{suite}")
     # sizes: a scale of the full run's workload (py_work.py, lua_work.lua), rows for SQLite
-    py_scale, lua_scale, rows = (0.08, 0.15, 30000) if args.quick else (1.0, 1.0, 400000)
+    py_scale, lua_scale, rows = (0.15, 0.25, 40000) if args.quick else (1.0, 1.0, 400000)
     py_ir_scale, lua_ir_scale, ir_rows = (0.01, 0.02, 4000) if args.quick else (0.03, 0.05, 20000)
     emit(args.results, f"NOTE kind=adapters py_scale={py_scale} lua_scale={lua_scale} rows={rows} "
                        f"py_ir_scale={py_ir_scale} lua_ir_scale={lua_ir_scale} ir_rows={ir_rows}")
