@@ -69,6 +69,8 @@ static int stats_requested(int argc, char **argv)
             return 1;
         if (strcmp(a, "-Xrecycle-stats") == 0)
             return 1;
+        if (strcmp(a, "-W") == 0 || strcmp(a, "--check-hash-based-pycs") == 0)
+            i++; /* options whose argument is the next word */
     }
     return 0;
 }

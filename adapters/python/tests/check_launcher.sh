@@ -39,6 +39,9 @@ peak=$(sed -n 's/^# peak bytes committed *= *\([0-9]*\)$/\1/p' "$work/stats")
 expect "-X recycle-stats prints the report" "1" "$([ -n "$peak" ] && echo 1)"
 expect "a million strings went through the heap (peak > 40 MB)" "1" \
     "$([ "${peak:-0}" -gt 40000000 ] && echo 1)"
+"$py" -W ignore -X recycle-stats -c 'pass' 2>"$work/stats4"
+expect "-X recycle-stats after an option with an argument" "1" \
+    "$(grep -c '^# arenas allocated total' "$work/stats4")"
 RECYCLE_STATS=1 "$py" -c 'pass' 2>"$work/stats2"
 expect "RECYCLE_STATS=1 prints the report" "1" \
     "$(grep -c '^# arenas allocated total' "$work/stats2")"
