@@ -29,7 +29,7 @@ end
 local work = {}
 
 function work.bt(scale)
-  local n = 8 + math.floor(8 * scale + 0.5) -- depth 16 at full scale, 8 at the smallest
+  local n = 10 + math.floor(6 * scale + 0.5) -- depth 16 at full scale, 10 at the smallest
   local long_lived = make_tree(n)
   local keep, total = {}, 0
   for d = 4, n, 2 do

@@ -46,7 +46,7 @@ def check_tree(t):
 
 
 def bt(scale):
-    n = 8 + round(8 * scale)  # depth 16 at full scale, 8 at the smallest
+    n = 10 + round(6 * scale)  # depth 16 at full scale, 10 at the smallest
     long_lived = make_tree(n)
     keep = []
     total = 0
