@@ -4,7 +4,7 @@
 #   make demo      build (Release, build/release) and run the tour, or an example
 #   make test      every test configuration (scripts/test.sh): release + ctest,
 #                  clang ASan/UBSan checked build with fault injection + ctest,
-#                  valgrind, install check,
+#                  ThreadSanitizer on the threaded tests (tsan), valgrind, install check,
 #                  clang-format-14 check (format), clang-tidy-14 (tidy)
 #   make bench     benchmarks (bench/run.sh)
 #   make coverage  line coverage of src/ from the tests (gcovr), fails under 90%
@@ -64,7 +64,7 @@ test: deps
 	JOBS=$(JOBS) bash scripts/test.sh
 
 # Single stages of `make test`, for when one is all you need.
-test-release test-asan test-valgrind test-install test-format test-tidy:
+test-release test-asan test-tsan test-valgrind test-install test-format test-tidy:
 	JOBS=$(JOBS) bash scripts/test.sh $(patsubst test-%,%,$@)
 
 bench:

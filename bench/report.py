@@ -254,6 +254,97 @@ class Charts:
 
 
 # ---------------------------------------------------------------- report
+# ---------------------------------------------------------------- multi-threaded (bench/mt)
+MT_BENCHES = [  # (RESULT bench for the time, name, what it is)
+    ("mt_larson", "larson", "server: threads free blocks other threads allocated, 8..1000 bytes"),
+    ("mt_larson512", "larson512", "the same with blocks of 8..512 bytes (recycle's pools alone)"),
+    ("mt_xmalloc", "xmalloc", "producers allocate, consumers free (every free remote)"),
+    ("mt_scratch", "scratch", "false sharing: small blocks written by several threads"),
+    ("mtp_python", "python", "python3, a threaded script (queues between threads, a fork)"),
+    ("mtp_xz", "xz", "xz -T1 / -T2 compressing 32 MiB (1 MiB in quick mode) in blocks of a quarter MiB per MiB"),
+    ("mtp_sqlite3", "sqlite3", "sqlite3 shell: bulk inserts, an index, queries"),
+    ("mtp_git", "git", "git: init, add, two commits, log, gc"),
+    ("mtp_cc", "cc", "cc -c of recycle sources (-O2; six, two in quick mode)"),
+]
+MT_ALLOCS = ["glibc", "mimalloc", "jemalloc", "recycle"]
+
+
+def mt_section(R):
+    """The multi-threaded section: (markdown lines, [(target, measured, verdict)])."""
+    md, targets = [], []
+    if not any(R.select(b) or R.select("mtp_" + n) for b, n, _ in MT_BENCHES):
+        return md, targets
+    md.append("\n## Multi-threaded: every allocator as the process's malloc\n")
+    md.append("`bench/mt/run.sh`: each allocator through `LD_PRELOAD` (glibc: none; recycle: "
+              "`librecycle-malloc.so`), 1 and 2 threads, rounds interleaved, medians; spread = "
+              "(max - min) / median of recycle's times. Time of larson, xmalloc and scratch: the "
+              "program's own clock around the threads' work; of the real programs: wall time (GNU "
+              "time). Peak RSS: GNU time's maximum resident set (the largest process).\n")
+    rows, worst_t, worst_r = [], None, None
+    for bench, name, what in MT_BENCHES:
+        tb = bench if bench.startswith("mt_") else bench
+        rb = "mtp_" + name
+        for th in ("1", "2"):
+            t = {a: R.med(tb, a, "seconds", threads=th) for a in MT_ALLOCS}
+            m = {a: R.med(rb, a, "peak_rss_mib", threads=th) for a in MT_ALLOCS}
+            if all(v is None for v in t.values()):
+                continue
+            rt = t["recycle"] / t["mimalloc"] if t["recycle"] and t["mimalloc"] else None
+            rm = m["recycle"] / m["jemalloc"] if m["recycle"] and m["jemalloc"] else None
+            rows.append([f"{name} ({th} thr)"] + [fmt(t[a], 3) for a in MT_ALLOCS]
+                        + [ratio(t["recycle"], t["mimalloc"]), pct(R.spread(tb, "recycle", "seconds", threads=th))]
+                        + [fmt(m[a], 1) for a in MT_ALLOCS] + [ratio(m["recycle"], m["jemalloc"])])
+            if rt is not None and (worst_t is None or rt > worst_t[0]):
+                worst_t = (rt, f"{name} {th} thr")
+            if rm is not None and (worst_r is None or rm > worst_r[0]):
+                worst_r = (rm, f"{name} {th} thr")
+    md.append(table(["benchmark"] + [f"{a} s" for a in MT_ALLOCS] + ["recycle / mimalloc", "spread"]
+                    + [f"{a} MiB" for a in MT_ALLOCS] + ["recycle / jemalloc RSS"], rows))
+    md.append("\nWhat each is: " + "; ".join(f"**{n}**: {w}" for _, n, w in MT_BENCHES) + ".\n")
+    # memory freed by other threads comes back: RSS after the producer-consumer run
+    rows, back = [], {}
+    for th in ("1", "2"):
+        for a in MT_ALLOCS:
+            before = R.med("mt_xmalloc", a, "rss_before_mib", threads=th)
+            peak = R.med("mt_xmalloc", a, "peak_rss_mib", threads=th)
+            after = R.med("mt_xmalloc", a, "rss_after_mib", threads=th)
+            if after is None:
+                continue
+            kept = (after - before) / (peak - before) if peak and before is not None and peak > before else None
+            back[(a, th)] = after
+            rows.append([f"{a} ({th} pair{'s' if th != '1' else ''})", fmt(before, 1), fmt(peak, 1),
+                         fmt(after, 1), pct(kept)])
+    if rows:
+        md.append("RSS around the producer-consumer run (xmalloc): before it, its peak, and after every "
+                  "block was freed by the consumers and the threads exited (then 3 x 1,000 malloc/free "
+                  "pairs on the main thread, 100 ms apart); kept = share of the growth still resident.\n")
+        md.append(table(["allocator", "before MiB", "peak MiB", "after MiB", "kept"], rows))
+    if worst_t:
+        targets.append(("MT time at most 1.1x mimalloc's on each (worst shown)",
+                        f"{worst_t[0]:.2f}x ({worst_t[1]})", worst_t[0] <= 1.1 and "met" or "**missed**"))
+    if worst_r:
+        targets.append(("MT peak RSS at most 1.5x jemalloc's on each (worst shown)",
+                        f"{worst_r[0]:.2f}x ({worst_r[1]})", worst_r[0] <= 1.5 and "met" or "**missed**"))
+    for th in ("1", "2"):
+        r, j = back.get(("recycle", th)), back.get(("jemalloc", th))
+        if r is not None and j:
+            targets.append((f"remotely freed memory comes back (xmalloc, {th} pair(s)): RSS after at most "
+                            "1.5x jemalloc's", f"{fmt(r, 1)} MiB vs {fmt(j, 1)} MiB ({r / j:.2f}x)",
+                            r <= 1.5 * j and "met" or "**missed**"))
+    md.append("\n" + table(["target", "measured", "verdict"], targets))
+    return md, targets
+
+
+def mt_standalone(results, out, quick):
+    """bench/mt/run.sh alone: the section by itself, in its own file."""
+    md, _ = mt_section(Results(results))
+    head = ["# Multi-threaded benchmarks (bench/mt/run.sh alone)\n",
+            f"Date: {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M UTC}; "
+            f"{os.cpu_count()} logical CPUs." + (" Quick mode (BENCH_QUICK=1): small sizes." if quick else "")]
+    with open(out, "w") as f:
+        f.write("\n".join(head + md) + "\n")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--results", required=True)
@@ -785,6 +876,10 @@ def main():
     sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "adapters"))
     import report_adapters
     report_adapters.section(R, body, target, compare, fmt, ratio, pct, table, NOISE)
+    # ---------------- multi-threaded (bench/mt/run.sh): its own section and targets
+    mt_md, mt_targets = mt_section(R)
+    body.extend(mt_md)
+    targets.extend(mt_targets)
 
     # ---------------- summary sections (placed before the body)
     md.append("## Targets\n")

@@ -176,6 +176,11 @@ for ((rep = 1; rep <= REPS; rep++)); do
     done
 done
 
+# ---- multi-threaded: every allocator as the process's malloc (bench/mt/run.sh) ----
+note "== multi-threaded benchmarks (bench/mt/run.sh)"
+BUILD="$BUILD" BENCH_REPS="$REPS" BENCH_QUICK="${QUICK:-0}" bash bench/mt/run.sh "$RESULTS" 2>>"$LOG" ||
+    echo "FAIL label=mt rep=1 rc=1" >>"$RESULTS"
+
 # ---- instructions per malloc + free pair (callgrind: exact, so once) ----
 # count_ir CMD...: the instructions CMD executes, counted by callgrind
 count_ir() {

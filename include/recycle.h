@@ -9,7 +9,10 @@
  *   4. the cycle collector (Python's gc module)
  *   5. weak references
  *   6. options: defaults for new heaps, from the environment or set here
- * A heap is used by one thread at a time; many heaps may live in one process.
+ * Threads: each thread may have its own heap (rcy_thread_heap); a block
+ * may be freed by any thread; a heap's allocations need one thread at a
+ * time (its owner, or threads taking turns under a lock of the user's).
+ * Objects are not yet shared between threads. docs/api.md, "Threads".
  * Misuse that the library detects (a bad free, a double free, a decref of a
  * dead object) prints a message naming the pointer and aborts.
  */
@@ -51,6 +54,27 @@ RCY_API rcy_heap *rcy_heap_new(void);
  *  returned. NULL is a no-op. */
 RCY_API void rcy_heap_destroy(rcy_heap *h);
 
+/* Threads (docs/api.md, "Threads"). A heap has an owner thread: the one
+   that made it, or the last to call rcy_heap_adopt. Any thread may free a
+   block of any heap (rcy_free, rcy_free_sized, rcy_realloc, an object's
+   death): a thread that does not own the heap frees remotely, lock-free,
+   and the memory is reused once the heap's user reaches a slow path.
+   Everything else on a heap (allocation, objects, purge, limits, stats,
+   the collector, destroy) needs one thread at a time: the owner alone,
+   or threads taking turns under a lock of the user's (the GIL model);
+   checked builds report two threads inside one heap at once. */
+/** The calling thread's own heap, made (or taken over from a thread that
+ *  exited) on its first call; NULL with errno on failure. When the thread
+ *  exits, its heap is freed if empty; otherwise its blocks stay valid, any
+ *  thread may free them, and the heap goes with its last block or passes
+ *  to a new thread. Not to be destroyed (rcy_heap_destroy aborts). */
+RCY_API rcy_heap *rcy_thread_heap(void);
+/** The calling thread becomes h's owner: its frees of h's blocks take the
+ *  fast path, and the former owner's become remote. For a heap handed to
+ *  another thread (the former owner must have stopped using it), or, in
+ *  the GIL model, by the thread that holds the lock. Not for thread heaps. */
+RCY_API void rcy_heap_adopt(rcy_heap *h);
+
 /** Requests of 0..RCY_SMALL_MAX bytes come from size-class pools; larger
  *  ones from the system allocator. Every block is 16-byte aligned.
  *  rcy_malloc(h, 0) returns a unique pointer. NULL + errno ENOMEM when out
@@ -64,7 +88,8 @@ RCY_API void *rcy_calloc(rcy_heap *h, size_t count, size_t n);
  *  allocation fails (p is freed either way). On failure of a resize the
  *  old block is left untouched and NULL is returned. */
 RCY_API void *rcy_realloc(rcy_heap *h, void *p, size_t n);
-/** O(1), needs no size. NULL is a no-op. A pointer this heap does not own,
+/** O(1), needs no size. NULL is a no-op. Any thread may free a block of h
+ *  (remotely if it does not own h). A pointer this heap does not own,
  *  a double free or a free into the wrong heap aborts with a message
  *  (always for large blocks and foreign pointers; double frees of small
  *  blocks are caught exactly in checked builds, cheaply in release). */

@@ -53,6 +53,11 @@ reqs=(
     pkg:libpython3.11-dev:libpython3.11-dev
     pkg:libpython3.11-testsuite:libpython3.11-testsuite
     pkg:libsqlite3-dev:libsqlite3-dev
+    # tests/malloc/run_programs.sh: real programs under librecycle-malloc.so
+    cmd:python3:python3
+    cmd:sqlite3:sqlite3
+    cmd:git:git
+    cmd:xz:xz-utils
 )
 if [ "$want_bench" = 1 ]; then
     reqs+=(
@@ -61,6 +66,7 @@ if [ "$want_bench" = 1 ]; then
         pkg:libgc-dev:libgc-dev
         cmd:gnuplot:gnuplot-nox
         cmd:python3:python3
+        cmd:/usr/bin/time:time # bench/mt/run.sh: peak RSS of the real programs
     )
 fi
 if [ "$want_coverage" = 1 ]; then

@@ -11,13 +11,18 @@
 #   asan      clang, Debug, RCY_CHECK_LEVEL=3 (misuse checks, asserts, heap validation), ASan+UBSan build in build/asan, all CTest tests, then the libFuzzer
 #             target for RCY_FUZZ_SECONDS (30), from a copy of fuzz/corpus/fuzz_gc;
 #             with RCY_FAULT_INJECTION, so test_fault runs its out-of-memory loops
+#   tsan      clang, ThreadSanitizer (RCY_TSAN), release check level, in
+#             build/tsan: the threaded tests (tests/threads: test_threads and
+#             the randomized test_thread_stress, RCY_STRESS_OPS 50000 per
+#             thread, three seeds), halting on the first report
 #   valgrind  valgrind memcheck on allocator and object tests of build/release
 #             (tests/run_valgrind.sh)
 #   install   the commands of README.md's "Using recycle in your project", as
 #             written there: install build/release into build/stage, build
 #             tests/install_check/main.c (as app.c) with each pkg-config line
 #             (shared, rpath, static, LD_LIBRARY_PATH) and with find_package;
-#             check with ldd which library each program loads, and run it
+#             check with ldd which library each program loads, and run it;
+#             then that the installed librecycle-malloc.so preloads
 #   format    clang-format-14 --dry-run --Werror on every C file under src include
 #             tests bench examples tour fuzz: fails if any would change
 #   tidy      clang-tidy-14 (.clang-tidy) on the C files of src, tests and fuzz,
@@ -82,6 +87,21 @@ fuzz_briefly() {
     "$target" "$work" -seed=1 -max_total_time="${RCY_FUZZ_SECONDS:-30}" -print_final_stats=1 2>&1 |
         tail -n 12
     return "${PIPESTATUS[0]}"
+}
+
+# The threaded tests under ThreadSanitizer: the release build's code (check
+# level 0), whose fast paths are the ones that race if anything does.
+stage_tsan() {
+    local build_tsan=build/tsan seed
+    cmake -S . -B "$build_tsan" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang \
+        -DRCY_TSAN=ON -DRCY_WERROR=ON -DRCY_BUILD_EXAMPLES=OFF
+    cmake --build "$build_tsan" -j "$jobs" --target test_threads test_thread_stress
+    export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1}
+    "$build_tsan/tests/test_threads"
+    for seed in 1 2 3; do
+        RCY_STRESS_SEED=$seed RCY_STRESS_OPS=${RCY_STRESS_OPS:-50000} \
+            "$build_tsan/tests/test_thread_stress"
+    done
 }
 
 stage_valgrind() {
@@ -280,6 +300,18 @@ stage_install() {
     check_loads "$check_dir/cmake/app_shared" "$staged"
     out=$("$check_dir/cmake/app_shared")
     check_output "$out"
+    # 5. The malloc shim, installed beside the library (README, "recycle as
+    # the process's malloc"): a program started with it preloaded maps it.
+    note "install check: librecycle-malloc.so with LD_PRELOAD"
+    local shim="$libdir/librecycle-malloc.so"
+    [ -f "$shim" ] || { echo "install check: $shim was not installed" >&2; return 1; }
+    out=$(LD_PRELOAD="$shim" sh -c 'grep -c librecycle-malloc /proc/$$/maps')
+    if [ "${out:-0}" -lt 1 ]; then
+        echo "install check: LD_PRELOAD=$shim: the shim is not mapped in the program" >&2
+        return 1
+    fi
+    echo "LD_PRELOAD=$shim: mapped ($out mappings)"
+
     check_installed_adapters
     note "install check: every program built and ran"
 }
@@ -373,7 +405,7 @@ stage_tidy() {
     return "$rc"
 }
 
-all_stages=(release asan valgrind install format tidy)
+all_stages=(release asan tsan valgrind install format tidy)
 if [ "$#" -gt 0 ]; then
     stages=("$@")
 else

@@ -11,6 +11,7 @@
 #include "heap.h"
 #include "os/pagemap.h"
 #include "tools/limit.h"
+#include "util/misuse.h"
 #include "util/options.h"
 #include "util/sys.h"
 
@@ -62,6 +63,7 @@ rcy_heap *rcy_heap_new(void)
     rcy__gc_init(&h->gc);
     rcy__limit_init(&h->gc.weak.objects.mem);
     apply_options(h);
+    rcy__heap_own_new(h);
     return h;
 }
 
@@ -72,6 +74,16 @@ void rcy_heap_destroy(rcy_heap *h)
 {
     if (!h)
         return;
+    if (h->of_thread)
+        rcy__misuse("rcy_heap_destroy(%p): this is a thread's heap (rcy_thread_heap), "
+                    "reclaimed when its thread exits",
+                    (void *)h);
+    rcy__heap_free(h);
+}
+
+void rcy__heap_free(rcy_heap *h)
+{
+    rcy__heap_forget(h);
     rcy__gc_fini(&h->gc);
     rcy__weaks_fini(&h->gc.weak);
     rcy__objects_fini(&h->gc.weak.objects);

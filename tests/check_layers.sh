@@ -6,7 +6,8 @@
 #   tests/check_layers.sh [SRC_DIR]      (default: src beside this folder)
 #
 # Layers, lowest first (docs/design.md, "Layers"): util, os, mem, obj, weak,
-# gc, tools, and the heap (src/heap.*), which composes them. A layer calls a
+# gc, tools, the heap (src/heap.* and src/heap_*), which composes them, and the
+# malloc shim (src/malloc/, librecycle-malloc.so), which uses the heaps. A layer calls a
 # higher one only through hooks that the higher one registers (function
 # pointers), which no #include shows. Since every call between files needs
 # the callee's header (the build has -Wmissing-prototypes and C17 has no
@@ -20,7 +21,8 @@ cd "$src"
 rank() {
     case "$1" in
     util/*) echo 0 ;; os/*) echo 1 ;; mem/*) echo 2 ;; obj/*) echo 3 ;;
-    weak/*) echo 4 ;; gc/*) echo 5 ;; tools/*) echo 6 ;; heap.*) echo 7 ;;
+    weak/*) echo 4 ;; gc/*) echo 5 ;; tools/*) echo 6 ;; heap.* | heap_*) echo 7 ;;
+    malloc/*) echo 8 ;;
     *) echo "" ;;
     esac
 }
@@ -30,7 +32,7 @@ files=$(find . -name '*.[ch]' | sed 's|^\./||' | sort)
 for f in $files; do
     r=$(rank "$f")
     if [ -z "$r" ]; then
-        echo "check_layers: $f is in no layer (util os mem obj weak gc tools, or heap.*)" >&2
+        echo "check_layers: $f is in no layer (util os mem obj weak gc tools, heap.*, heap_*, or malloc/)" >&2
         bad=1
         continue
     fi

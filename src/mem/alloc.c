@@ -42,23 +42,44 @@ static int at_block_start(const rcy_pool *pool, const void *p, size_t *i)
 }
 
 #if RCY_CHECK_LEVEL >= 1
+/* The live bits are read and written atomically: a remote free clears its
+   block's bit from another thread (mem/remote.c), in the same word as the
+   owner's. */
 static int live_bit(const rcy_pool *pool, size_t i)
 {
-    return (int)((pool->live[i / 64] >> (i % 64)) & 1);
+    return (int)((__atomic_load_n(&pool->live[i / 64], __ATOMIC_RELAXED) >> (i % 64)) & 1);
 }
 static void set_live(rcy_pool *pool, size_t i, int on)
 {
     uint64_t bit = (uint64_t)1 << (i % 64);
-    pool->live[i / 64] = on ? pool->live[i / 64] | bit : pool->live[i / 64] & ~bit;
+    if (on)
+        __atomic_fetch_or(&pool->live[i / 64], bit, __ATOMIC_RELAXED);
+    else
+        __atomic_fetch_and(&pool->live[i / 64], ~bit, __ATOMIC_RELAXED);
+}
+
+int rcy__mem_clear_live(void *p)
+{
+    rcy_pool *pool = rcy__pool_of(rcy__pagemap_lookup(p), p);
+    size_t i = block_index(pool, p);
+    uint64_t bit = (uint64_t)1 << (i % 64);
+    return (__atomic_fetch_and(&pool->live[i / 64], ~bit, __ATOMIC_RELAXED) & bit) != 0;
 }
 #endif
+
+int rcy__mem_small_block_start(const rcy_arena *a, const void *p)
+{
+    const rcy_pool *pool = rcy__pool_of((rcy_arena *)a, p);
+    size_t i;
+    return pool->index >= RCY_ARENA_FIRST_POOL && at_block_start(pool, p, &i);
+}
 
 /* Reports a bad free (or usable_size) of p; an object's pointer is named
    as one, with what releases it. Cold: out of the callers' way. */
 static _Noreturn RCY_NOINLINE void bad_pointer(rcy_mem *M, void *p, const char *api,
                                                const char *why)
 {
-    const char *name = M->object_name ? M->object_name(M, p) : NULL;
+    const char *name = M && M->object_name ? M->object_name(M, p) : NULL;
     if (name)
         rcy__misuse("%s(%p): this is a recycle object of type '%s', not a block from "
                     "rcy_malloc: release it with rcy_decref",
@@ -113,10 +134,16 @@ static int admit_large(rcy_mem *M, size_t n)
 
 void *rcy__mem_alloc_large(rcy_mem *M, size_t n, unsigned kind, const void *tag)
 {
-    if (admit_large(M, n) != 0)
-        return NULL;
-    void *b = rcy__large_alloc(&M->large, n, kind, tag);
-    note_large_bytes(M);
+    RCY_MEM_ENTER(M);
+    rcy__pools_collect_remote(&M->pools);
+    void *b = NULL;
+    if (admit_large(M, n) == 0) {
+        b = rcy__large_alloc(&M->large, n, kind, tag);
+        if (b)
+            rcy__mem_note_large(b);
+        note_large_bytes(M);
+    }
+    RCY_MEM_LEAVE(M);
     return b;
 }
 
@@ -126,11 +153,19 @@ static void free_large(rcy_mem *M, void *p)
     note_large_bytes(M);
 }
 
+static void collect_remote_hook(void *owner)
+{
+    rcy__mem_collect_remote(owner);
+}
+
+/* The creating thread owns a new heap. */
 void rcy__mem_init(rcy_mem *M)
 {
     rcy__pools_init(&M->pools, M);
     rcy__larges_init(&M->large, M);
     rcy__budget_init(&M->budget, M, &M->pools, &M->large);
+    M->pools.collect_remote = collect_remote_hook;
+    rcy__pools_set_thread(&M->pools, rcy__thread_self());
 }
 
 void rcy__mem_fini(rcy_mem *M)
@@ -139,31 +174,79 @@ void rcy__mem_fini(rcy_mem *M)
     rcy__pools_fini(&M->pools);
 }
 
+/* Checked builds: a freed small block's bytes past its link are poisoned. */
+static void poison_freed(rcy_pool *pool, void *p)
+{
+#if RCY_CHECK_LEVEL >= 1
+    size_t bs = RCY_CLASS_SIZE(pool->cls);
+    memset((char *)p + sizeof(void *), 0xDD, bs - sizeof(void *)); /* past the link */
+#else
+    (void)pool;
+    (void)p;
+#endif
+}
+
+/* A large block another thread has freed (its header's mark changed,
+   mem/remote.c) is not freed again by the owner. */
+static void check_large_not_pending(rcy_mem *M, void *p, const char *api)
+{
+    if (!rcy__large_marked(p))
+        bad_pointer(M, p, api, "double free (the block was already freed by another thread)");
+}
+
 void rcy__mem_free(rcy_mem *M, void *p, const char *api)
 {
+    RCY_MEM_ENTER(M);
     rcy_arena *a = rcy__pagemap_lookup(p);
     if (RCY_LIKELY(a != NULL)) {
         rcy_pool *pool = valid_small_block(M, a, p, api);
 #if RCY_CHECK_LEVEL >= 1
         set_live(pool, block_index(pool, p), 0);
-        size_t bs = RCY_CLASS_SIZE(pool->cls);
-        memset((char *)p + sizeof(void *), 0xDD, bs - sizeof(void *)); /* past the link */
 #endif
+        poison_freed(pool, p);
+        rcy__pool_free(&M->pools, pool, p);
+    } else {
+        if (!rcy__large_owned(&M->large, p))
+            bad_pointer(M, p, api, "pointer not allocated by this heap, or already freed");
+        check_large_not_pending(M, p, api);
+        free_large(M, p);
+    }
+    RCY_MEM_LEAVE(M);
+}
+
+void rcy__mem_free_collected(rcy_mem *M, void *p)
+{
+    rcy_arena *a = rcy__pagemap_lookup(p);
+    if (a) {
+        rcy_pool *pool = rcy__pool_of(a, p); /* checked exactly when pushed in checked builds */
+#if RCY_CHECK_LEVEL == 0
+        /* as the owner's fast path, and a pool with no block in use */
+        if (RCY_UNLIKELY(pool->nused == 0 || pool->freelist == p))
+            valid_small_block(M, a, p, "rcy_free"); /* says what is wrong */
+#endif
+        poison_freed(pool, p);
         rcy__pool_free(&M->pools, pool, p);
         return;
     }
     if (!rcy__large_owned(&M->large, p))
-        bad_pointer(M, p, api, "pointer not allocated by this heap, or already freed");
+        bad_pointer(M, p, "rcy_free", "pointer not allocated by this heap, or already freed");
     free_large(M, p);
 }
 
+/* An object's death: on a thread that does not own the heap, its block
+   goes back as a remote free. */
 void rcy__mem_release(rcy_mem *M, rcy_arena *a, void *p)
 {
 #if RCY_CHECK_LEVEL >= 1
     (void)a;
-    rcy__mem_free(M, p, "rcy_decref");
+    if (!rcy__mem_owned_here(M))
+        rcy__mem_free_remote(M, p, "rcy_decref", 1);
+    else
+        rcy__mem_free(M, p, "rcy_decref");
 #else
-    if (a)
+    if (RCY_UNLIKELY(!(a ? rcy__thread_owns(&a->thread) : rcy__mem_owned_here(M))))
+        rcy__mem_free_remote(M, p, "rcy_decref", 1);
+    else if (a)
         rcy__pool_free(&M->pools, rcy__pool_of(a, p), p);
     else
         free_large(M, p);
@@ -236,10 +319,12 @@ static void *enomem(void)
 static RCY_NOINLINE void *malloc_general(rcy_mem *M, size_t n)
 {
     void *p;
+    RCY_MEM_ENTER(M);
     if (RCY_LIKELY(n <= RCY_SMALL_MAX))
         p = rcy__mem_alloc_in(M, &M->pools.plain[RCY_KIND_PLAIN][rcy__malloc_class(n)]);
     else
         p = rcy__mem_alloc_large(M, n, RCY_KIND_PLAIN, NULL);
+    RCY_MEM_LEAVE(M);
     return p ? p : enomem();
 }
 
@@ -278,25 +363,34 @@ void *rcy_calloc(rcy_heap *h, size_t count, size_t n)
 
 /* Everything rcy_free's fast path declines, validated in full: NULL, large
    blocks, pointers outside the heap's arenas, a block that heads its
-   pool's free list (a double free), and every call of a checked build. */
+   pool's free list (a double free), a free from a thread that does not own
+   the heap (a remote free), and every call of a checked build. */
 static RCY_NOINLINE void free_general(rcy_mem *M, void *p)
 {
-    if (p)
+    if (!p)
+        return;
+    if (!rcy__mem_owned_here(M))
+        rcy__mem_free_remote(M, p, "rcy_free", 0);
+    else
         rcy__mem_free(M, p, "rcy_free");
 }
 
 #if RCY_CHECK_LEVEL == 0
 /* The release build's free of p, which lies in arena a: done (1) if p
-   passes the cheap checks: a block of this heap's rcy_malloc (its pool has
-   no tag; objects' pools do) at a multiple of 16 bytes, not the block
-   freed last. Else 0, and nothing was touched. */
+   passes the cheap checks: freed by the owning thread of its heap (which
+   is then the one the block goes back to, whatever heap the caller named:
+   one load and compare serve both, and a block of another heap of the
+   same thread goes home unharmed; checked builds report the wrong heap),
+   a block of rcy_malloc (its pool has no tag; objects' pools do) at a
+   multiple of 16 bytes, not the block freed last. Else 0, and nothing was
+   touched. */
 static inline int free_if_cheap_checks_pass(rcy_mem *M, rcy_arena *a, void *p)
 {
     rcy_pool *pool = rcy__pool_of(a, p);
-    if (RCY_UNLIKELY(a->owner != M) ||
+    if (RCY_UNLIKELY(!rcy__thread_owns(&a->thread)) ||
         RCY_UNLIKELY(((((uintptr_t)p & 15) | (uintptr_t)pool->tag) != 0) || pool->freelist == p))
         return 0;
-    rcy__pool_free(&M->pools, pool, p);
+    rcy__pool_free(&M->pools, pool, p); /* the slow path goes to a's own heap */
     return 1;
 }
 #endif
@@ -317,6 +411,30 @@ void rcy_free(rcy_heap *h, void *p)
         return;
 #endif
     free_general(M, p);
+}
+
+/* The shim's free: p's own heap, found from the page map (small blocks) or
+   the block's header (large ones, where the region map says one may be).
+   The owner's free of a small block takes rcy_free's fast path. */
+int rcy__free_any(void *p)
+{
+    rcy_arena *a = rcy__pagemap_lookup(p); /* NULL for NULL */
+    rcy_mem *M;
+    if (a) {
+        M = a->owner;
+#if RCY_CHECK_LEVEL == 0
+        if (RCY_LIKELY(free_if_cheap_checks_pass(M, a, p)))
+            return 1;
+#endif
+    } else {
+        if (!rcy__large_block_at(p))
+            return 0;
+        M = rcy__large_header(p)->owner;
+        if (!M)
+            bad_pointer(NULL, p, "free", "double free of a large block");
+    }
+    free_general(M, p);
+    return 1;
 }
 
 /* The caller says p is a block of h of n bytes (the size it asked for),
@@ -346,6 +464,8 @@ size_t rcy_usable_size(rcy_heap *h, const void *p)
     if (!p)
         return 0;
     rcy_mem *M = rcy__mem_of(h);
+    if (!rcy__mem_owned_here(M))
+        return rcy__mem_usable_size_remote(M, p, "rcy_usable_size");
     rcy_arena *a = rcy__pagemap_lookup(p);
     if (a)
         return RCY_CLASS_SIZE(valid_small_block(M, a, (void *)p, "rcy_usable_size")->cls);
@@ -362,16 +482,25 @@ void *rcy_realloc(rcy_heap *h, void *p, size_t n)
         rcy_free(h, p);
         return rcy_malloc(h, 0);
     }
-    size_t old = rcy_usable_size(h, p); /* validates p */
+    size_t old = rcy_usable_size(h, p); /* validates p (the remote way if h is not ours) */
     int small = rcy__pagemap_lookup(p) != NULL;
     if (small && n <= RCY_SMALL_MAX && rcy__malloc_class(n) == rcy__malloc_class(old))
         return p;
-    if (!small && n > RCY_SMALL_MAX) {
+    /* a large block is resized in place only by its owner (the set of large
+       blocks is the owner's); another thread keeps it when it is not to grow */
+    if (!small && n > RCY_SMALL_MAX && !rcy__mem_owned_here(rcy__mem_of(h)) && n <= old)
+        return p;
+    if (!small && n > RCY_SMALL_MAX && rcy__mem_owned_here(rcy__mem_of(h))) {
         rcy_mem *M = rcy__mem_of(h);
         if (n > old && rcy__budget_admit(&M->budget, n - old) != 0)
             return enomem();
+        RCY_MEM_ENTER(M);
+        check_large_not_pending(M, p, "rcy_realloc");
         void *q = rcy__large_realloc(&M->large, p, n);
+        if (q)
+            rcy__mem_note_large(q);
         note_large_bytes(M);
+        RCY_MEM_LEAVE(M);
         return q ? q : enomem();
     }
     void *q = rcy_malloc(h, n);
@@ -394,5 +523,9 @@ unsigned rcy_heap_get_purge_delay(rcy_heap *h)
 
 size_t rcy_purge(rcy_heap *h)
 {
-    return rcy__pools_purge(&rcy__mem_of(h)->pools);
+    rcy_mem *M = rcy__mem_of(h);
+    RCY_MEM_ENTER(M);
+    size_t released = rcy__pools_purge(&M->pools);
+    RCY_MEM_LEAVE(M);
+    return released;
 }

@@ -17,6 +17,7 @@
 #include "mem/large.h"
 #include "mem/pool.h"
 #include "recycle.h"
+#include "util/thread.h"
 
 typedef struct rcy_mem {
     rcy_pools pools;
@@ -26,6 +27,15 @@ typedef struct rcy_mem {
        one (rcy_free of an object names it and says to use rcy_decref). */
     const char *(*object_name)(const struct rcy_mem *M, const void *p);
     rcy_budget budget; /* its limits (budget.h); its collect hook is the tools layer's */
+    /* The heap layer's, for a heap whose thread exited (RCY_REMOTE_ORPHAN):
+       frees p, a block of M another thread freed, under the process's lock
+       of such heaps, and reclaims M if it is then empty; 0 if M has an
+       owner again (the caller pushes p onto its remote list instead). */
+    int (*orphan_free)(struct rcy_mem *M, void *p);
+#if RCY_CHECK_LEVEL >= 1
+    _Atomic uintptr_t user; /* the thread inside the heap now (rcy__mem_enter), 0: none */
+    unsigned user_depth;    /* its nested entries */
+#endif
 } rcy_mem;
 
 /* The memory of heap h: the part every heap starts with. */
@@ -43,6 +53,93 @@ void *rcy__mem_alloc_large(rcy_mem *M, size_t n, unsigned kind, const void *tag)
 void rcy__mem_mark_live(void *b); /* for the exact double-free check */
 #endif
 
+/* ---- threads (mem/remote.c; docs/design.md, "Threads") ----
+   A heap's owner is a thread (rcy_pools.thread): its frees are local, on
+   the fast paths, with no atomic operation. Every other thread's free of a
+   block of the heap is remote: pushed onto the heap's remote list with a
+   compare-and-swap, and freed for good by rcy__pools_collect_remote on
+   the slow paths of whoever uses the heap (its owner, or the thread that
+   holds the user's lock in the GIL model). Allocation and everything else
+   needs one thread at a time; checked builds verify that with
+   rcy__mem_enter and rcy__mem_leave around each operation. */
+
+/* 1 if the calling thread owns M: its frees are local. */
+static inline int rcy__mem_owned_here(const rcy_mem *M)
+{
+    return atomic_load_explicit(&M->pools.thread, memory_order_relaxed) == rcy__thread_self();
+}
+/* Frees p, a block of M, from a thread that does not own M: validated
+   with what can be read without a race (the block's arena, pool class and
+   alignment; checked builds: its live bit, cleared atomically), then
+   pushed. api names the caller in messages. object: p is an object's
+   block (rcy_decref), else rcy_malloc's. */
+void rcy__mem_free_remote(rcy_mem *M, void *p, const char *api, int object);
+/* The owner's side: frees every block on M's remote list (the hook
+   rcy__pools_collect_remote calls). */
+void rcy__mem_collect_remote(rcy_mem *M);
+/* Frees a block that went through rcy__mem_free_remote (its checks done,
+   its live bit cleared), with the caller using M alone. Release builds
+   check again what the owner's fast path checks, and that its pool has a
+   block in use (a double free pushed twice with others between). */
+void rcy__mem_free_collected(rcy_mem *M, void *p);
+/* Makes thread id M's owner (the caller uses M alone meanwhile). */
+void rcy__mem_set_owner(rcy_mem *M, uintptr_t id);
+/* The heap's thread exited (the caller uses M alone): remote frees from
+   now on go to M->orphan_free; the blocks already pushed are freed. */
+void rcy__mem_orphan(rcy_mem *M);
+/* The opposite, for a thread that takes an orphaned heap over. */
+void rcy__mem_unorphan(rcy_mem *M);
+/* rcy_usable_size for a thread that does not own M: validated as
+   rcy__mem_free_remote validates. */
+size_t rcy__mem_usable_size_remote(const rcy_mem *M, const void *p, const char *api);
+/* alloc.c's, for remote.c: 1 if p starts a block of a pool of arena a
+   that serves blocks (read from what does not change while it is live). */
+int rcy__mem_small_block_start(const rcy_arena *a, const void *p);
+#if RCY_CHECK_LEVEL >= 1
+/* Clears small block p's live bit atomically; 0 if it was clear. */
+int rcy__mem_clear_live(void *p);
+#endif
+/* In a child process after fork, for a heap of a thread that did not
+   survive it: its locks and, in checked builds, the mark of a thread
+   inside it are cleared. */
+void rcy__mem_after_fork(rcy_mem *M);
+/* 1 if M has no block in use (pools and large blocks). */
+int rcy__mem_idle(rcy_mem *M);
+
+#if RCY_CHECK_LEVEL >= 1
+/* Checked builds: the calling thread is inside M (nested entries count);
+   another thread inside it at once is misuse, reported as such. */
+void rcy__mem_enter(rcy_mem *M);
+void rcy__mem_leave(rcy_mem *M);
+#define RCY_MEM_ENTER(M) rcy__mem_enter(M)
+#define RCY_MEM_LEAVE(M) rcy__mem_leave(M)
+#else
+#define RCY_MEM_ENTER(M) ((void)0)
+#define RCY_MEM_LEAVE(M) ((void)0)
+#endif
+
+/* For the malloc shim (the process's malloc through per-thread heaps):
+   frees p to whichever heap allocated it, from any thread (remote when the
+   caller does not own that heap); 0, doing nothing, if p is not a live
+   block of recycle's (NULL, a pointer from another allocator, an address
+   in no arena and without a large block's mark). A pointer outside every
+   arena is recognised by the 32 bytes before it (a large block's header),
+   read only when the region map of large blocks (mem/remote.c) says a
+   large block was ever allocated in its megabyte: a foreign or wild
+   pointer elsewhere is never read. Misuse of a block that is recycle's
+   (double free, interior pointer) is reported as by rcy_free. */
+int rcy__free_any(void *p);
+/* The usable bytes of p, a live block of any heap; 0 if p is not
+   recycle's (as rcy__free_any tells). */
+size_t rcy__usable_size_any(const void *p);
+/* 1 if p, a pointer outside every arena, is a large block's start (its
+   mark is there; live, or freed by its owner: header owner NULL), read
+   only where the region map allows. */
+int rcy__large_block_at(const void *p);
+/* The large-block region map's side of allocation (large blocks are from
+   the system allocator; see rcy__free_any). */
+void rcy__mem_note_large(const void *p);
+
 /* Checked builds record each small block handed out. */
 static inline void *rcy__mem_handed_out(void *b)
 {
@@ -57,7 +154,14 @@ static inline void *rcy__mem_handed_out(void *b)
    layer's creations (it finds pc for a type and size itself). */
 static inline void *rcy__mem_alloc_in(rcy_mem *M, rcy_pool_class *pc)
 {
+#if RCY_CHECK_LEVEL >= 1
+    rcy__mem_enter(M);
+    void *b = rcy__mem_handed_out(rcy__pool_alloc_in(&M->pools, pc));
+    rcy__mem_leave(M);
+    return b;
+#else
     return rcy__mem_handed_out(rcy__pool_alloc_in(&M->pools, pc));
+#endif
 }
 
 /* The same without the slow path: NULL if pc's first pool has no free

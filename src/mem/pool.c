@@ -228,6 +228,22 @@ size_t rcy__pools_growth(const rcy_pools *P)
 
 /* ---- arenas ---- */
 
+/* The list of arenas changes (an arena mapped or unmapped: rare, and a
+   system call anyway) under a spin lock, the one other thread that walks
+   it being a change of owner (rcy__pools_set_thread, for a heap whose
+   owner exits while another thread may use it). */
+static void arenas_lock(rcy_pools *P)
+{
+    while (atomic_exchange_explicit(&P->arenas_busy, 1, memory_order_acquire))
+        while (atomic_load_explicit(&P->arenas_busy, memory_order_relaxed))
+            ;
+}
+
+static void arenas_unlock(rcy_pools *P)
+{
+    atomic_store_explicit(&P->arenas_busy, 0, memory_order_release);
+}
+
 /* The bookkeeping lives in the arena's own first pool (pool.h), in pages
    fresh from the OS: already zero. */
 static rcy_arena *arena_new(rcy_pools *P)
@@ -236,11 +252,12 @@ static rcy_arena *arena_new(rcy_pools *P)
     if (!base)
         return NULL;
     rcy_arena *a = rcy__arena_at(base);
+    a->owner = P->owner; /* before the page map shows the arena to other threads */
+    a->home = P;
     if (rcy__pagemap_set(base, a) != 0) {
         rcy__os_unmap(base, RCY_ARENA_SIZE);
         return NULL;
     }
-    a->owner = P->owner;
     for (unsigned i = 0; i < RCY_POOLS_PER_ARENA; i++) {
         a->pools[i].index = (uint8_t)i;
     }
@@ -250,6 +267,9 @@ static rcy_arena *arena_new(rcy_pools *P)
        allocation order and the collector's ordered scan finds most
        references pointing ahead (walking newest first made a full
        collection of a 1e6-object graph 1.12x slower). */
+    arenas_lock(P);
+    atomic_store_explicit(&a->thread, atomic_load_explicit(&P->thread, memory_order_relaxed),
+                          memory_order_relaxed);
     a->all_next = NULL;
     a->all_prev = P->all_last;
     if (P->all_last)
@@ -257,6 +277,7 @@ static rcy_arena *arena_new(rcy_pools *P)
     else
         P->all = a;
     P->all_last = a;
+    arenas_unlock(P);
     bucket_insert(P, a);
     P->empty_arenas++;
     P->arenas_allocated++;
@@ -294,6 +315,7 @@ static void arena_free(rcy_pools *P, rcy_arena *a)
     P->bytes_released_total += dirty_bytes_forgotten(P, a, a->free_dirty);
     arena_drop_dirty_pools(P, a);
     bucket_remove(P, a);
+    arenas_lock(P);
     if (a->all_prev)
         a->all_prev->all_next = a->all_next;
     else
@@ -302,6 +324,7 @@ static void arena_free(rcy_pools *P, rcy_arena *a)
         a->all_next->all_prev = a->all_prev;
     else
         P->all_last = a->all_prev;
+    arenas_unlock(P);
     P->empty_arenas--;
     P->arenas_released++;
     P->arenas_current--;
@@ -545,6 +568,7 @@ static void pool_release(rcy_pools *P, rcy_pool *pool)
 void *rcy__pool_alloc_slow(rcy_pools *P, rcy_pool_class *pc)
 {
     rcy_pool *pool, *admitted = NULL;
+    rcy__pools_collect_remote(P); /* blocks freed by other threads, before a new pool */
     while ((pool = pc->avail.first) != NULL) {
         void *b = rcy__pool_take(pool, pc->cls);
         if (b)
@@ -576,6 +600,7 @@ static int sole_pool_of_class(rcy_pools *P, const rcy_pool *pool)
 
 void rcy__pool_free_slow(rcy_pools *P, rcy_pool *pool)
 {
+    P = rcy__pool_arena(pool)->home;  /* the caller's guess may be another heap (pool.h) */
     if (pool->nused > RCY_MAX_BLOCKS) /* below zero: see rcy__pool_free */
         rcy__misuse("rcy_free(%p): not an allocated block (double free, or a pointer into a "
                     "pool with no block in use)",
@@ -606,6 +631,36 @@ static void release_kept_pool(rcy_pool_class *pc, void *arg)
 static void release_kept_pools(rcy_pools *P)
 {
     for_each_class(P, release_kept_pool, P);
+}
+
+static void count_kept_pool(rcy_pool_class *pc, void *arg)
+{
+    rcy_pool *pool = pc->avail.first;
+    if (pool && pool->nused == 0 && pool->next == NULL)
+        ++*(size_t *)arg;
+}
+
+int rcy__pools_idle(rcy_pools *P)
+{
+    size_t kept = 0;
+    if (P->pools_used > (size_t)RCY_KINDS * RCY_CLASS_COUNT + P->tagged.used)
+        return 0; /* more pools in use than there are classes to keep one */
+    for_each_class(P, count_kept_pool, &kept);
+    return kept == P->pools_used;
+}
+
+void rcy__pools_set_thread(rcy_pools *P, uintptr_t id)
+{
+    arenas_lock(P);
+    atomic_store_explicit(&P->thread, id, memory_order_relaxed);
+    for (rcy_arena *a = P->all; a; a = a->all_next)
+        atomic_store_explicit(&a->thread, id, memory_order_relaxed);
+    arenas_unlock(P);
+}
+
+void rcy__pools_after_fork(rcy_pools *P)
+{
+    arenas_unlock(P);
 }
 
 /* ---- walking ---- */
@@ -683,6 +738,7 @@ static size_t purge_used_pools(rcy_pools *P, rcy_arena *a)
 size_t rcy__pools_purge(rcy_pools *P)
 {
     size_t before = P->bytes_released_total;
+    rcy__pools_collect_remote(P);
     release_kept_pools(P);
 #if RCY_CHECK_LEVEL >= 3
     validate_pools(P);

@@ -29,6 +29,7 @@
 #ifndef RCY_POOL_H
 #define RCY_POOL_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -108,7 +109,12 @@ typedef struct rcy_arena {
     uint64_t free_clean;                 /* bit i: pool i empty without pages */
     struct rcy_arena *next, *prev;       /* bucket of arenas with the same free count */
     struct rcy_arena *all_next, *all_prev;
-    void *owner; /* the heap (opaque to this layer) */
+    void *owner;            /* the heap (opaque to this layer) */
+    struct rcy_pools *home; /* its pools */
+    /* The id of the heap's owning thread (util/thread.h), a copy of
+       rcy_pools.thread that rcy_free's fast path compares with the caller's
+       without loading the heap; RCY_THREAD_NONE while it has none. */
+    _Atomic uintptr_t thread;
     unsigned nfree;
     uint32_t dirty_at[RCY_POOLS_PER_ARENA]; /* when pool i became dirty (clock_ms) */
     uint8_t gone[RCY_POOLS_PER_ARENA];      /* pool i's pages given back while in use (pages.c) */
@@ -142,7 +148,37 @@ typedef struct rcy_pools {
        purge: objects die, pools change. NULL: no budget. */
     int (*admit)(void *arg, size_t more);
     void *admit_arg;
+    /* Threads: the owner's id (util/thread.h; copied into every arena),
+       and the blocks other threads freed, a LIFO linked through their first
+       word, pushed with a compare-and-swap (mem/remote.c). Bit 0 of
+       `remote` (RCY_REMOTE_ORPHAN) marks a heap whose thread exited: the
+       list is then empty and stays so. collect_remote frees the listed
+       blocks on the owner's slow paths (rcy__pools_collect_remote). */
+    _Atomic uintptr_t thread;
+    _Atomic uintptr_t remote;
+    void (*collect_remote)(void *owner);
+    _Atomic int arenas_busy; /* the spin lock of the list of arenas (pool.c) */
 } rcy_pools;
+
+#define RCY_REMOTE_ORPHAN ((uintptr_t)1)
+
+/* The blocks other threads freed go back to their pools, if there are any:
+   one load when there are none. For slow paths (allocation refill, purge,
+   the budget's reaction, statistics). */
+static inline void rcy__pools_collect_remote(rcy_pools *P)
+{
+    if (RCY_UNLIKELY(atomic_load_explicit(&P->remote, memory_order_relaxed) > RCY_REMOTE_ORPHAN))
+        P->collect_remote(P->owner);
+}
+/* Makes thread id the owner: every arena's copy too. Safe while another
+   thread uses the heap (the list of arenas is walked under its lock). */
+void rcy__pools_set_thread(rcy_pools *P, uintptr_t id);
+/* In a child process after fork: the lock of the list of arenas is free
+   (the thread that held it did not survive the fork). */
+void rcy__pools_after_fork(rcy_pools *P);
+/* 1 if no block is in use: every pool left is empty (the kept last pool
+   of a class, at most one each). */
+int rcy__pools_idle(rcy_pools *P);
 
 /* Empty pools keep their pages while there are at most RCY_DIRTY_MIN of
    them, or at most one per RCY_DIRTY_SHARE used pools (the warm cache):
@@ -164,6 +200,12 @@ void *rcy__pool_alloc_slow(rcy_pools *P, rcy_pool_class *pc);
 /* The class of pools of this kind, size class and tag (NULL: untagged),
    made on first use; NULL if out of memory. */
 rcy_pool_class *rcy__pools_class(rcy_pools *P, unsigned kind, unsigned cls, const void *tag);
+/* P: the pools the caller believes the pool is in; the slow path uses the
+   pool's own (rcy_arena.home), so that rcy_free's fast path, which tests
+   the block's owner thread but not its heap, may pass the heap it was
+   given: a block of another heap of the same thread goes home (passing P
+   keeps the caller's first argument register, an instruction on the
+   fast path). */
 void rcy__pool_free_slow(rcy_pools *P, rcy_pool *pool);
 /* Page-granular purge (pages.c): gives back the pages of a pool in use
    whose blocks are all free, adding them to run (adjacent pages go back

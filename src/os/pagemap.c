@@ -9,7 +9,9 @@
  * recognised safely. Leaves are never freed: a process maps few of them.
  * Several heaps on several threads may add leaves at once: the root slot
  * is claimed with a compare-and-swap. Entries themselves are written only
- * by the heap that owns the arena. */
+ * by the heap that owns the arena, with atomic stores: another thread may
+ * look an entry up meanwhile (a free of any pointer), and an address
+ * unmapped by one heap may be mapped again by another. */
 #include "os/pagemap.h"
 
 #include "os/os.h"
@@ -44,7 +46,7 @@ int rcy__pagemap_set(const void *arena_base, struct rcy_arena *a)
     struct rcy_arena **leaf = leaf_for(key, 1);
     if (!leaf)
         return -1;
-    leaf[key & ((1u << RCY_PM_L2_BITS) - 1)] = a;
+    __atomic_store_n(&leaf[key & ((1u << RCY_PM_L2_BITS) - 1)], a, __ATOMIC_RELEASE);
     return 0;
 }
 
@@ -64,5 +66,5 @@ void rcy__pagemap_clear(const void *arena_base)
     uintptr_t key = (uintptr_t)arena_base >> RCY_ARENA_SHIFT;
     struct rcy_arena **leaf = leaf_for(key, 0);
     if (leaf)
-        leaf[key & ((1u << RCY_PM_L2_BITS) - 1)] = NULL;
+        __atomic_store_n(&leaf[key & ((1u << RCY_PM_L2_BITS) - 1)], NULL, __ATOMIC_RELEASE);
 }

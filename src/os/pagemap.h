@@ -35,7 +35,9 @@ static inline struct rcy_arena *rcy__pagemap_lookup(const void *p)
     if (key >> (RCY_PM_L1_BITS + RCY_PM_L2_BITS))
         return 0; /* outside the 48-bit user address space */
     struct rcy_arena **leaf = rcy__pagemap_root[key >> RCY_PM_L2_BITS];
-    return leaf ? leaf[key & ((1u << RCY_PM_L2_BITS) - 1)] : 0;
+    /* an atomic load (a plain one on x86-64 and AArch64): entries change
+       while other threads look (pagemap.c) */
+    return leaf ? __atomic_load_n(&leaf[key & ((1u << RCY_PM_L2_BITS) - 1)], __ATOMIC_ACQUIRE) : 0;
 }
 
 #endif

@@ -41,6 +41,7 @@ static void add_budget(rcy_mem_stats *s, const rcy_budget *B)
 
 void rcy_mem_get_stats(rcy_heap *h, rcy_mem_stats *s)
 {
+    rcy__pools_collect_remote(&rcy__mem_of(h)->pools); /* other threads' frees count */
     const rcy_mem *M = rcy__mem_of(h);
     const rcy_pools *P = &M->pools;
     memset(s, 0, sizeof *s);
