@@ -6,8 +6,9 @@
  * CPython calls the OBJ and MEM domains only with the GIL held, and the GIL
  * is the lock that lets one heap, used by one thread at a time, serve every
  * Python thread. As pymalloc does, a free or realloc of a pointer the heap
- * does not own (rcy_heap_owns: say an extension's malloc'd block handed to
- * PyMem_Free) goes to the raw allocator.
+ * does not own (say an extension's malloc'd block handed to PyMem_Free)
+ * goes to the raw allocator: rcy_free_owned frees or declines in one
+ * page-map lookup, realloc asks rcy_heap_owns.
  *
  * Python's home is the prefix of the libpython this was built with
  * (RCY_PYTHON_HOME), so the launcher runs from any folder, as
@@ -46,11 +47,11 @@ static void *py_realloc(void *ctx, void *p, size_t n)
     return rcy_realloc(ctx, p, n);
 }
 
+/* One page-map lookup decides and frees; realloc is rarer, and asks
+   rcy_heap_owns first. */
 static void py_free(void *ctx, void *p)
 {
-    if (rcy_heap_owns(ctx, p))
-        rcy_free(ctx, p);
-    else if (p)
+    if (!rcy_free_owned(ctx, p))
         raw.free(raw.ctx, p);
 }
 
