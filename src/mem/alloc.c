@@ -413,17 +413,6 @@ void rcy_free(rcy_heap *h, void *p)
     free_general(M, p);
 }
 
-/* 1 if the large block p is h's: its owner asks the heap's set (which
-   reads nothing at p); another thread, which must not read the owner's
-   set, reads the block's header where the region map says a large block
-   may be, as the shim's free does. */
-static int large_block_of(rcy_mem *M, void *p, int here)
-{
-    if (here)
-        return rcy__large_owned(&M->large, p);
-    return rcy__large_block_at(p) && rcy__large_header(p)->owner == M;
-}
-
 /* Everything rcy_free_owned's fast path declines: NULL, large blocks, a
    block of another heap or outside every arena (0: not h's), a remote
    free, a block that heads its pool's free list, every checked build. */
@@ -431,10 +420,12 @@ static RCY_NOINLINE int free_owned_general(rcy_mem *M, rcy_arena *a, void *p)
 {
     if (!p)
         return 1;
-    int here = rcy__mem_owned_here(M);
-    if (a ? a->owner != M : !large_block_of(M, p, here))
+    /* h's set of large blocks is asked on any thread (it reads nothing at
+       p, which may be anyone's): a thread that does not own h calls this
+       in h's turn (docs/api.md, Threads, the GIL model), as rcy_heap_owns */
+    if (a ? a->owner != M : !rcy__large_owned(&M->large, p))
         return 0;
-    if (!here)
+    if (!rcy__mem_owned_here(M))
         rcy__mem_free_remote(M, p, "rcy_free_owned", 0);
     else
         rcy__mem_free(M, p, "rcy_free_owned");

@@ -254,7 +254,8 @@ static void *free_owned_elsewhere(void *arg)
     return NULL;
 }
 
-/* From a thread that does not own h: h's blocks are freed remotely (1),
+/* From a thread that does not own h, in h's turn (the owner waits in
+   pthread_join: the GIL model): h's blocks are freed remotely (1),
    collected by the owner's next rcy_purge; libc's block is foreign (0). */
 static void test_free_owned_remote(void)
 {
