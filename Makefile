@@ -20,7 +20,7 @@ BUILD_RELEASE := build/release
 RELEASE_CONFIG := -DCMAKE_BUILD_TYPE=Release -DCMAKE_C_COMPILER=gcc
 TOUR := $(BUILD_RELEASE)/tour/recycle-tour
 EXAMPLE := $(BUILD_RELEASE)/examples/example_tree
-FORMAT_DIRS := src include tests bench examples tour fuzz
+FORMAT_DIRS := src include tests bench examples tour fuzz adapters
 CLANG_FORMAT := clang-format-14
 
 .PHONY: all build demo test test-release test-asan test-valgrind test-install \

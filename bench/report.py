@@ -931,6 +931,11 @@ def main():
         losses.append((ro - po, f"collector overhead on binary-trees {pd}: recycle {ro * 100:+.1f}%; "
                                 f"CPython {po * 100:+.1f}%"))
 
+    # ---------------- 4. interpreters (bench/adapters/report_adapters.py)
+    import sys
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "adapters"))
+    import report_adapters
+    report_adapters.section(R, body, target, compare, fmt, ratio, pct, table, NOISE)
     # ---------------- multi-threaded (bench/mt/run.sh): its own section and targets
     mt_md, mt_targets = mt_section(R)
     body.extend(mt_md)

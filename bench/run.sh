@@ -264,6 +264,17 @@ else
 fi
 shapes_ir
 
+# ---- interpreters: CPython, Lua and SQLite on recycle (bench/adapters/run.py) ----
+# The adapters' launchers and bench_sqlite, built in the same tree; the
+# harness appends its RESULT lines (report.py's section "Interpreters").
+if cmake --build "$BUILD" --target recycle-lua recycle-python bench_sqlite -j "$JOBS" >>"$LOG" 2>&1; then
+    python3 bench/adapters/run.py --build "$BUILD" --results "$RESULTS" --reps "$REPS" \
+        ${QUICK:+--quick} 2>>"$LOG" || note "!! the interpreter benchmarks failed (see $LOG)"
+else
+    note "!! the adapters did not build (lua5.4, python-3.11-embed, sqlite3 missing?); see $LOG"
+    echo "NOTE kind=missing alloc=adapters" >>"$RESULTS"
+fi
+
 END_EPOCH=$(date +%s)
 note "== measurements took $((END_EPOCH - START_EPOCH)) s; writing $REPORT"
 mkdir -p "$(dirname "$REPORT")"

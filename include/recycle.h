@@ -99,6 +99,16 @@ RCY_API void rcy_free(rcy_heap *h, void *p);
  *  page-map lookup. p must be a block of h and n its size: a wrong n is
  *  undefined in release builds, and reported in checked builds. */
 RCY_API void rcy_free_sized(rcy_heap *h, void *p, size_t n);
+/** 1 if p lies in memory h manages (in a pool of one of h's arenas, or
+ *  the start of a live large block of h), 0 otherwise. Never reads *p:
+ *  safe on any pointer. For routing a free, as pymalloc does. */
+RCY_API int rcy_heap_owns(rcy_heap *h, const void *p);
+/** rcy_free with the routing in one page-map lookup: frees p and returns 1
+ *  if p lies in memory h manages (NULL: nothing to do, 1), and returns 0
+ *  without touching p if it does not (a foreign pointer: the caller frees
+ *  it where it came from). A bad pointer into h's memory (a double free,
+ *  an interior pointer) is reported as by rcy_free. */
+RCY_API int rcy_free_owned(rcy_heap *h, void *p);
 /** Bytes usable at p (>= the size asked for). */
 RCY_API size_t rcy_usable_size(rcy_heap *h, const void *p);
 /** Hand every free page back to the OS now; returns the bytes released

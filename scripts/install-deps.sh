@@ -46,6 +46,13 @@ reqs=(
     # differently, and the format and tidy stages must not depend on which.
     cmd:clang-format-14:clang-format-14
     cmd:clang-tidy-14:clang-tidy-14
+    # adapters/ (docs/integrations.md): the interpreters recycle runs under,
+    # and the part of CPython's own test suite adapters/python runs
+    pkg:liblua5.4-dev:liblua5.4-dev
+    cmd:lua5.4:lua5.4
+    pkg:libpython3.11-dev:libpython3.11-dev
+    pkg:libpython3.11-testsuite:libpython3.11-testsuite
+    pkg:libsqlite3-dev:libsqlite3-dev
     # tests/malloc/run_programs.sh: real programs under librecycle-malloc.so
     cmd:python3:python3
     cmd:sqlite3:sqlite3

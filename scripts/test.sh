@@ -311,11 +311,39 @@ stage_install() {
         return 1
     fi
     echo "LD_PRELOAD=$shim: mapped ($out mappings)"
+
+    check_installed_adapters
     note "install check: every program built and ran"
 }
 
+# The adapters (adapters/, docs/integrations.md) that the build made are
+# installed: their headers, libraries and launchers, and the launchers run.
+check_installed_adapters() {
+    local bin="$PREFIX/bin" inc="$PREFIX/include" out
+    if [ -f "$build_release/adapters/lua/recycle-lua" ]; then
+        note "install check: adapters/lua"
+        [ -f "$inc/recycle_lua.h" ] && [ -f "$libdir/librecycle-lua.a" ] ||
+            { echo "install check: recycle_lua.h or librecycle-lua.a not installed" >&2; return 1; }
+        out=$("$bin/recycle-lua" -e 'print(#arg, collectgarbage("count") > 0)') # as lua: arg[1], arg[2] are -e and its code
+        [ "$out" = "2	true" ] || { echo "install check: recycle-lua printed '$out'" >&2; return 1; }
+        echo "recycle-lua: ok"
+    fi
+    if [ -f "$build_release/adapters/python/recycle-python" ]; then
+        note "install check: adapters/python"
+        out=$(cd / && "$bin/recycle-python" -c 'import json, sys; print(json.loads("[6]")[0] * 7)')
+        [ "$out" = 42 ] || { echo "install check: recycle-python printed '$out'" >&2; return 1; }
+        echo "recycle-python: ok"
+    fi
+    if [ -f "$build_release/adapters/sqlite/librecycle-sqlite.a" ]; then
+        note "install check: adapters/sqlite"
+        [ -f "$inc/recycle_sqlite.h" ] && [ -f "$libdir/librecycle-sqlite.a" ] ||
+            { echo "install check: recycle_sqlite.h or librecycle-sqlite.a not installed" >&2; return 1; }
+        echo "recycle_sqlite.h, librecycle-sqlite.a: ok"
+    fi
+}
+
 # The C files the format and tidy stages look at (and `make format` formats).
-format_dirs=(src include tests bench examples tour fuzz)
+format_dirs=(src include tests bench examples tour fuzz adapters)
 clang_format=clang-format-14
 
 # Fails if clang-format would change any C file: the files it would change,

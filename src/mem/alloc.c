@@ -413,6 +413,40 @@ void rcy_free(rcy_heap *h, void *p)
     free_general(M, p);
 }
 
+/* Everything rcy_free_owned's fast path declines: NULL, large blocks, a
+   block of another heap or outside every arena (0: not h's), a remote
+   free, a block that heads its pool's free list, every checked build. */
+static RCY_NOINLINE int free_owned_general(rcy_mem *M, rcy_arena *a, void *p)
+{
+    if (!p)
+        return 1;
+    /* h's set of large blocks is asked on any thread (it reads nothing at
+       p, which may be anyone's): a thread that does not own h calls this
+       in h's turn (docs/api.md, Threads, the GIL model), as rcy_heap_owns */
+    if (a ? a->owner != M : !rcy__large_owned(&M->large, p))
+        return 0;
+    if (!rcy__mem_owned_here(M))
+        rcy__mem_free_remote(M, p, "rcy_free_owned", 0);
+    else
+        rcy__mem_free(M, p, "rcy_free_owned");
+    return 1;
+}
+
+/* rcy_free's fast path behind the same single lookup, plus the arena's
+   heap (rcy_free lets the owning thread's other heaps' blocks go home;
+   here they are not h's, and the caller must hear so). */
+int rcy_free_owned(rcy_heap *h, void *p)
+{
+    rcy_mem *M = rcy__mem_of(h);
+    rcy_arena *a = rcy__pagemap_lookup(p); /* NULL for NULL */
+#if RCY_CHECK_LEVEL == 0
+    if (RCY_LIKELY(a != NULL) && RCY_LIKELY(a->owner == M) &&
+        RCY_LIKELY(free_if_cheap_checks_pass(M, a, p)))
+        return 1;
+#endif
+    return free_owned_general(M, a, p);
+}
+
 /* The shim's free: p's own heap, found from the page map (small blocks) or
    the block's header (large ones, where the region map says one may be).
    The owner's free of a small block takes rcy_free's fast path. */
