@@ -233,5 +233,6 @@ void rcy__gc_fini(rcy_gc *g)
     rcy__ptrvec_fini(&g->garbage); /* the objects go with the heap's memory */
     rcy__ptrvec_fini(&g->unreachable);
     rcy__ptrvec_fini(&g->stack);
+    rcy__ptrvec_fini(&g->passed);
     zero_own_state(g);
 }

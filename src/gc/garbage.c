@@ -85,6 +85,27 @@ static RCY_ALWAYS_INLINE void settle_old_side(rcy_gc *g, void *o, const rcy_type
     settle_old(g, RCY_REFS_SIDE, o, arg);
 }
 
+/* A full collection in SIDE: the scan settled each survivor as it marked
+   it (rcy__gc_refs_reachable); of the members it passed with gc_refs 0,
+   those still candidates are the garbage, the others were rescued.
+   members: the set's size. Returns the survivors. */
+static size_t settle_passed(rcy_gc *g, const rcy_refs *r, size_t members)
+{
+    size_t held = 0;
+    for (size_t i = 0; i < g->passed.len; i++) {
+        void *o = g->passed.items[i];
+        rcy_refs_cell c = rcy__gc_refs_member(r, RCY_REFS_SIDE, o, 0);
+        uint32_t w = c.hd->gcword;
+        if (!rcy__gc_refs_candidate(r, RCY_REFS_SIDE, c, w))
+            continue; /* rescued: settled */
+        if (hold_as_garbage(g, o))
+            held++;
+        else
+            c.hd->gcword = rcy__gc_settled_old(w);
+    }
+    return members - held;
+}
+
 /* A young collection: survivors of generation 0 keep their slot and
    become generation 1 when the boundary moves; those of generation 1 go
    to generation 2. */
@@ -129,7 +150,10 @@ void rcy__gc_promote_young(rcy_gc *g, unsigned gen, size_t survivors)
 void rcy__gc_settle(rcy_gc *g, const rcy_refs *r)
 {
     size_t held = g->unreachable.len, survivors;
-    if (r->gen >= RCY_GEN_OLD) {
+    const size_t *count = g->weak.objects.count;
+    if (r->place == RCY_REFS_SIDE && !g->passed_lost) {
+        survivors = settle_passed(g, r, count[0] + count[1] + count[2]);
+    } else if (r->gen >= RCY_GEN_OLD) {
         settle_old_arg s = {r, 0};
         if (r->place == RCY_REFS_SIDE)
             rcy__gc_walk_tracked(g, r->gen, settle_old_side, &s);
@@ -141,6 +165,7 @@ void rcy__gc_settle(rcy_gc *g, const rcy_refs *r)
     } else {
         survivors = settle_young(g, r, RCY_REFS_HEADER);
     }
+    rcy__gc_trim(&g->passed);
     rcy__gc_promote_young(g, r->gen, survivors);
     g->weak.objects.unreachable += g->unreachable.len - held;
     rcy__gc_check_settled(r);

@@ -44,6 +44,11 @@ typedef struct rcy_gc {
     rcy_ptrvec stack;           /* objects marked reachable, to traverse */
     int stack_overflowed;       /* the stack could not grow: mark again */
     int hold_failed;            /* step 4 could not hold some garbage: run step 7 */
+    /* SIDE: the members the ordered scan passed with gc_refs 0, the only
+       ones step 4 must look at (refs.c); passed_lost: one could not be
+       listed (or the scan ran twice), and step 4 walks the heap */
+    rcy_ptrvec passed;
+    int passed_lost;
     size_t threshold[RCY_GENERATIONS];
     size_t count[RCY_GENERATIONS]; /* count[0] lives in rcy_objects */
     rcy_gc_genstats stats[RCY_GENERATIONS];

@@ -284,6 +284,8 @@ static RCY_ALWAYS_INLINE void scan_one(rcy_refs *r, rcy_refs_place P, void *o, c
         return;
     if (rcy__gc_refs_zero(r, P, c, w)) {
         c.hd->gcword = w | RCY_GC_SCANNED;
+        if (P == RCY_REFS_SIDE && !rcy__ptrvec_push(&r->g->passed, o))
+            r->g->passed_lost = 1;
         return;
     }
     rcy__gc_refs_reachable(r, P, c, w);
@@ -303,7 +305,10 @@ static RCY_ALWAYS_INLINE void scan(rcy_refs *r, rcy_refs_place P, rcy_refs_set S
 {
     rcy_gc *g = r->g;
     rcy_gc_step step = P == RCY_REFS_SIDE ? scan_step_side : scan_step_header;
+    g->passed.len = 0;
+    g->passed_lost = 0;
     do {
+        g->passed_lost |= g->stack_overflowed; /* a second scan lists members again */
         g->stack_overflowed = 0;
         rcy__gc_refs_for_each(r, S, step, r);
     } while (g->stack_overflowed);

@@ -236,13 +236,27 @@ static RCY_ALWAYS_INLINE void rcy__gc_refs_give_one(const rcy_refs *r, rcy_refs_
         r->young[c.slot] = 1;
         return;
     }
-    if (P == RCY_REFS_SIDE && c.byte && *c.byte != RCY_REFS_SATURATED)
-        *c.byte = 2;
+    if (P == RCY_REFS_SIDE && c.byte && *c.byte != RCY_REFS_SATURATED) {
+        *c.byte = 2; /* the header's gc_refs is not read while the byte holds it */
+        return;
+    }
     c.hd->gcword = w | 1;
 }
 
-/* Marks a candidate reachable: it leaves the set (HEADER, SIDE: its
-   header word becomes w without COLLECTING). */
+/* The header word of a survivor of a full collection, settled: in
+   generation 2, the collector's bits and slot clear (garbage.c, step 4). */
+static inline uint32_t rcy__gc_settled_old(uint32_t w)
+{
+    const uint32_t collector = RCY_GC_COLLECTING | RCY_GC_UNREACHABLE | RCY_GC_NOTED;
+    return (w & ~(collector | RCY_GC_GEN_MASK | RCY_GC_SLOT_MASK)) |
+           ((uint32_t)RCY_GEN_OLD << RCY_GC_GEN_SHIFT);
+}
+
+/* Marks a candidate reachable: it leaves the set (HEADER: its header
+   word becomes w without COLLECTING). SIDE, whose sets are full
+   collections', settles it as well, in the same write: step 4 then reads
+   only the members the scan passed (rcy_gc.passed) instead of walking the
+   heap again. */
 static RCY_ALWAYS_INLINE void rcy__gc_refs_reachable(const rcy_refs *r, rcy_refs_place P,
                                                      rcy_refs_cell c, uint32_t w)
 {
@@ -250,8 +264,12 @@ static RCY_ALWAYS_INLINE void rcy__gc_refs_reachable(const rcy_refs *r, rcy_refs
         r->young[c.slot] = RCY_REFS_REACHABLE;
         return;
     }
-    if (P == RCY_REFS_SIDE && c.byte)
-        *c.byte = 0;
+    if (P == RCY_REFS_SIDE) {
+        if (c.byte)
+            *c.byte = 0;
+        c.hd->gcword = rcy__gc_settled_old(w);
+        return;
+    }
     c.hd->gcword = w & ~RCY_GC_COLLECTING;
 }
 
