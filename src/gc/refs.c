@@ -252,8 +252,8 @@ static RCY_ALWAYS_INLINE void rescue(rcy_refs *r, rcy_refs_place P, void *child,
 static void rescue_header(rcy_refs *r, void *child, uint8_t *byte, uint32_t w);
 static void rescue_side(rcy_refs *r, void *child, uint8_t *byte, uint32_t w);
 
-/* SIDE: a referent whose byte is 0 is outside the set or known reachable,
-   and its header is not read. */
+/* SIDE: a referent whose byte holds its state is decided by the byte, and
+   its header is read only to rescue it. */
 static RCY_ALWAYS_INLINE void visit_mark(void **slot, void *arg, rcy_refs_place P)
 {
     rcy_refs *r = arg;
@@ -261,12 +261,18 @@ static RCY_ALWAYS_INLINE void visit_mark(void **slot, void *arg, rcy_refs_place 
     if (!child)
         return;
     rcy_refs_cell c = rcy__gc_refs_referent(r, P, child);
-    if (rcy__gc_refs_settled(P, c))
+    if (rcy__gc_refs_in_byte(P, c)) {
+        uint8_t b = *c.byte; /* 0: outside the set or reachable; above BASE: will be */
+        if (b == RCY_SIDE_BASE)
+            *c.byte = RCY_SIDE_BASE + 1;
+        else if (b == RCY_SIDE_PASSED)
+            rescue_side(r, child, c.byte, c.hd->gcword);
         return;
+    }
     uint32_t w = c.hd->gcword;
     if (!rcy__gc_refs_candidate(r, P, c, w))
         return; /* outside the set, or known reachable */
-    if (w & RCY_GC_SCANNED)
+    if (rcy__gc_refs_passed(P, c, w))
         (P == RCY_REFS_SIDE ? rescue_side : rescue_header)(r, child, c.byte, w);
     else if (rcy__gc_refs_zero(r, P, c, w))
         rcy__gc_refs_give_one(r, P, c, w);
@@ -279,16 +285,17 @@ static RCY_ALWAYS_INLINE void scan_one(rcy_refs *r, rcy_refs_place P, void *o, c
                                        uint32_t i)
 {
     rcy_refs_cell c = rcy__gc_refs_member(r, P, o, i);
-    uint32_t w = c.hd->gcword;
+    int in_byte = rcy__gc_refs_in_byte(P, c);
+    uint32_t w = in_byte ? 0 : c.hd->gcword; /* in the byte: read to settle it */
     if (!rcy__gc_refs_candidate(r, P, c, w))
         return;
     if (rcy__gc_refs_zero(r, P, c, w)) {
-        c.hd->gcword = w | RCY_GC_SCANNED;
+        rcy__gc_refs_pass(P, c, w);
         if (P == RCY_REFS_SIDE && !rcy__ptrvec_push(&r->g->passed, o))
             r->g->passed_lost = 1;
         return;
     }
-    rcy__gc_refs_reachable(r, P, c, w);
+    rcy__gc_refs_reachable(r, P, c, in_byte ? c.hd->gcword : w);
     rcy_visit_fn visit = P == RCY_REFS_SIDE ? visit_mark_side : visit_mark_header;
     rcy__visit_refs(o, t, visit, r);
     rcy_ptrvec *stack = &r->g->stack;

@@ -13,13 +13,18 @@
  *           other two, and step 7's place.
  *   SIDE    one byte per object in the side table (side.h), for full
  *           collections: 0 for an object outside the set or known
- *           reachable, 1 + gc_refs below RCY_REFS_SATURATED, and
- *           RCY_REFS_SATURATED when gc_refs is too large for a byte and
- *           lives in the header (which is also where objects beyond the
- *           table keep it). Subtracting and marking touch a referent's
- *           byte, not its header: in a heap larger than the cache the
- *           header read is a miss for nearly every reference, while the
- *           table (1/16 of the heap) stays in cache.
+ *           reachable, RCY_SIDE_PASSED for a member the ordered scan
+ *           passed with gc_refs 0, RCY_SIDE_BASE + gc_refs below
+ *           RCY_REFS_SATURATED, and RCY_REFS_SATURATED when gc_refs is
+ *           too large for a byte and lives in the header (which is also
+ *           where objects beyond the table keep it). A member whose byte
+ *           holds its state ("in the byte") has no collector bit in its
+ *           header until the scan settles it (step 4's write, done by
+ *           the mark): update writes only the byte, and subtracting and
+ *           marking touch a referent's byte, never its header. In a heap
+ *           larger than the cache the header read is a miss for nearly
+ *           every reference, while the table (1/16 of the heap) stays in
+ *           cache.
  *   YOUNG   an int64_t per slot beside the young vector (its scratch,
  *           track.h), for young collections. The set is the vector's
  *           range, so an object's membership and entry follow from its
@@ -49,7 +54,10 @@
 #include "gc/side.h"
 #include "gc/walk.h"
 
-#define RCY_REFS_SATURATED 255       /* SIDE: gc_refs is in the header */
+#define RCY_REFS_SATURATED 255 /* SIDE: gc_refs is in the header */
+#define RCY_SIDE_PASSED 1      /* SIDE: passed by the scan with gc_refs 0 */
+#define RCY_SIDE_BASE 2        /* SIDE: the byte of gc_refs 0 not yet scanned */
+#define RCY_SIDE_MAX_REFS (RCY_REFS_SATURATED - 1 - RCY_SIDE_BASE)
 #define RCY_REFS_REACHABLE INT64_MIN /* YOUNG: the mark reached it */
 
 /* One set's steps 2-3. The set is generations 0..gen of the running
@@ -140,6 +148,13 @@ static RCY_ALWAYS_INLINE rcy_refs_cell rcy__gc_refs_referent(const rcy_refs *r, 
     return c;
 }
 
+/* SIDE: 1 if c's byte holds its state (membership, gc_refs, passed),
+   0 if its header does (saturated, or beyond the table). */
+static RCY_ALWAYS_INLINE int rcy__gc_refs_in_byte(rcy_refs_place P, rcy_refs_cell c)
+{
+    return P == RCY_REFS_SIDE && c.byte && *c.byte != RCY_REFS_SATURATED;
+}
+
 /* ---- step 2 ---- */
 
 /* 1 if update is a pass of its own, which must mark every member before
@@ -165,10 +180,14 @@ static RCY_ALWAYS_INLINE void rcy__gc_refs_start(const rcy_refs *r, rcy_refs_pla
         r->young[c.slot] += count;
         return;
     }
+    if (P == RCY_REFS_SIDE && c.byte && count <= RCY_SIDE_MAX_REFS) {
+        *c.byte = (uint8_t)(RCY_SIDE_BASE + count); /* the header is left alone */
+        return;
+    }
     c.hd->gcword =
         (c.hd->gcword & ~RCY_GC_SLOT_MASK) | RCY_GC_COLLECTING | rcy__gc_refs_clamp(count);
     if (P == RCY_REFS_SIDE && c.byte)
-        *c.byte = count < RCY_REFS_SATURATED - 1 ? (uint8_t)(count + 1) : RCY_REFS_SATURATED;
+        *c.byte = RCY_REFS_SATURATED;
 }
 
 /* Subtract: one reference from inside the set to the referent c. */
@@ -180,10 +199,10 @@ static RCY_ALWAYS_INLINE void rcy__gc_refs_subtract(const rcy_refs *r, rcy_refs_
             r->young[c.slot]--;
         return;
     }
-    if (P == RCY_REFS_SIDE && c.byte && *c.byte != RCY_REFS_SATURATED) {
-        if (*c.byte != 0) {          /* in the set */
-            RCY_ASSERT(*c.byte > 1); /* more references from inside than its count */
-            if (*c.byte > 1)
+    if (rcy__gc_refs_in_byte(P, c)) {
+        if (*c.byte != 0) {                      /* in the set */
+            RCY_ASSERT(*c.byte > RCY_SIDE_BASE); /* more references from inside than its count */
+            if (*c.byte > RCY_SIDE_BASE)
                 --*c.byte;
         }
         return;
@@ -199,13 +218,6 @@ static RCY_ALWAYS_INLINE void rcy__gc_refs_subtract(const rcy_refs *r, rcy_refs_
 
 /* ---- step 3 ---- */
 
-/* 1 if the referent c is outside the set or known reachable, as told
-   without reading its header (SIDE: its byte is 0); 0 if unknown. */
-static RCY_ALWAYS_INLINE int rcy__gc_refs_settled(rcy_refs_place P, rcy_refs_cell c)
-{
-    return P == RCY_REFS_SIDE && c.byte && *c.byte == 0;
-}
-
 /* 1 if c is in the set and not known reachable: a candidate for garbage.
    After the mark, the garbage. w: its header word. */
 static RCY_ALWAYS_INLINE int rcy__gc_refs_candidate(const rcy_refs *r, rcy_refs_place P,
@@ -213,7 +225,26 @@ static RCY_ALWAYS_INLINE int rcy__gc_refs_candidate(const rcy_refs *r, rcy_refs_
 {
     if (P == RCY_REFS_YOUNG)
         return c.slot >= 0 && r->young[c.slot] != RCY_REFS_REACHABLE;
+    if (rcy__gc_refs_in_byte(P, c))
+        return *c.byte != 0;
     return (w & RCY_GC_COLLECTING) != 0;
+}
+
+/* 1 if the candidate c was passed by the ordered scan with gc_refs 0. */
+static RCY_ALWAYS_INLINE int rcy__gc_refs_passed(rcy_refs_place P, rcy_refs_cell c, uint32_t w)
+{
+    if (rcy__gc_refs_in_byte(P, c))
+        return *c.byte == RCY_SIDE_PASSED;
+    return (w & RCY_GC_SCANNED) != 0;
+}
+
+/* The ordered scan passes the candidate c, whose gc_refs is 0. */
+static RCY_ALWAYS_INLINE void rcy__gc_refs_pass(rcy_refs_place P, rcy_refs_cell c, uint32_t w)
+{
+    if (rcy__gc_refs_in_byte(P, c))
+        *c.byte = RCY_SIDE_PASSED;
+    else
+        c.hd->gcword = w | RCY_GC_SCANNED;
 }
 
 /* gc_refs == 0, for a candidate. */
@@ -222,8 +253,8 @@ static RCY_ALWAYS_INLINE int rcy__gc_refs_zero(const rcy_refs *r, rcy_refs_place
 {
     if (P == RCY_REFS_YOUNG)
         return r->young[c.slot] == 0;
-    if (P == RCY_REFS_SIDE && c.byte && *c.byte != RCY_REFS_SATURATED)
-        return *c.byte == 1;
+    if (rcy__gc_refs_in_byte(P, c))
+        return *c.byte <= RCY_SIDE_BASE; /* passed, or not yet */
     return (w & RCY_GC_REFS_MASK) == 0;
 }
 
@@ -236,8 +267,8 @@ static RCY_ALWAYS_INLINE void rcy__gc_refs_give_one(const rcy_refs *r, rcy_refs_
         r->young[c.slot] = 1;
         return;
     }
-    if (P == RCY_REFS_SIDE && c.byte && *c.byte != RCY_REFS_SATURATED) {
-        *c.byte = 2; /* the header's gc_refs is not read while the byte holds it */
+    if (rcy__gc_refs_in_byte(P, c)) {
+        *c.byte = RCY_SIDE_BASE + 1;
         return;
     }
     c.hd->gcword = w | 1;
@@ -280,8 +311,8 @@ static RCY_ALWAYS_INLINE int64_t rcy__gc_refs_value(const rcy_refs *r, rcy_refs_
 {
     if (P == RCY_REFS_YOUNG)
         return r->young[c.slot];
-    if (P == RCY_REFS_SIDE && c.byte && *c.byte != RCY_REFS_SATURATED)
-        return (int64_t)*c.byte - 1;
+    if (rcy__gc_refs_in_byte(P, c))
+        return *c.byte == RCY_SIDE_PASSED ? 0 : (int64_t)*c.byte - RCY_SIDE_BASE;
     return w & RCY_GC_REFS_MASK;
 }
 

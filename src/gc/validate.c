@@ -12,11 +12,12 @@
  *   counted   after step 2: (3) every member of the set is a candidate,
  *             with gc_refs = its count minus the references from inside
  *             the set (counted apart here, in a hash map); YOUNG sets no
- *             COLLECTING, and after a full collection's the objects with
- *             it are exactly the members
+ *             COLLECTING, nor does SIDE on a member its byte describes,
+ *             and after a full collection's the objects with it are
+ *             exactly the other members
  *   marked    after step 3: the mark stack is empty; (3) every candidate
- *             left has gc_refs 0 (and SCANNED where the scan ran, a
- *             byte that is not 0 in the side table), no reachable member
+ *             left has gc_refs 0 (and was passed where the scan ran:
+ *             SCANNED, or its byte RCY_SIDE_PASSED), no reachable member
  *             refers to a candidate, and a reachable member's byte is 0
  *   settled   after step 4: (3) every object of g->unreachable is
  *             UNREACHABLE, and (after a full collection, whose set is the
@@ -165,6 +166,7 @@ static uintptr_t refs_from_inside(const inside *in, const void *o)
 typedef struct counted_arg {
     const rcy_refs *r;
     inside in;
+    size_t in_header; /* members whose header has COLLECTING (SIDE: not in the byte) */
 } counted_arg;
 
 static void check_count(rcy_gc *g, void *o, const rcy_type *t, uint32_t i, void *arg)
@@ -175,6 +177,9 @@ static void check_count(rcy_gc *g, void *o, const rcy_type *t, uint32_t i, void 
     rcy_refs_cell c = rcy__gc_refs_member(r, r->place, o, i);
     uint32_t w = c.hd->gcword;
     RCY_ASSERT(rcy__gc_refs_candidate(r, r->place, c, w));
+    int in_header = r->place != RCY_REFS_YOUNG && !rcy__gc_refs_in_byte(r->place, c);
+    RCY_ASSERT(in_header == ((w & RCY_GC_COLLECTING) != 0));
+    a->in_header += (size_t)in_header;
     uint32_t count = RCY_HEAD(o)->refcnt - (r->garbage ? 1 : 0);
     if (count < RCY_GC_REFS_MASK) /* else saturated: it stays put */
         RCY_ASSERT(rcy__gc_refs_value(r, r->place, c, w) ==
@@ -195,15 +200,14 @@ void rcy__gc_check_counted(const rcy_refs *r)
 {
     RCY_ASSERT(r->g->stack.len == 0);
 #if RCY_CHECK_LEVEL >= 3
-    counted_arg a = {r, {{0}, 0}};
+    counted_arg a = {r, {{0}, 0}, 0};
     for_each_member(r, add_to_inside, &a.in);
     for_each_member(r, count_inside, &a.in);
     if (!a.in.failed)
         for_each_member(r, check_count, &a);
-    size_t members = a.in.refs.used;
     rcy__ptrmap_fini(&a.in.refs);
     if (!a.in.failed && whole_heap(r))
-        RCY_ASSERT(heap_census(r->g, 0).collecting == members);
+        RCY_ASSERT(heap_census(r->g, 0).collecting == a.in_header);
 #endif
 }
 
@@ -230,7 +234,7 @@ static void check_mark(rcy_gc *g, void *o, const rcy_type *t, uint32_t i, void *
         RCY_ASSERT(!(w & RCY_GC_COLLECTING));
     if (rcy__gc_refs_candidate(r, r->place, c, w)) {
         RCY_ASSERT(rcy__gc_refs_value(r, r->place, c, w) == 0);
-        RCY_ASSERT(r->place == RCY_REFS_YOUNG || (w & RCY_GC_SCANNED));
+        RCY_ASSERT(r->place == RCY_REFS_YOUNG || rcy__gc_refs_passed(r->place, c, w));
         RCY_ASSERT(!c.byte || *c.byte != 0);
         return;
     }

@@ -26,6 +26,22 @@
    walk of the heap. */
 typedef void (*rcy_gc_step)(rcy_gc *g, void *o, const rcy_type *t, uint32_t i, void *arg);
 
+/* rcy__tracked_at (object.h) in one compare: TRACKED set, UNREACHABLE
+   clear and the generation at most maxgen, when the three fields minus
+   TRACKED are below generation maxgen + 1 (without TRACKED the difference
+   wraps, with UNREACHABLE it is above). 4 instructions an object and walk
+   where the three tests took 9. */
+static RCY_ALWAYS_INLINE void *rcy__gc_tracked_at(char *b, unsigned maxgen)
+{
+    const uint32_t fields = RCY_GC_TRACKED | RCY_GC_UNREACHABLE | RCY_GC_GEN_MASK;
+    _Static_assert(RCY_GC_UNREACHABLE > RCY_GC_GEN_MASK && RCY_GC_TRACKED > RCY_GC_UNREACHABLE,
+                   "the fields' order the compare relies on");
+    uint32_t w = ((const rcy_objhead *)(void *)b)->gcword;
+    if ((w & fields) - RCY_GC_TRACKED >= (uint32_t)(maxgen + 1) << RCY_GC_GEN_SHIFT)
+        return NULL;
+    return b + sizeof(rcy_objhead);
+}
+
 /* Every tracked object of generation at most maxgen (3: the permanent one
    too): large objects first, then the pools, oldest arena first, each in
    address order: roughly allocation order. Objects of the running
@@ -43,7 +59,7 @@ static RCY_ALWAYS_INLINE void rcy__gc_walk_tracked(rcy_gc *g, unsigned maxgen, r
     size_t slot = 0;
     char *big;
     while ((big = rcy__larges_next(&M->large, RCY_KIND_OBJECTS, &slot)) != NULL) {
-        void *o = rcy__tracked_at(big, maxgen);
+        void *o = rcy__gc_tracked_at(big, maxgen);
         if (o)
             step(g, o, rcy__large_header(big)->tag, 0, arg);
     }
@@ -56,7 +72,7 @@ static RCY_ALWAYS_INLINE void rcy__gc_walk_tracked(rcy_gc *g, unsigned maxgen, r
         const rcy_type *tag = s.tag;
         size_t n = s.n, stride = s.stride;
         for (size_t i = 0; i < n; i++, b += stride) {
-            void *o = rcy__tracked_at(b, maxgen);
+            void *o = rcy__gc_tracked_at(b, maxgen);
             if (o)
                 step(g, o, tag, 0, arg);
         }
