@@ -1298,6 +1298,65 @@ static void test_many_referrers(void)
     }
 }
 
+/* A full collection walks large objects first (containers before the
+   records they hold) and settles each survivor as the mark reaches it,
+   then looks again only at the objects the scan passed. Records that only
+   a later record reaches are passed first and must be rescued; young
+   members end in generation 2; dropping the container makes everything
+   garbage, the cycles through it included. */
+typedef struct vec {
+    size_t len;
+    void *item[];
+} vec;
+static void vec_traverse(void *self, rcy_visit_fn visit, void *arg)
+{
+    vec *v = self;
+    for (size_t i = 0; i < v->len; i++)
+        visit(&v->item[i], arg);
+}
+static const rcy_type vec_type = {"vec", sizeof(vec), vec_traverse, NULL, NULL};
+
+static void test_large_containers(void)
+{
+    enum { N = 3000 };
+    rcy_heap *h = quiet_heap();
+    vec *v = rcy_new_sized(h, &vec_type, sizeof(vec) + N * sizeof(void *));
+    CHECK(v != NULL);
+    v->len = N;
+    for (size_t i = 0; i < N; i += 2) {
+        pair *hidden = rcy_new(h, &pair_type); /* before its only referrer */
+        pair *shown = rcy_new(h, &pair_type);
+        CHECK(hidden && shown);
+        shown->l = hidden;
+        rcy_incref(v);
+        hidden->r = v; /* a cycle through the container */
+        v->item[i] = shown;
+        v->item[i + 1] = NULL;
+    }
+    size_t total = 1 + N; /* the container and N / 2 pairs of pairs */
+    CHECK_EQ(objects_in(h, -1), total);
+    for (int round = 0; round < 2; round++) {
+        CHECK_EQ(rcy_gc_collect(h, -1), 0);
+        CHECK_EQ(objects_in(h, 0) + objects_in(h, 1), 0);
+        CHECK_EQ(objects_in(h, 2), total);
+        CHECK_EQ(rcy_refcount(v), 1 + N / 2);
+    }
+    /* a record dropped from the container and only held by a cycle of
+       its own is garbage; the rest is not */
+    pair *gone = v->item[0];
+    v->item[0] = NULL;
+    rcy_incref(gone);
+    ((pair *)gone->l)->l = gone; /* hidden -> shown -> hidden */
+    rcy_decref(gone);            /* the container's reference, taken out above */
+    CHECK_EQ(rcy_refcount(gone), 1);
+    CHECK_EQ(rcy_gc_collect(h, -1), 2);
+    CHECK_EQ(objects_in(h, 2), total - 2);
+    rcy_decref(v);
+    CHECK_EQ(rcy_gc_collect(h, -1), total - 2);
+    CHECK_EQ(objects_in(h, -1), 0);
+    rcy_heap_destroy(h);
+}
+
 /* With the collector disabled, generation 0 stops growing at its cap and
    later objects go straight to generation 2; every cycle is still found
    by a full collection, and explicit young collections still see the
@@ -1698,6 +1757,7 @@ int main(void)
         test_enumeration_snapshot();
         test_tracked_header_size();
         test_many_referrers();
+        test_large_containers();
         test_young_cap();
         test_saveall();
         test_debug_stats();
