@@ -15,7 +15,10 @@
  *                       then, as a control, a fixed workload as long as the
  *                       median gen-0 pause, timed as often and the same way
  *                       (what this machine adds to a constant amount of
- *                       work: its max is a floor for the pauses' max)
+ *                       work: its max is a floor for the pauses' max);
+ *                       `young M B descriptor`: the allocated objects'
+ *                       references described by a layout descriptor
+ *                       instead of traverse
  *   bench_gc untrack N  N tracked objects: a chain of records, each holding
  *                       three boxes that hold only atoms (objects without
  *                       traverse, like a dict of ints); a full collection
@@ -54,6 +57,10 @@ static void gnode_traverse(void *self, rcy_visit_fn visit, void *arg)
         visit(&n->other, arg);
 }
 static const rcy_type gnode_type = {"gnode", sizeof(gnode), gnode_traverse, NULL, NULL};
+static const rcy_type gnode_desc_type = {.name = "gnode_desc",
+                                         .size = sizeof(gnode),
+                                         .ref_words = RCY_REF_WORD(gnode, next) |
+                                                      RCY_REF_WORD(gnode, other)};
 
 static gnode *gnew(void)
 {
@@ -293,7 +300,7 @@ static void control_timings(double target_s, double gap_s, double *out, size_t n
     os_array_free(next, SLOTS * sizeof *next);
 }
 
-static void young(size_t m, size_t base)
+static void young(size_t m, size_t base, const rcy_type *type)
 {
     enum { RING = 1000 };
     a_init();
@@ -312,7 +319,11 @@ static void young(size_t m, size_t base)
     }
     double t0 = now_s();
     for (size_t k = 0; k < m; k++) {
-        gnode *x = gnew();
+        gnode *x = rcy_new(g_heap, type);
+        if (!x) {
+            fprintf(stderr, "rcy_new failed\n");
+            exit(2);
+        }
         gnode *o = ring[(k * 7919) % RING];
         if (o) {
             rcy_incref(o);
@@ -348,12 +359,13 @@ static void young(size_t m, size_t base)
     printf("RESULT bench=gc_young alloc=recycle allocs=%zu base=%zu total_s=%.3f gc_s=%.4f "
            "gen0_n=%zu gen0_median_us=%.2f gen0_p99_us=%.2f gen0_max_us=%.2f "
            "gen1_n=%zu gen1_median_us=%.2f gen1_max_us=%.2f gen2_n=%zu gen2_max_us=%.1f "
-           "control_median_us=%.2f control_p99_us=%.2f control_max_us=%.2f\n",
+           "control_median_us=%.2f control_p99_us=%.2f control_max_us=%.2f layout=%s\n",
            m, base, total, gc_time, p.n[0], pct(p.pause[0], p.n[0], 0.5) * 1e6,
            pct(p.pause[0], p.n[0], 0.99) * 1e6, p.n[0] ? p.pause[0][p.n[0] - 1] * 1e6 : 0, p.n[1],
            pct(p.pause[1], p.n[1], 0.5) * 1e6, p.n[1] ? p.pause[1][p.n[1] - 1] * 1e6 : 0, p.n[2],
            p.n[2] ? p.pause[2][p.n[2] - 1] * 1e6 : 0, pct(control, nc, 0.5) * 1e6,
-           pct(control, nc, 0.99) * 1e6, nc ? control[nc - 1] * 1e6 : 0);
+           pct(control, nc, 0.99) * 1e6, nc ? control[nc - 1] * 1e6 : 0,
+           type->traverse ? "traverse" : "descriptor");
     os_array_free(control, MAXPAUSE * sizeof(double));
     for (size_t i = 0; i < RING; i++)
         rcy_xdecref(ring[i]);
@@ -601,7 +613,8 @@ int main(int argc, char **argv)
     } else if (!strcmp(mode, "untrack")) {
         untrack((size_t)arg_long(argc, argv, 2, 1000000));
     } else if (!strcmp(mode, "young")) {
-        young((size_t)arg_long(argc, argv, 2, 10000000), (size_t)arg_long(argc, argv, 3, 1000000));
+        young((size_t)arg_long(argc, argv, 2, 10000000), (size_t)arg_long(argc, argv, 3, 1000000),
+              argc > 4 && !strcmp(argv[4], "descriptor") ? &gnode_desc_type : &gnode_type);
     } else if (!strcmp(mode, "budget")) {
         budget((size_t)arg_long(argc, argv, 2, 2048), argc > 3 && !strcmp(argv[3], "off"));
     } else if (!strcmp(mode, "shape") && argc > 2) {
@@ -609,7 +622,8 @@ int main(int argc, char **argv)
               argc > 5 && !strcmp(argv[5], "traverse"));
     } else {
         fprintf(stderr,
-                "usage: %s live N | cycles N | untrack N | young M BASE | budget MIB [off] | "
+                "usage: %s live N | cycles N | untrack N | young M BASE [descriptor] | budget MIB "
+                "[off] | "
                 "shape list|dict|tree|records N [REPS] [traverse]\n",
                 argv[0]);
         return 2;
