@@ -18,7 +18,7 @@
 #include "util/sys.h"
 
 #define TOP_TYPES 20
-#define TOP_PINNED 12
+#define TOP_PINNED 8
 #define TOP_LARGE 10
 #define TOP_RETAINERS 8
 #define PATHS 5
@@ -325,37 +325,65 @@ static void report_collection(writer *w, const rcy_dominators_summary *d)
             d->garbage, d->garbage_bytes, d->reachable, d->roots);
 }
 
-typedef struct path_writer {
-    writer *w;
+/* The chain rcy_why_alive reports for a retainer, its first steps kept. */
+typedef struct path_steps {
+    const void *obj[PATH_SHOWN];
+    size_t offset[PATH_SHOWN];
     size_t n;
-} path_writer;
+} path_steps;
 
 static void path_step(const void *obj, size_t offset, void *arg)
 {
-    path_writer *p = arg;
-    if (p->n++ >= PATH_SHOWN)
-        return;
-    writer *w = p->w;
-    const char *name = type_name(rcy_typeof(obj));
-    if (w->json) {
-        j_open(w, NULL, '{');
-        j_addr(w, "address", obj);
-        j_text(w, "type", name);
-        if (offset & RCY_PATH_OUTSIDE)
-            j_num(w, "item", offset & ~RCY_PATH_OUTSIDE);
-        else
-            j_num(w, "offset", offset);
-        j_close(w, '}');
-    } else if (offset & RCY_PATH_OUTSIDE) {
-        fprintf(w->out, "      %s %p  [item %zu] ->\n", name, obj, offset & ~RCY_PATH_OUTSIDE);
-    } else {
-        fprintf(w->out, "      %s %p  +%zu ->\n", name, obj, offset);
+    path_steps *p = arg;
+    if (p->n < PATH_SHOWN) {
+        p->obj[p->n] = obj;
+        p->offset[p->n] = offset;
     }
+    p->n++;
+}
+
+static void path_json(writer *w, const path_steps *p)
+{
+    j_num(w, "path_length", p->n);
+    j_open(w, "path", '[');
+    for (size_t i = 0; i < p->n && i < PATH_SHOWN; i++) {
+        j_open(w, NULL, '{');
+        j_addr(w, "address", p->obj[i]);
+        j_text(w, "type", type_name(rcy_typeof(p->obj[i])));
+        if (p->offset[i] & RCY_PATH_OUTSIDE)
+            j_num(w, "item", p->offset[i] & ~RCY_PATH_OUTSIDE);
+        else
+            j_num(w, "offset", p->offset[i]);
+        j_close(w, '}');
+    }
+    j_close(w, ']');
+}
+
+static void path_text(writer *w, const path_steps *p)
+{
+    if (p->n == 1) {
+        fprintf(w->out, "    a root: held from outside the heap's objects\n");
+        return;
+    }
+    fprintf(w->out, "    held by:");
+    for (size_t i = 0; i < p->n && i < PATH_SHOWN; i++) {
+        fprintf(w->out, "%s %s %p", i ? " ->" : "", type_name(rcy_typeof(p->obj[i])), p->obj[i]);
+        if (i + 1 == p->n)
+            break;
+        if (p->offset[i] & RCY_PATH_OUTSIDE)
+            fprintf(w->out, " [item %zu]", p->offset[i] & ~RCY_PATH_OUTSIDE);
+        else
+            fprintf(w->out, " +%zu", p->offset[i]);
+    }
+    fprintf(w->out, "%s\n", p->n > PATH_SHOWN ? " -> ..." : "");
 }
 
 static void retainer_item(writer *w, rcy_heap *h, const rcy_retainer *r, int suspect, int path)
 {
     const char *name = type_name(r->type);
+    path_steps p = {{0}, {0}, 0};
+    if (path && rcy_why_alive(h, r->accumulation, path_step, &p) < 0)
+        p.n = 0;
     if (w->json) {
         j_open(w, NULL, '{');
         j_addr(w, "address", r->obj);
@@ -366,23 +394,17 @@ static void retainer_item(writer *w, rcy_heap *h, const rcy_retainer *r, int sus
         fputs(suspect ? "true" : "false", w->out);
         j_addr(w, "accumulation", r->accumulation);
         j_text(w, "accumulation_type", type_name(rcy_typeof(r->accumulation)));
-        j_open(w, "path", '[');
-    } else {
-        fprintf(w->out, "  %s%s %p retains %zu bytes in %zu objects\n", suspect ? "SUSPECT " : "",
-                name, r->obj, r->retained, r->retained_objects);
-        if (suspect && r->accumulation != r->obj)
-            fprintf(w->out, "    accumulated in %s %p\n", type_name(rcy_typeof(r->accumulation)),
-                    r->accumulation);
-        if (path)
-            fprintf(w->out, "    held by:\n");
-    }
-    path_writer p = {w, 0};
-    if (path)
-        rcy_why_alive(h, r->accumulation, path_step, &p);
-    if (w->json) {
-        j_close(w, ']');
+        path_json(w, &p);
         j_close(w, '}');
+        return;
     }
+    fprintf(w->out, "  %s%s %p retains %zu bytes in %zu objects\n", suspect ? "SUSPECT " : "",
+            name, r->obj, r->retained, r->retained_objects);
+    if (suspect && r->accumulation != r->obj)
+        fprintf(w->out, "    accumulated in %s %p\n", type_name(rcy_typeof(r->accumulation)),
+                r->accumulation);
+    if (p.n)
+        path_text(w, &p);
 }
 
 static int is_suspect(const rcy_retainer *s, size_t ns, const void *o)
