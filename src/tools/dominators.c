@@ -96,7 +96,7 @@ static RCY_ALWAYS_INLINE void visit_edge(void **slot, void *arg)
     dfs *s = arg;
     if (!*slot)
         return;
-    uint32_t j = rcy__hg_node(s->g, *slot);
+    uint32_t j = rcy__hg_slot(s->g, *slot);
     if (j != RCY_HG_NONE)
         add_edge(s, j);
 }
@@ -113,10 +113,15 @@ static int search(rcy_dominators *d, edges *e, uint32_t *parent)
         }
     uint32_t next = VROOT + 1;
     d->vertex[VROOT] = RCY_HG_NONE;
+    /* numbered: a bit per node, which the cache holds where pre[] misses */
+    uint64_t *numbered = rcy__sys_calloc(g->n / 64 + 1, sizeof *numbered);
+    s.failed |= !numbered;
     while (s.depth && !s.failed) {
         uint32_t edge = s.stack[--s.depth], node = e->dst[edge];
-        if (d->pre[node])
+        uint64_t bit = (uint64_t)1 << (node % 64);
+        if (numbered[node / 64] & bit)
             continue;
+        numbered[node / 64] |= bit;
         d->pre[node] = next;
         d->vertex[next] = node;
         parent[next] = e->src[edge];
@@ -127,6 +132,7 @@ static int search(rcy_dominators *d, edges *e, uint32_t *parent)
             rcy__visit_refs(o, t, visit_edge, &s);
     }
     rcy__sys_free(s.stack);
+    rcy__sys_free(numbered);
     d->reached = next - 1;
     return s.failed ? -1 : 0;
 }
@@ -216,20 +222,45 @@ static int dominate(rcy_dominators *d, const uint32_t *first, const uint32_t *pr
     return ok ? 0 : -1;
 }
 
+/* The bytes of each reached object, by preorder number, read in address
+   order from the pools' block sizes (large objects from their headers):
+   no object is read. Also the bytes of every live object. */
+static void own_bytes(rcy_dominators *d)
+{
+    const rcy_hgraph *g = &d->g;
+    for (size_t p = 0; p < g->narenas * RCY_POOLS_PER_ARENA; p++) {
+        const rcy_hg_pool *pl = &g->pools[p];
+        if (pl->base == RCY_HG_NONE)
+            continue;
+        for (uint32_t k = pl->base; k < pl->base + pl->count; k++) {
+            if (!g->obj[k])
+                continue;
+            d->bytes += pl->stride;
+            if (d->pre[k])
+                d->retained[d->pre[k]] = pl->stride;
+        }
+    }
+    for (size_t i = g->npool; i < g->n; i++) {
+        if (g->obj[i]) {
+            size_t b = rcy__hg_bytes(g, (uint32_t)i);
+            d->bytes += b;
+            if (d->pre[i])
+                d->retained[d->pre[i]] = b;
+        }
+    }
+}
+
 /* Step 5. */
 static void retain(rcy_dominators *d)
 {
-    for (uint32_t w = 1; w <= d->reached; w++) {
-        d->retained[w] = w == VROOT ? 0 : rcy__hg_bytes(&d->g, d->vertex[w]);
+    d->retained[VROOT] = 0;
+    own_bytes(d);
+    for (uint32_t w = 1; w <= d->reached; w++)
         d->count[w] = w != VROOT;
-    }
     for (uint32_t w = d->reached; w > VROOT; w--) {
         d->retained[d->idom[w]] += d->retained[w];
         d->count[d->idom[w]] += d->count[w];
     }
-    for (size_t i = 0; i < d->g.n; i++)
-        if (d->g.obj[i])
-            d->bytes += rcy__hg_bytes(&d->g, (uint32_t)i);
 }
 
 static int compute(rcy_dominators *d)

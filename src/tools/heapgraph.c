@@ -147,6 +147,7 @@ static int build(rcy_hgraph *g, rcy_heap *h)
         return -1;
     }
     g->n = n + nlarge;
+    g->npool = n;
     g->obj = rcy__sys_malloc((g->n ? g->n : 1) * sizeof *g->obj);
     if (!g->obj)
         return -1;
@@ -196,7 +197,7 @@ static RCY_ALWAYS_INLINE void visit_count(void **slot, void *arg)
     count_ctx *c = arg;
     if (!*slot)
         return;
-    uint32_t j = rcy__hg_node(c->g, *slot);
+    uint32_t j = rcy__hg_slot(c->g, *slot);
     if (j != RCY_HG_NONE && c->refs[j] != UINT32_MAX)
         c->refs[j]++;
 }

@@ -42,6 +42,7 @@ typedef struct rcy_hgraph {
     void **obj;    /* node -> payload pointer; NULL: a free slot */
     uint32_t *refs;   /* rcy__hg_count_refs: references from the collected set */
     size_t n;         /* nodes (slots) */
+    size_t npool;     /* nodes in pools; large objects are [npool, n) */
     size_t live;      /* live objects among them */
     uintptr_t *akey;  /* arena hash: base >> RCY_ARENA_SHIFT, plus one; 0 empty */
     uint32_t *aord;   /* its ordinal */
@@ -56,9 +57,12 @@ typedef struct rcy_hgraph {
 int rcy__hg_build(rcy_hgraph *g, rcy_heap *h);
 void rcy__hg_free(rcy_hgraph *g);
 
-/* The node of the object whose payload is p, RCY_HG_NONE if p is not a
-   live object of the heap. Reads nothing at p. */
-static inline uint32_t rcy__hg_node(const rcy_hgraph *g, const void *p)
+/* The node of the block whose payload would be at p (live or not: see
+   rcy__hg_node), RCY_HG_NONE if p is no block start of an object pool or
+   large object. For references held by live objects, which point to live
+   objects: it reads no node's entry, whose array is larger than the cache
+   (reading it cost two thirds of a pass over the references). */
+static inline uint32_t rcy__hg_slot(const rcy_hgraph *g, const void *p)
 {
     uintptr_t b = (uintptr_t)p - sizeof(rcy_objhead);
     uintptr_t key = (b >> RCY_ARENA_SHIFT) + 1;
@@ -73,12 +77,20 @@ static inline uint32_t rcy__hg_node(const rcy_hgraph *g, const void *p)
             return RCY_HG_NONE;
         uint32_t off = (uint32_t)(b & (RCY_POOL_SIZE - 1));
         uint32_t slot = (uint32_t)(((uint64_t)off * pl->recip) >> 32);
-        if (slot * pl->stride != off || slot >= pl->count || !g->obj[pl->base + slot])
+        if (slot * pl->stride != off || slot >= pl->count)
             return RCY_HG_NONE;
         return pl->base + slot;
     }
     void **v = rcy__ptrmap_find(&g->large, b);
     return v ? (uint32_t)((uintptr_t)*v - 1) : RCY_HG_NONE;
+}
+
+/* The node of the live object whose payload is p, RCY_HG_NONE if p is not
+   a live object of the heap. Reads nothing at p: any pointer will do. */
+static inline uint32_t rcy__hg_node(const rcy_hgraph *g, const void *p)
+{
+    uint32_t i = rcy__hg_slot(g, p);
+    return i != RCY_HG_NONE && g->obj[i] ? i : RCY_HG_NONE;
 }
 
 /* 1 if o is in the set a full collection examines: tracked, not frozen. */

@@ -19,42 +19,51 @@
 
 typedef struct bfs {
     const rcy_hgraph *g;
-    uint32_t *parent; /* RCY_HG_NONE: not reached */
+    uint32_t *parent; /* valid where seen */
+    uint64_t *seen;   /* a bit per node: small enough for the cache, unlike parent */
     uint32_t *queue;
     size_t tail;
     uint32_t from;
 } bfs;
+
+static int seen_test_set(uint64_t *seen, uint32_t j)
+{
+    uint64_t bit = (uint64_t)1 << (j % 64), w = seen[j / 64];
+    seen[j / 64] = w | bit;
+    return (w & bit) != 0;
+}
 
 static RCY_ALWAYS_INLINE void visit_reach(void **slot, void *arg)
 {
     bfs *s = arg;
     if (!*slot)
         return;
-    uint32_t j = rcy__hg_node(s->g, *slot);
-    if (j != RCY_HG_NONE && s->parent[j] == RCY_HG_NONE) {
+    uint32_t j = rcy__hg_slot(s->g, *slot);
+    if (j != RCY_HG_NONE && !seen_test_set(s->seen, j)) {
         s->parent[j] = s->from;
         s->queue[s->tail++] = j;
     }
 }
 
 /* Parents from the roots to target; 0 if no root reaches it. */
-static int search(const rcy_hgraph *g, uint32_t target, uint32_t *parent, uint32_t *queue)
+static int search(const rcy_hgraph *g, uint32_t target, uint32_t *parent, uint64_t *seen,
+                  uint32_t *queue)
 {
-    bfs s = {g, parent, queue, 0, 0};
+    bfs s = {g, parent, seen, queue, 0, 0};
     for (size_t i = 0; i < g->n; i++) {
-        parent[i] = RCY_HG_NONE;
-        if (g->obj[i] && rcy__hg_is_root(g, (uint32_t)i))
+        if (g->obj[i] && rcy__hg_is_root(g, (uint32_t)i)) {
             queue[s.tail++] = (uint32_t)i;
+            parent[i] = (uint32_t)i; /* a root is its own parent */
+            seen_test_set(seen, (uint32_t)i);
+        }
     }
-    for (size_t i = 0; i < s.tail; i++)
-        parent[queue[i]] = queue[i]; /* a root is its own parent */
-    for (size_t head = 0; head < s.tail && parent[target] == RCY_HG_NONE; head++) {
+    for (size_t head = 0; head < s.tail && !((seen[target / 64] >> (target % 64)) & 1); head++) {
         void *o = g->obj[s.from = queue[head]];
         const rcy_type *t = rcy__type(o);
         if (rcy__collectable(t))
             rcy__visit_refs(o, t, visit_reach, &s);
     }
-    return parent[target] != RCY_HG_NONE;
+    return (seen[target / 64] >> (target % 64)) & 1;
 }
 
 typedef struct find_slot {
@@ -130,13 +139,15 @@ static int why_alive(rcy_hgraph *g, const void *target, rcy_path_fn fn, void *ar
         return -1;
     uint32_t *parent = rcy__sys_malloc(g->n * sizeof *parent);
     uint32_t *queue = rcy__sys_malloc(g->n * sizeof *queue);
+    uint64_t *seen = rcy__sys_calloc(g->n / 64 + 1, sizeof *seen);
     int r = -1;
-    if (!parent || !queue)
+    if (!parent || !queue || !seen)
         errno = ENOMEM;
-    else if (!search(g, t, parent, queue))
+    else if (!search(g, t, parent, seen, queue))
         r = 0;
     else
         r = deliver(g, parent, t, fn, arg);
+    rcy__sys_free(seen);
     rcy__sys_free(parent);
     rcy__sys_free(queue);
     return r;
