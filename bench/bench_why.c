@@ -25,8 +25,9 @@ typedef struct node3 {
 } node3;
 
 static const rcy_type node3_type = {
-    "node3", sizeof(node3), NULL, NULL, NULL,
-    RCY_REF_WORD(node3, left) | RCY_REF_WORD(node3, right) | RCY_REF_WORD(node3, cross)};
+    "node3", sizeof(node3),
+    NULL,    NULL,
+    NULL,    RCY_REF_WORD(node3, left) | RCY_REF_WORD(node3, right) | RCY_REF_WORD(node3, cross)};
 
 static double now_s(void)
 {

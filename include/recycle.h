@@ -510,11 +510,11 @@ RCY_API size_t rcy_dominators_suspects(const rcy_dominators *d, double share, rc
 
 /** A pool in use with few live blocks: its 16 KiB stay held for them. */
 typedef struct rcy_pinned_pool {
-    const void *pool;      /* its first byte */
-    size_t block_size;     /* its size class */
-    const rcy_type *type;  /* its objects' type; NULL: rcy_malloc blocks */
-    size_t live, capacity; /* blocks in use, blocks it holds */
-    size_t held_bytes;     /* its bytes still present (pages given back excluded) */
+    const void *pool;       /* its first byte */
+    size_t block_size;      /* its size class */
+    const rcy_type *type;   /* its objects' type; NULL: rcy_malloc blocks */
+    size_t live, capacity;  /* blocks in use, blocks it holds */
+    size_t held_bytes;      /* its bytes still present (pages given back excluded) */
     const void *first_live; /* one of its live blocks (an object's payload pointer) */
 } rcy_pinned_pool;
 /** Pools whose live blocks fill at most max_fill (0..1) of them, fewest

@@ -1401,8 +1401,8 @@ static void why_cache(void)
     int len = why_print(h, cache->items[7], &c);
     fact_u("cache_growth", LIST_CAP);
     fact_u("cache_chain_length", (unsigned long long)len);
-    check(len == 2 && c.obj[0] == cache, "the box is alive because the cache holds it (chain of %d)",
-          len);
+    check(len == 2 && c.obj[0] == cache,
+          "the box is alive because the cache holds it (chain of %d)", len);
     for (size_t i = LIST_CAP; i-- > 0;)
         list_remove(cache, cache->items[i]);
     rcy_census_free(before);
@@ -1452,7 +1452,8 @@ static void why_closure(void)
     say("     rcy_gc_collect(h, -1) found %zu unreachable objects\n", freed);
     fact_u("closure_chain_length", (unsigned long long)held);
     fact_u("closure_garbage", s.garbage);
-    check(held == 3 && c.obj[0] == registry, "the kept closure's cell: registry -> function -> cell");
+    check(held == 3 && c.obj[0] == registry,
+          "the kept closure's cell: registry -> function -> cell");
     check(gone == 0 && s.garbage == 2 && freed == 2,
           "the dropped closure is garbage, and a collection frees exactly it");
     check(kept_retains > 0 && registry_retains >= kept_retains + sizeof(list),

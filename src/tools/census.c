@@ -57,7 +57,8 @@ static int add_pools(rcy_census *c, rcy_pools *P)
         uint64_t in_use = ~(a->free_dirty | a->free_clean) & RCY_ARENA_BLOCK_POOLS;
         for (; in_use; in_use &= in_use - 1) {
             const rcy_pool *pool = &a->pools[__builtin_ctzll(in_use)];
-            if (pool->nused && add(c, pool->tag, pool->nused, pool->nused * RCY_CLASS_SIZE(pool->cls)))
+            if (pool->nused &&
+                add(c, pool->tag, pool->nused, pool->nused * RCY_CLASS_SIZE(pool->cls)))
                 return -1;
         }
     }

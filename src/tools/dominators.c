@@ -417,8 +417,7 @@ static uint32_t accumulation(const rcy_dominators *d, const uint32_t *big, uint3
     return w;
 }
 
-size_t rcy_dominators_suspects(const rcy_dominators *d, double share, rcy_retainer *out,
-                               size_t max)
+size_t rcy_dominators_suspects(const rcy_dominators *d, double share, rcy_retainer *out, size_t max)
 {
     if (!d || !out || !max || !(share >= 0 && share <= 1))
         return 0;

@@ -39,13 +39,13 @@ typedef struct rcy_hg_pool {
 
 typedef struct rcy_hgraph {
     rcy_heap *h;
-    void **obj;    /* node -> payload pointer; NULL: a free slot */
-    uint32_t *refs;   /* rcy__hg_count_refs: references from the collected set */
-    size_t n;         /* nodes (slots) */
-    size_t npool;     /* nodes in pools; large objects are [npool, n) */
-    size_t live;      /* live objects among them */
-    uintptr_t *akey;  /* arena hash: base >> RCY_ARENA_SHIFT, plus one; 0 empty */
-    uint32_t *aord;   /* its ordinal */
+    void **obj;      /* node -> payload pointer; NULL: a free slot */
+    uint32_t *refs;  /* rcy__hg_count_refs: references from the collected set */
+    size_t n;        /* nodes (slots) */
+    size_t npool;    /* nodes in pools; large objects are [npool, n) */
+    size_t live;     /* live objects among them */
+    uintptr_t *akey; /* arena hash: base >> RCY_ARENA_SHIFT, plus one; 0 empty */
+    uint32_t *aord;  /* its ordinal */
     size_t amask;
     rcy_hg_pool *pools; /* ordinal * 64 + pool index */
     size_t narenas;
@@ -70,9 +70,8 @@ static inline uint32_t rcy__hg_slot(const rcy_hgraph *g, const void *p)
     for (; g->akey[i]; i = (i + 1) & g->amask) {
         if (g->akey[i] != key)
             continue;
-        const rcy_hg_pool *pl =
-            &g->pools[(size_t)g->aord[i] * RCY_POOLS_PER_ARENA +
-                      ((b >> RCY_POOL_SHIFT) & (RCY_POOLS_PER_ARENA - 1))];
+        const rcy_hg_pool *pl = &g->pools[(size_t)g->aord[i] * RCY_POOLS_PER_ARENA +
+                                          ((b >> RCY_POOL_SHIFT) & (RCY_POOLS_PER_ARENA - 1))];
         if (pl->base == RCY_HG_NONE)
             return RCY_HG_NONE;
         uint32_t off = (uint32_t)(b & (RCY_POOL_SIZE - 1));

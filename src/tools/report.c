@@ -398,8 +398,8 @@ static void retainer_item(writer *w, rcy_heap *h, const rcy_retainer *r, int sus
         j_close(w, '}');
         return;
     }
-    fprintf(w->out, "  %s%s %p retains %zu bytes in %zu objects\n", suspect ? "SUSPECT " : "",
-            name, r->obj, r->retained, r->retained_objects);
+    fprintf(w->out, "  %s%s %p retains %zu bytes in %zu objects\n", suspect ? "SUSPECT " : "", name,
+            r->obj, r->retained, r->retained_objects);
     if (suspect && r->accumulation != r->obj)
         fprintf(w->out, "    accumulated in %s %p\n", type_name(rcy_typeof(r->accumulation)),
                 r->accumulation);

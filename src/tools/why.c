@@ -113,9 +113,9 @@ static int deliver(const rcy_hgraph *g, const uint32_t *parent, uint32_t target,
             break;
     }
     for (k = 0; k + 1 < len; k++)
-        offset[k] = rcy__slot_offset(chain[k], rcy__hg_bytes(g, rcy__hg_node(g, chain[k])) -
-                                                   sizeof(rcy_objhead),
-                                     chain[k + 1]);
+        offset[k] = rcy__slot_offset(
+            chain[k], rcy__hg_bytes(g, rcy__hg_node(g, chain[k])) - sizeof(rcy_objhead),
+            chain[k + 1]);
     offset[len - 1] = 0;
     for (k = 0; k < len; k++)
         rcy_incref(chain[k]);

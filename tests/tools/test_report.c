@@ -25,8 +25,8 @@ typedef struct entry {
     void *next;
     char data[48];
 } entry;
-static const rcy_type entry_type = {"entry", sizeof(entry), NULL, NULL, NULL,
-                                    RCY_REF_WORD(entry, next)};
+static const rcy_type entry_type = {"entry", sizeof(entry), NULL,
+                                    NULL,    NULL,          RCY_REF_WORD(entry, next)};
 
 static char *read_all(FILE *f)
 {
