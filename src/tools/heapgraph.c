@@ -12,6 +12,12 @@
 #include "tools/heapgraph.h"
 #include "util/sys.h"
 
+/* A free block's successor on its pool's free list: its first word. */
+static char *free_next(const void *b)
+{
+    return *(char *const *)b;
+}
+
 /* A pool holds objects when it is in use and its blocks are a type's. */
 static int pool_has_objects(const rcy_arena *a, unsigned i)
 {
@@ -98,7 +104,7 @@ static void fill_pool(rcy_hgraph *g, const rcy_pools *P, const rcy_pool *pool,
     void **obj = g->obj + pl->base;
     for (uint32_t k = 0; k < pl->count; k++)
         obj[k] = mem + (size_t)k * pl->stride + sizeof(rcy_objhead);
-    for (char *b = pool->freelist; b; b = *(char **)b)
+    for (char *b = pool->freelist; b; b = free_next(b))
         obj[(size_t)(b - mem) / pl->stride] = NULL;
     if (rcy__pool_arena(pool)->gone[pool->index])
         for (uint32_t k = 0; k < pl->count; k++)

@@ -18,6 +18,12 @@
 #include "mem/mem.h"
 #include "util/sys.h"
 
+/* A free block's successor on its pool's free list: its first word. */
+static char *free_next(const void *b)
+{
+    return *(char *const *)b;
+}
+
 static size_t pages_per_pool(const rcy_pools *P)
 {
     size_t n = P->page_size ? RCY_POOL_SIZE / P->page_size : 0;
@@ -30,7 +36,7 @@ static void free_slots(const rcy_pool *pool, uint64_t *bits)
     memset(bits, 0, RCY_MAX_BLOCKS / 8);
     char *start = rcy__pool_memory(pool);
     size_t bs = RCY_CLASS_SIZE(pool->cls);
-    for (char *b = pool->freelist; b; b = *(char **)b) {
+    for (char *b = pool->freelist; b; b = free_next(b)) {
         size_t i = (size_t)(b - start) / bs;
         bits[i / 64] |= (uint64_t)1 << (i % 64);
     }
