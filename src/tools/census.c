@@ -85,6 +85,10 @@ static int by_bytes(const void *x, const void *y)
 
 rcy_census *rcy_census_take(rcy_heap *h)
 {
+    if (!h) {
+        errno = EINVAL;
+        return NULL;
+    }
     rcy_census *c = rcy__sys_calloc(1, sizeof *c);
     if (!c) {
         errno = ENOMEM;
@@ -115,7 +119,8 @@ void rcy_census_free(rcy_census *c)
 
 const rcy_census_entry *rcy_census_entries(const rcy_census *c, size_t *n)
 {
-    *n = c ? c->n : 0;
+    if (n)
+        *n = c ? c->n : 0;
     return c ? c->items : NULL;
 }
 

@@ -102,7 +102,11 @@ static int pool_in_use(const rcy_arena *a, unsigned i)
 
 void rcy_purge_estimate_get(rcy_heap *h, rcy_purge_estimate *e)
 {
+    if (!e)
+        return;
     memset(e, 0, sizeof *e);
+    if (!h)
+        return;
     rcy_pools *P = &rcy__mem_of(h)->pools;
     rcy__pools_collect_remote(P);
     for (const rcy_arena *a = P->all; a; a = a->all_next) {
@@ -140,6 +144,12 @@ static rcy_pinned_pool describe(const rcy_pools *P, const rcy_pool *pool)
 size_t rcy_pinned_pools(rcy_heap *h, double max_fill, rcy_pinned_pool *out, size_t max,
                         size_t *pinned_bytes)
 {
+    if (pinned_bytes)
+        *pinned_bytes = 0;
+    if (!h || !(max_fill >= 0 && max_fill <= 1)) {
+        errno = EINVAL;
+        return 0;
+    }
     rcy_pools *P = &rcy__mem_of(h)->pools;
     rcy__pools_collect_remote(P);
     size_t found = 0, bytes = 0, cap = 0;
@@ -195,6 +205,8 @@ static char pool_char(const rcy_arena *a, unsigned i)
 
 void rcy_arena_map(rcy_heap *h, rcy_arena_fn fn, void *arg)
 {
+    if (!h || !fn)
+        return;
     rcy_pools *P = &rcy__mem_of(h)->pools;
     rcy__pools_collect_remote(P);
     char pools[RCY_POOLS_PER_ARENA + 1];

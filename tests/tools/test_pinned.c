@@ -3,6 +3,8 @@
  * (tools/pinned.c) on a heap built so that the answers are known: pools
  * of which one block in 512 stays live, a full pool, raw blocks; the
  * estimate is held to what rcy_purge then gives back. */
+#include <errno.h>
+
 #include "check.h"
 
 static const rcy_type leaf_type = {"leaf", 24, NULL, NULL, NULL, 0}; /* 32-byte blocks */
@@ -120,8 +122,38 @@ static void test_raw_blocks(void)
     rcy_heap_destroy(h);
 }
 
+static void test_bad_arguments(void)
+{
+    rcy_heap *h = check_new_heap();
+    size_t bytes = 1;
+    errno = 0;
+    CHECK_EQ(rcy_pinned_pools(NULL, 0.5, NULL, 0, &bytes), 0);
+    CHECK_EQ(errno, EINVAL);
+    CHECK_EQ(bytes, 0);
+    errno = 0;
+    CHECK_EQ(rcy_pinned_pools(h, 1.5, NULL, 0, NULL), 0);
+    CHECK_EQ(errno, EINVAL);
+    errno = 0;
+    CHECK_EQ(rcy_pinned_pools(h, -0.1, NULL, 0, NULL), 0);
+    CHECK_EQ(errno, EINVAL);
+    rcy_purge_estimate e = {1, 1, 1};
+    rcy_purge_estimate_get(NULL, &e);
+    CHECK_EQ(e.total, 0);
+    rcy_purge_estimate_get(h, NULL); /* nothing to fill: no crash */
+    rcy_arena_map(NULL, count_map, NULL);
+    rcy_arena_map(h, NULL, NULL);
+    errno = 0;
+    CHECK(rcy_census_take(NULL) == NULL);
+    CHECK_EQ(errno, EINVAL);
+    size_t n = 5;
+    CHECK(rcy_census_entries(NULL, &n) == NULL && n == 0);
+    CHECK_EQ(rcy_census_growth_of(NULL, NULL, NULL, 0), 0);
+    rcy_heap_destroy(h);
+}
+
 int main(void)
 {
+    test_bad_arguments();
     test_pinned_pools();
     test_raw_blocks();
     return check_summary("test_pinned");
