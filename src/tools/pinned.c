@@ -89,7 +89,7 @@ static size_t free_page_bytes(const rcy_pools *P, const rcy_pool *pool)
             continue;
         int all_free = 1;
         for (size_t i = first; i <= last && all_free; i++)
-            all_free = (bits[i / 64] >> (i % 64)) & 1;
+            all_free = (int)((bits[i / 64] >> (i % 64)) & 1);
         bytes += all_free ? P->page_size : 0;
     }
     return bytes;
@@ -200,7 +200,7 @@ static char pool_char(const rcy_arena *a, unsigned i)
     size_t cap = rcy__pool_capacity(pool->cls);
     if (pool->nused >= cap)
         return '#';
-    return (char)('0' + pool->nused * 10 / cap);
+    return (char)('0' + (size_t)pool->nused * 10 / cap);
 }
 
 void rcy_arena_map(rcy_heap *h, rcy_arena_fn fn, void *arg)

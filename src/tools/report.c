@@ -94,7 +94,7 @@ static void j_text(writer *w, const char *key, const char *s)
 static void j_addr(writer *w, const char *key, const void *p)
 {
     char buf[32];
-    snprintf(buf, sizeof buf, "%p", p);
+    (void)snprintf(buf, sizeof buf, "%p", p);
     j_text(w, key, p ? buf : "");
 }
 
@@ -475,7 +475,7 @@ int rcy_heap_report(rcy_heap *h, FILE *out, unsigned flags)
     rcy_mem_get_stats(h, &s);
     rcy_dominators_summary ds;
     rcy_dominators_get_summary(d, &ds);
-    writer w = {out, flags & RCY_REPORT_JSON, 1};
+    writer w = {out, (int)(flags & RCY_REPORT_JSON), 1};
     if (w.json) {
         fputc('{', out);
         j_text(&w, "schema", "recycle-report/1");

@@ -63,7 +63,7 @@ static int search(const rcy_hgraph *g, uint32_t target, uint32_t *parent, uint64
         if (rcy__collectable(t))
             rcy__visit_refs(o, t, visit_reach, &s);
     }
-    return (seen[target / 64] >> (target % 64)) & 1;
+    return (int)((seen[target / 64] >> (target % 64)) & 1);
 }
 
 typedef struct find_slot {
