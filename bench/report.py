@@ -404,6 +404,35 @@ def shapes_section(R, body, target):
                    f"{min(per):.1f} to {max(per):.1f} ns", max(per) <= 1.3 * min(per))
 
 
+def why_section(R, body, target):
+    """Issue 24's retention tools (bench/bench_why.c): rcy_why_alive and the
+    dominator tree with retained sizes on heaps of 1M and 10M objects."""
+    rows_all = R.select("why")
+    if not rows_all:
+        return
+    body.append("\n### Retention tools: why alive, dominators\n")
+    body.append("`bench_why why N` and `bench_why dominators N`: N objects of three reference "
+                "words, a complete binary tree in allocation order with one object in four also "
+                "holding a random other (shared children, cycles), one root. why_alive: "
+                "`rcy_why_alive` of the last object made (about log2 N deep), which walks the "
+                "whole heap twice (references from the collected set, then a breadth-first "
+                "search from the roots). dominators: `rcy_dominators_compute` (semi-NCA), "
+                "retained sizes included. Medians over repetitions (each a fresh process, several calls in it), and the fastest call.\n")
+    rows = []
+    limits = {("why_alive", "1000000"): 100.0, ("dominators", "1000000"): 1000.0,
+              ("dominators", "10000000"): 15000.0}
+    for op in ("why_alive", "dominators"):
+        for n in sorted({r["objects"] for r in rows_all if r.get("op") == op}, key=int):
+            ms = R.med("why", "recycle", "ms", op=op, objects=n)
+            lo = [float(r["ms_min"]) for r in R.select("why", "recycle", op=op, objects=n)]
+            rows.append([op, n, fmt(ms, 1), fmt(min(lo), 1) if lo else "-"])
+            if (op, n) in limits:
+                lim = limits[(op, n)]
+                target(f"{op} of {int(n):,} objects in at most {lim:.0f} ms",
+                       "n/a" if ms is None else f"{ms:.0f} ms", None if ms is None else ms <= lim)
+    body.append(table(["operation", "objects", "ms (median)", "ms (fastest)"], rows))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--results", required=True)
@@ -941,6 +970,7 @@ def main():
     body.extend(mt_md)
     targets.extend(mt_targets)
     shapes_section(R, body, target)
+    why_section(R, body, target)
 
     # ---------------- summary sections (placed before the body)
     md.append("## Targets\n")

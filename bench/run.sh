@@ -264,6 +264,22 @@ else
 fi
 shapes_ir
 
+# ---- issue 24: retention tools, rcy_why_alive and dominators (bench/bench_why.c);
+# 10M objects in full runs only (a dominator tree of 10M takes ~10 s) ----
+if [ -n "$QUICK" ]; then WHY_SIZES="1000000"; DOM_SIZES="1000000"
+else WHY_SIZES="1000000"; DOM_SIZES="1000000 10000000"; fi
+if have bench_why_recycle; then
+    for rep in $(seq 1 "$REPS"); do
+        for n in $WHY_SIZES; do run_one "$rep" "why/why_alive$n" "$BIN/bench_why_recycle" why "$n" 5; done
+        for n in $DOM_SIZES; do
+            inner=3; if [ "$n" -ge 10000000 ]; then inner=1; fi
+            run_one "$rep" "why/dominators$n" "$BIN/bench_why_recycle" dominators "$n" "$inner"
+        done
+    done
+else
+    echo "NOTE kind=missing alloc=bench_why" >>"$RESULTS"
+fi
+
 # ---- interpreters: CPython, Lua and SQLite on recycle (bench/adapters/run.py) ----
 # The adapters' launchers and bench_sqlite, built in the same tree; the
 # harness appends its RESULT lines (report.py's section "Interpreters").

@@ -425,6 +425,126 @@ RCY_API long rcy_option_get(rcy_option o);
  *  value out of range, a soft limit above a non-zero hard one). */
 RCY_API int rcy_option_set(rcy_option o, long v);
 
+/* ------------------------------------------------------------------ */
+/* Retention: why memory is held (why alive, census, dominators,       */
+/* pinned pages, the heap report). docs/api.md, "Why memory is held".  */
+/* ------------------------------------------------------------------ */
+
+/** rcy_why_alive's callback: obj on the chain, root first; offset is the
+ *  byte offset in obj's payload of the slot that refers to the next
+ *  object (0 for the target itself). A slot outside the payload (in an
+ *  array the object owns, say) is RCY_PATH_OUTSIDE | its position among
+ *  the object's references. */
+typedef void (*rcy_path_fn)(const void *obj, size_t offset, void *arg);
+#define RCY_PATH_OUTSIDE ((size_t)1 << (sizeof(size_t) * 8 - 1))
+/** The shortest chain of references to target from a root (an object
+ *  whose count exceeds the references from the objects a full collection
+ *  examines), root first. Returns its length (1: target is a root); 0 when
+ *  no root reaches target (only garbage cycles hold it); -1 with errno
+ *  EINVAL (target not a live object of h), EBUSY (a collection runs) or
+ *  ENOMEM. fn may be NULL. O(objects + references). */
+RCY_API int rcy_why_alive(rcy_heap *h, const void *target, rcy_path_fn fn, void *arg);
+
+/** One line of a census: the objects of one type (type NULL: the heap's
+ *  rcy_malloc blocks, named "(raw blocks)"). bytes: their blocks'. */
+typedef struct rcy_census_entry {
+    const rcy_type *type;
+    const char *name;
+    size_t count, bytes;
+} rcy_census_entry;
+typedef struct rcy_census rcy_census;
+/** Counts the live objects and blocks of h by type. NULL (errno ENOMEM) on failure. */
+RCY_API rcy_census *rcy_census_take(rcy_heap *h);
+RCY_API void rcy_census_free(rcy_census *c);
+/** Its lines, largest bytes first; *n gets their number. */
+RCY_API const rcy_census_entry *rcy_census_entries(const rcy_census *c, size_t *n);
+/** Types whose count grew from before to after (objgraph's show_growth):
+ *  at most max lines into out, largest growth first; count and bytes are
+ *  after's, count_delta and bytes_delta the growth. Returns how many grew. */
+typedef struct rcy_census_growth {
+    const rcy_type *type;
+    const char *name;
+    size_t count, bytes;
+    long long count_delta, bytes_delta;
+} rcy_census_growth;
+RCY_API size_t rcy_census_growth_of(const rcy_census *before, const rcy_census *after,
+                                    rcy_census_growth *out, size_t max);
+
+/** The dominator tree of h's live objects reachable from the roots (those
+ *  of rcy_why_alive) and each one's retained size: the bytes that would be
+ *  freed with it. A snapshot: valid while h's objects do not change;
+ *  queries compare addresses only. NULL with errno on failure. */
+typedef struct rcy_dominators rcy_dominators;
+RCY_API rcy_dominators *rcy_dominators_compute(rcy_heap *h);
+RCY_API void rcy_dominators_free(rcy_dominators *d);
+/** Bytes retained by o (its block's included); 0 if o is not in the tree. */
+RCY_API size_t rcy_dominators_retained(const rcy_dominators *d, const void *o);
+/** o's immediate dominator; NULL when only the roots dominate it (o is a
+ *  root, or roots reach it along disjoint chains) or o is not in the tree. */
+RCY_API const void *rcy_dominators_idom(const rcy_dominators *d, const void *o);
+typedef struct rcy_dominators_summary {
+    size_t objects, bytes;             /* live objects and their bytes */
+    size_t reachable, reachable_bytes; /* reached from the roots */
+    size_t roots;
+    size_t garbage, garbage_bytes; /* held only by garbage cycles: a collection frees them */
+} rcy_dominators_summary;
+RCY_API void rcy_dominators_get_summary(const rcy_dominators *d, rcy_dominators_summary *s);
+/** An object with what it retains. accumulation: for a leak suspect, the
+ *  object down its dominator tree where the retained bytes gather (as
+ *  Eclipse MAT reports it): the first one none of whose children retains
+ *  80% of it; the object itself otherwise. */
+typedef struct rcy_retainer {
+    const void *obj;
+    const rcy_type *type;
+    size_t retained, retained_objects;
+    const void *accumulation;
+} rcy_retainer;
+/** The max objects with the largest retained sizes, largest first, into
+ *  out; returns how many were written. */
+RCY_API size_t rcy_dominators_top(const rcy_dominators *d, rcy_retainer *out, size_t max);
+/** Leak suspects (Eclipse MAT): objects retaining at least share (0..1;
+ *  MAT's default 0.1) of the reachable bytes, none inside another's
+ *  dominator subtree; largest first. Returns how many were written. */
+RCY_API size_t rcy_dominators_suspects(const rcy_dominators *d, double share, rcy_retainer *out,
+                                       size_t max);
+
+/** A pool in use with few live blocks: its 16 KiB stay held for them. */
+typedef struct rcy_pinned_pool {
+    const void *pool;       /* its first byte */
+    size_t block_size;      /* its size class */
+    const rcy_type *type;   /* its objects' type; NULL: rcy_malloc blocks */
+    size_t live, capacity;  /* blocks in use, blocks it holds */
+    size_t held_bytes;      /* its bytes still present (pages given back excluded) */
+    const void *first_live; /* one of its live blocks (an object's payload pointer) */
+} rcy_pinned_pool;
+/** Pools whose live blocks fill at most max_fill (0..1) of them, fewest
+ *  live first: at most max into out. Returns how many such pools there
+ *  are; *pinned_bytes (optional) gets the bytes they hold beyond their
+ *  live blocks. */
+RCY_API size_t rcy_pinned_pools(rcy_heap *h, double max_fill, rcy_pinned_pool *out, size_t max,
+                                size_t *pinned_bytes);
+/** What rcy_purge would give back now: empty pools' pages and the free
+ *  pages inside pools in use. */
+typedef struct rcy_purge_estimate {
+    size_t empty_pool_bytes, free_page_bytes, total;
+} rcy_purge_estimate;
+RCY_API void rcy_purge_estimate_get(rcy_heap *h, rcy_purge_estimate *e);
+/** A picture of each arena: fn(base, pools, arg) with pools a string of
+ *  one character per pool: 'h' bookkeeping, '.' given back (or never
+ *  touched), 'e' empty with its pages, '0'..'9' in use and filled to that
+ *  tenth (rounded down), '#' full, 'p' in use with pages given back. */
+typedef void (*rcy_arena_fn)(const void *base, const char *pools, void *arg);
+RCY_API void rcy_arena_map(rcy_heap *h, rcy_arena_fn fn, void *arg);
+
+/** What holds the heap's memory, written to out: live blocks by type,
+ *  free space inside used pools, pinned pools and who pins them, large
+ *  blocks, what a purge and a collection would return, the largest
+ *  retainers with a chain of references to each, and allocation sites
+ *  when tracing is available. RCY_REPORT_JSON: as JSON (schema in
+ *  docs/api.md), for recycle-report. 0, or -1 with errno. */
+enum { RCY_REPORT_TEXT = 0, RCY_REPORT_JSON = 1 };
+RCY_API int rcy_heap_report(rcy_heap *h, FILE *out, unsigned flags);
+
 #undef RCY_IMPL_LIKELY
 #undef RCY_IMPL_UNLIKELY
 

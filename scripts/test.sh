@@ -239,6 +239,12 @@ stage_install() {
             "not $PREFIX" >&2
         return 1
     fi
+    # recycle-report, installed beside the library (tools/recycle-report).
+    note "install check: recycle-report"
+    if ! "$PREFIX/bin/recycle-report" --help >/dev/null; then
+        echo "install check: $PREFIX/bin/recycle-report is missing or does not run" >&2
+        return 1
+    fi
     # The README's app.c.
     cp tests/install_check/main.c "$check_dir/app.c"
     local out

@@ -14,6 +14,7 @@ cd "$(dirname "$0")/.." || exit 1
 build=${1:-build/release}
 tests=(test_pool test_alloc test_owns test_release test_object test_weakref test_gc test_gc_model
     test_threads test_thread_stress)
+tests+=(test_why test_pinned test_report) # the retention tools (src/tools: why, census, dominators, ...)
 timeout_s=${RCY_VALGRIND_TIMEOUT:-1200}
 
 if ! command -v valgrind >/dev/null 2>&1; then

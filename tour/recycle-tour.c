@@ -1338,6 +1338,204 @@ static void section_application(void)
 }
 
 /* ================================================================== */
+/* Why is my memory not released? (retention tools, issue 24)          */
+/* ================================================================== */
+
+/* Prints one step of a chain from rcy_why_alive (root first) and
+   remembers the chain; len: the chain's length, asked for before. */
+typedef struct why_chain {
+    const void *obj[16];
+    size_t n;
+    int len;
+} why_chain;
+
+static void why_step(const void *obj, size_t offset, void *arg)
+{
+    why_chain *c = arg;
+    if (c->n < 16)
+        c->obj[c->n] = obj;
+    const char *name = rcy_typeof(obj)->name;
+    if ((int)++c->n == c->len)
+        say("      %-8s %p\n", name, obj);
+    else if (offset & RCY_PATH_OUTSIDE)
+        say("      %-8s %p  its item %zu refers to\n", name, obj, offset & ~RCY_PATH_OUTSIDE);
+    else
+        say("      %-8s %p  its slot at +%zu refers to\n", name, obj, offset);
+}
+
+/* rcy_why_alive, printed. */
+static int why_print(rcy_heap *h, const void *target, why_chain *c)
+{
+    c->n = 0;
+    c->len = rcy_why_alive(h, target, NULL, NULL);
+    return c->len > 0 ? rcy_why_alive(h, target, why_step, c) : c->len;
+}
+
+static void print_growth(const rcy_census *before, const rcy_census *after)
+{
+    rcy_census_growth g[4];
+    size_t n = rcy_census_growth_of(before, after, g, 4);
+    for (size_t i = 0; i < n && i < 4; i++)
+        say("      %-10s %6zu  %+lld\n", g[i].name, g[i].count, g[i].count_delta);
+}
+
+/* A cache that keeps objects alive: the program dropped its references,
+   the census says the boxes did not go, rcy_why_alive says who holds one. */
+static void why_cache(void)
+{
+    rcy_heap *h = new_heap();
+    list *cache = must(rcy_new(h, &list_type)); /* a module-level cache */
+    rcy_census *before = must(rcy_census_take(h));
+    for (long i = 0; i < LIST_CAP; i++) {
+        box *b = box_new(h, i); /* handle a request ... */
+        list_append(cache, b);  /* ... "memoize" it ... */
+        rcy_decref(b);          /* ... and drop our reference */
+    }
+    rcy_census *after = must(rcy_census_take(h));
+    say("  a) A cache. %d requests made a box each and dropped it; the census\n"
+        "     (rcy_census_take before and after, rcy_census_growth_of) says:\n",
+        LIST_CAP);
+    print_growth(before, after);
+    why_chain c = {{0}, 0, 0};
+    say("     rcy_why_alive(box 7), root first:\n");
+    int len = why_print(h, cache->items[7], &c);
+    fact_u("cache_growth", LIST_CAP);
+    fact_u("cache_chain_length", (unsigned long long)len);
+    check(len == 2 && c.obj[0] == cache,
+          "the box is alive because the cache holds it (chain of %d)", len);
+    for (size_t i = LIST_CAP; i-- > 0;)
+        list_remove(cache, cache->items[i]);
+    rcy_census_free(before);
+    rcy_census_free(after);
+    before = must(rcy_census_take(h));
+    size_t n, boxes = 0;
+    const rcy_census_entry *e = rcy_census_entries(before, &n);
+    for (size_t i = 0; i < n; i++)
+        boxes += e[i].type == &box_type ? e[i].count : 0;
+    check(boxes == 0, "emptying the cache freed them: %zu boxes left", boxes);
+    rcy_census_free(before);
+    rcy_decref(cache);
+    rcy_heap_destroy(h);
+}
+
+/* A cycle through a closure: nothing outside holds it, a collection would
+   free it, and rcy_why_alive says so (0); a closure kept in a registry is
+   held along a chain the tools show. */
+static void why_closure(void)
+{
+    rcy_heap *h = new_heap();
+    rcy_gc_disable(h); /* so that the cycle waits for us */
+    list *registry = must(rcy_new(h, &list_type));
+    func *kept = make_fact(h);
+    list_append(registry, kept);
+    rcy_decref(kept);
+    func *dropped = make_fact(h);
+    rcy_decref(dropped); /* the cycle function <-> cell stays */
+    say("\n  b) A closure. Two recursive closures (function <-> cell cycles); one\n"
+        "     is in a registry, the other was dropped. rcy_why_alive(cell of each):\n");
+    why_chain c = {{0}, 0, 0};
+    int held = why_print(h, kept->env, &c);
+    int gone = rcy_why_alive(h, dropped->env, NULL, NULL);
+    say("     the dropped one: %d (no root reaches it: only its own cycle holds it)\n", gone);
+    rcy_dominators *d = must(rcy_dominators_compute(h));
+    rcy_dominators_summary s;
+    rcy_dominators_get_summary(d, &s);
+    say("     rcy_dominators_get_summary: %zu objects, %zu reachable from %zu root(s), %zu\n"
+        "     (%zu bytes) held only by garbage cycles\n",
+        s.objects, s.reachable, s.roots, s.garbage, s.garbage_bytes);
+    size_t registry_retains = rcy_dominators_retained(d, registry);
+    size_t kept_retains = rcy_dominators_retained(d, kept);
+    rcy_dominators_free(d);
+    say("     rcy_dominators_retained: the registry retains %zu bytes, its closure %zu\n",
+        registry_retains, kept_retains);
+    size_t freed = rcy_gc_collect(h, -1);
+    say("     rcy_gc_collect(h, -1) found %zu unreachable objects\n", freed);
+    fact_u("closure_chain_length", (unsigned long long)held);
+    fact_u("closure_garbage", s.garbage);
+    check(held == 3 && c.obj[0] == registry,
+          "the kept closure's cell: registry -> function -> cell");
+    check(gone == 0 && s.garbage == 2 && freed == 2,
+          "the dropped closure is garbage, and a collection frees exactly it");
+    check(kept_retains > 0 && registry_retains >= kept_retains + sizeof(list),
+          "the registry retains itself and its closure (function and cell)");
+    rcy_decref(registry);
+    rcy_heap_destroy(h);
+}
+
+static void arena_line_print(const void *base, const char *pools, void *arg)
+{
+    (void)base;
+    if (++*(int *)arg <= 2)
+        say("      %s\n", pools);
+}
+
+/* A few long-lived blocks pinning many pages. */
+static void why_pinned(void)
+{
+    enum { PER_POOL = 1024, POOLS = 32 }; /* boxes are 16-byte blocks */
+    rcy_heap *h = new_heap();
+    static box *boxes[PER_POOL * POOLS];
+    for (long i = 0; i < PER_POOL * POOLS; i++)
+        boxes[i] = box_new(h, i);
+    box *survivors[POOLS];
+    for (long i = 0; i < PER_POOL * POOLS; i++) {
+        if (i % PER_POOL == PER_POOL / 2)
+            survivors[i / PER_POOL] = boxes[i]; /* a long-lived one in each pool */
+        else
+            rcy_decref(boxes[i]);
+    }
+    rcy_pinned_pool p[3];
+    size_t pinned_bytes = 0;
+    size_t npinned = rcy_pinned_pools(h, 0.1, p, 3, &pinned_bytes);
+    say("\n  c) Pinned pages. 32,768 boxes made, all but %d freed. rcy_pinned_pools\n"
+        "     (at most 10%% full): %zu pools hold %.0f KiB for %d live boxes, e.g.\n",
+        POOLS, npinned, (double)pinned_bytes / 1024, POOLS);
+    for (size_t i = 0; i < npinned && i < 3; i++)
+        say("      pool %p: %zu of %zu blocks of %zu B live, type %s, e.g. box %p\n", p[i].pool,
+            p[i].live, p[i].capacity, p[i].block_size, p[i].type ? p[i].type->name : "(raw)",
+            p[i].first_live);
+    int arenas = 0;
+    say("     rcy_arena_map (h bookkeeping, 0 under a tenth full, e empty, . given back):\n");
+    rcy_arena_map(h, arena_line_print, &arenas);
+    rcy_purge_estimate e;
+    rcy_purge_estimate_get(h, &e);
+    size_t released = rcy_purge(h);
+    say("     rcy_purge_estimate_get: %zu KiB (%zu KiB of free pages inside the pinned\n"
+        "     pools); rcy_purge then gave back %zu KiB. After it:\n",
+        e.total / 1024, e.free_page_bytes / 1024, released / 1024);
+    arenas = 0;
+    rcy_arena_map(h, arena_line_print, &arenas);
+    say("     (p: in use, with pages given back around the live blocks)\n");
+    fact_u("pinned_pools", npinned);
+    fact_u("pinned_bytes", pinned_bytes);
+    fact_u("purge_estimate", e.total);
+    fact_u("purge_released", released);
+    check(npinned == POOLS, "each of the %d survivors pins a pool of its own", POOLS);
+    check(e.total == released, "the estimate was what rcy_purge gave back (%zu bytes)", released);
+    say("\n     All of it in one call, rcy_heap_report(h, stdout, RCY_REPORT_TEXT); with\n"
+        "     RCY_REPORT_JSON, the installed recycle-report makes an HTML page of it:\n\n");
+    if (!json_mode)
+        rcy_heap_report(h, stdout, RCY_REPORT_TEXT);
+    for (int i = 0; i < POOLS; i++)
+        rcy_decref(survivors[i]);
+    rcy_heap_destroy(h);
+}
+
+static void section_why(void)
+{
+    para("Memory that is not given back is held by something: an object someone still "
+         "refers to, a cycle waiting for the collector, or a few live blocks in pages that "
+         "are otherwise free. objgraph, tracemalloc and heap snapshots answer this for "
+         "Python and Java; recycle knows its objects' references through their types, so "
+         "it can answer for C: why an object is alive (the chain of references from a "
+         "root), what grew, what each object retains (the dominator tree), and which "
+         "pages few blocks pin.");
+    why_cache();
+    why_closure();
+    why_pinned();
+}
+
+/* ================================================================== */
 /* main                                                                 */
 /* ================================================================== */
 
@@ -1353,6 +1551,7 @@ static const struct section {
     {"loop", "Memory in a loop", section_loop},
     {"closure", "Nested functions that refer to themselves", section_closure},
     {"application", "What an application can do", section_application},
+    {"why", "Why is my memory not released?", section_why},
 };
 #define NSECTIONS ((int)(sizeof sections / sizeof sections[0]))
 
