@@ -263,6 +263,7 @@ RCY_API void rcy_impl_decref_note(void *o);
 RCY_API void rcy_impl_incref_checked(void *o);
 RCY_API void rcy_impl_decref_checked(void *o);
 RCY_API void rcy_impl_incref_slow(void *o);
+RCY_API void rcy_impl_decref_shared(void *o);
 
 #if defined(__GNUC__)
 #define RCY_IMPL_LOAD32(p) __atomic_load_n((p), __ATOMIC_RELAXED)

@@ -49,6 +49,75 @@ static size_t world_collections;
 static _Thread_local member self;
 static _Thread_local int joined;
 
+/* The calling member waits, parked, until no collection runs. The lock
+   is held. */
+static void park(void)
+{
+    parked++;
+    pthread_cond_broadcast(&world_changed);
+    while (collecting)
+        pthread_cond_wait(&world_changed, &world_lock);
+    parked--;
+}
+
+/* Stops every other joined thread at a safepoint (the lock held; parks
+   the caller first while another thread's collection runs). */
+static void stop_locked(void)
+{
+    while (collecting) {
+        if (joined)
+            park();
+        else
+            pthread_cond_wait(&world_changed, &world_lock);
+    }
+    collecting = 1;
+    atomic_store(&stopping, 1);
+    while (parked < nmembers - (joined ? 1 : 0))
+        pthread_cond_wait(&world_changed, &world_lock);
+}
+
+static void resume_locked(void)
+{
+    collecting = 0;
+    atomic_store(&stopping, 0);
+    pthread_cond_broadcast(&world_changed);
+}
+
+/* The hook of joined heaps (rcy_objects.world_stop): their collections,
+   automatic or not, run with the world stopped, as free-threaded
+   CPython's do, so that reading the headers of other heaps' objects and
+   the fields of objects other threads hold races with nobody. */
+static void world_stop(int stop)
+{
+    pthread_mutex_lock(&world_lock);
+    if (stop)
+        stop_locked();
+    else
+        resume_locked();
+    pthread_mutex_unlock(&world_lock);
+}
+
+static size_t collect_world_locked(void)
+{
+    stop_locked();
+    /* every other member is parked: their heaps are still */
+    rcy_heap *heaps[WORLD_MEMBERS_MAX + 1];
+    size_t n = 0;
+    for (size_t i = 0; i < nmembers; i++)
+        heaps[n++] = members[i]->heap;
+    if (!joined && rcy_thread_heap())
+        heaps[n++] = rcy_thread_heap(); /* the caller's own heap takes part too */
+    pthread_mutex_unlock(&world_lock);
+    size_t found = rcy__gc_collect_heaps(heaps, n);
+    pthread_mutex_lock(&world_lock);
+    for (size_t i = 0; i < nmembers; i++)
+        members[i]->tracked_seen = rcy__tracked_count(&rcy__gc_of(members[i]->heap)->weak.objects);
+    atomic_store(&growth, 0);
+    world_collections++;
+    resume_locked();
+    return found;
+}
+
 int rcy_world_join(void)
 {
     if (joined)
@@ -66,6 +135,7 @@ int rcy_world_join(void)
     }
     self = (member){h, rcy__tracked_count(&rcy__gc_of(h)->weak.objects)};
     members[nmembers++] = &self;
+    rcy__gc_of(h)->weak.objects.world_stop = world_stop;
     joined = 1;
     pthread_mutex_unlock(&world_lock);
     return 0;
@@ -76,57 +146,17 @@ void rcy_world_leave(void)
     if (!joined)
         return;
     pthread_mutex_lock(&world_lock);
+    while (collecting) /* leave between collections only */
+        park();
     for (size_t i = 0; i < nmembers; i++)
         if (members[i] == &self) {
             members[i] = members[--nmembers];
             break;
         }
+    rcy__gc_of(self.heap)->weak.objects.world_stop = NULL;
     joined = 0;
     pthread_cond_broadcast(&world_changed); /* a collector may wait for this thread */
     pthread_mutex_unlock(&world_lock);
-}
-
-/* The calling member waits, parked, until no collection runs. The lock
-   is held. */
-static void park(void)
-{
-    parked++;
-    pthread_cond_broadcast(&world_changed);
-    while (collecting)
-        pthread_cond_wait(&world_changed, &world_lock);
-    parked--;
-}
-
-static size_t collect_world_locked(void)
-{
-    while (collecting) {
-        if (joined)
-            park();
-        else
-            pthread_cond_wait(&world_changed, &world_lock);
-    }
-    collecting = 1;
-    atomic_store(&stopping, 1);
-    while (parked < nmembers - (joined ? 1 : 0))
-        pthread_cond_wait(&world_changed, &world_lock);
-    /* every other member is parked: their heaps are still */
-    rcy_heap *heaps[WORLD_MEMBERS_MAX];
-    size_t n = 0;
-    for (size_t i = 0; i < nmembers; i++)
-        heaps[n++] = members[i]->heap;
-    if (!joined && rcy_thread_heap())
-        heaps[n++] = rcy_thread_heap(); /* the caller's own heap takes part too */
-    pthread_mutex_unlock(&world_lock);
-    size_t found = rcy__gc_collect_heaps(heaps, n);
-    pthread_mutex_lock(&world_lock);
-    for (size_t i = 0; i < nmembers; i++)
-        members[i]->tracked_seen = rcy__tracked_count(&rcy__gc_of(members[i]->heap)->weak.objects);
-    atomic_store(&growth, 0);
-    world_collections++;
-    collecting = 0;
-    atomic_store(&stopping, 0);
-    pthread_cond_broadcast(&world_changed);
-    return found;
 }
 
 size_t rcy_gc_collect_world(void)

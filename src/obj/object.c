@@ -287,8 +287,13 @@ static RCY_NOINLINE void *new_general(rcy_objects *O, const rcy_type *t, size_t 
     int collectable = rcy__collectable(t);
     if (RCY_UNLIKELY(!rcy__objects_inbox_empty(O)))
         rcy__objects_drain(O, rcy__thread_owns(&O->mem.pools.thread)); /* deaths and merges other threads left (shared.c) */
-    if (collectable && O->young_count + 1 > O->young_limit)
+    if (collectable && O->young_count + 1 > O->young_limit) {
+        if (O->world_stop) /* a joined thread's heap: collected with the world stopped */
+            O->world_stop(1);
         O->young_full(O); /* like CPython, collect before the new object exists */
+        if (O->world_stop)
+            O->world_stop(0);
+    }
     size_t bytes = n <= SIZE_MAX - RCY_TRACKED_MIN_BLOCK ? object_bytes(collectable, n) : 0;
     rcy_objhead *hd = bytes ? object_block(O, t, bytes, sized) : NULL;
     if (!hd) {
@@ -409,12 +414,9 @@ static int count_release_dies(rcy_objects *O, void *o)
     return rcy__object_release_last(O, o);
 }
 
-/* Runs the finalizer if it is due. Returns 1 if the object was resurrected. */
-static int finalize_resurrects(rcy_objects *O, void *o, const rcy_type *t)
+static RCY_NOINLINE int run_finalizer(rcy_objects *O, void *o, const rcy_type *t)
 {
     rcy_objhead *hd = RCY_HEAD(o);
-    if (!t->finalize || (hd->gcword & RCY_GC_FINALIZED))
-        return 0;
     count_hold(o); /* alive while its finalizer runs */
     hd->gcword |= RCY_GC_FINALIZED | RCY_GC_FINALIZING;
     t->finalize(o);
@@ -426,6 +428,14 @@ static int finalize_resurrects(rcy_objects *O, void *o, const rcy_type *t)
         track(O, o, t);
     }
     return 1;
+}
+
+/* Runs the finalizer if it is due. Returns 1 if the object was resurrected. */
+static RCY_ALWAYS_INLINE int finalize_resurrects(rcy_objects *O, void *o, const rcy_type *t)
+{
+    if (!t->finalize || (RCY_HEAD(o)->gcword & RCY_GC_FINALIZED))
+        return 0;
+    return run_finalizer(O, o, t);
 }
 
 /* a: the object's arena (object_home), pool its pool (NULL: a large
@@ -499,7 +509,7 @@ static void drain_pending(rcy_objects *O)
     O->pending_head = O->pending.len = 0;
 }
 
-void rcy__object_dies(void *o)
+static void object_dies(void *o)
 {
     rcy_arena *a;
     rcy_objects *O = rcy__object_home(o, &a);
@@ -512,6 +522,31 @@ void rcy__object_dies(void *o)
     O->depth--;
     if (O->depth == 0 && O->pending.len)
         drain_pending(O);
+}
+
+void rcy__object_dies(void *o)
+{
+    object_dies(o);
+}
+
+/* The owner's decrement of its last count of a small object that no
+   other thread ever counted in its arena, and that has no weak
+   references: death, with no atomic instruction. Everything else goes to
+   rcy_impl_decref_shared (obj/shared.c). */
+void rcy_impl_decref_slow(void *o)
+{
+    rcy_objhead *hd = RCY_HEAD(o);
+    if (RCY_LIKELY(rcy__load_rc(o) == 1)) { /* the owner's count: a small object */
+        rcy_arena *a = rcy__arena_at(hd);
+        if (RCY_LIKELY(rcy__thread_owns(&a->thread)) &&
+            !(hd->gcword & (RCY_GC_FINALIZING | RCY_GC_WEAKREFD)) &&
+            !atomic_load_explicit(&a->shared, memory_order_acquire)) {
+            rcy__store_rc(o, 0);
+            object_dies(o);
+            return;
+        }
+    }
+    rcy_impl_decref_shared(o);
 }
 
 /* The name of the type of the object whose block starts at b, if its

@@ -106,6 +106,11 @@ struct rcy_objects {
     rcy_ptrvec inbox;
     _Atomic int weak_lock;
     _Atomic int shared_seen;
+    /* The heap layer's, for a heap whose owner joined the world
+       (heap_world.c), NULL otherwise: stop(1) stops every other joined
+       thread at a safepoint, stop(0) lets them go; around each collection
+       of the heap, so that no thread changes what it reads. */
+    void (*world_stop)(int stop);
 };
 
 /* The object layer's part of heap h (see struct rcy_objects). */

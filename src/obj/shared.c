@@ -199,7 +199,10 @@ void rcy_impl_incref_slow(void *o)
         shared_incref(o, a, own); /* another thread's, a merged object's, or past LOCAL_MAX */
 }
 
-void rcy_impl_decref_slow(void *o)
+/* Every decrement rcy_impl_decref_slow (object.c) does not finish itself:
+   another thread's, a merged or atomic count's, the owner's last one of
+   an object other threads counted or weakly referenced. */
+void rcy_impl_decref_shared(void *o)
 {
     uint32_t rc = rcy__load_rc(o);
     if (rc >= RCY_IMPL_ATOMIC) {
