@@ -41,8 +41,8 @@ static pthread_cond_t world_changed = PTHREAD_COND_INITIALIZER;
 static member *members[WORLD_MEMBERS_MAX];
 static size_t nmembers, parked;
 static int collecting;
-static atomic_int stopping;    /* read by every safepoint without the lock */
-static atomic_size_t growth;   /* tracked objects added in joined heaps since the last collection */
+static atomic_int stopping;  /* read by every safepoint without the lock */
+static atomic_size_t growth; /* tracked objects added in joined heaps since the last collection */
 static atomic_size_t world_threshold = WORLD_THRESHOLD_DEFAULT;
 static size_t world_collections;
 

@@ -26,7 +26,6 @@
  * per reference, well above a heap's own collection; it runs rarely. */
 #include "gc/world.h"
 
-
 #include <string.h>
 
 #include "gc/walk.h"

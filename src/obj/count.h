@@ -71,7 +71,7 @@ static inline uint32_t rcy__gc_count(const void *o)
     if (RCY_LIKELY(s == 0))
         return rc;
     return (s & (RCY_SH_STICKY | RCY_SH_QUEUED)) ? RCY_SH_EXTERNAL
-                                                   : rc + (uint32_t)rcy__shared_count(s);
+                                                 : rc + (uint32_t)rcy__shared_count(s);
 }
 
 static inline _Atomic uint32_t *rcy__refcnt_of(const void *o)

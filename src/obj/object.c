@@ -286,7 +286,9 @@ static RCY_NOINLINE void *new_general(rcy_objects *O, const rcy_type *t, size_t 
         check_layout(t, n, "rcy_new");
     int collectable = rcy__collectable(t);
     if (RCY_UNLIKELY(!rcy__objects_inbox_empty(O)))
-        rcy__objects_drain(O, rcy__thread_owns(&O->mem.pools.thread)); /* deaths and merges other threads left (shared.c) */
+        rcy__objects_drain(
+            O, rcy__thread_owns(
+                   &O->mem.pools.thread)); /* deaths and merges other threads left (shared.c) */
     if (collectable && O->young_count + 1 > O->young_limit) {
         if (O->world_stop) /* a joined thread's heap: collected with the world stopped */
             O->world_stop(1);
@@ -402,9 +404,8 @@ static int count_release_dies(rcy_objects *O, void *o)
             if (rc == RCY_IMMORTAL)
                 return 0;
             next = rc - 1u;
-        } while (!atomic_compare_exchange_weak_explicit(rcy__refcnt_of(o), &rc, next,
-                                                        memory_order_acq_rel,
-                                                        memory_order_relaxed));
+        } while (!atomic_compare_exchange_weak_explicit(
+            rcy__refcnt_of(o), &rc, next, memory_order_acq_rel, memory_order_relaxed));
         return (next & RCY_AT_COUNT) == 0;
     }
     if (rc > 1) {

@@ -100,8 +100,8 @@ static void atomic_incref(void *o, uint32_t rc)
         if (rc == RCY_IMMORTAL)
             return;
         next = ((rc & RCY_AT_COUNT) == RCY_AT_COUNT ? RCY_IMMORTAL : rc + 1u) | sticky;
-    } while (!atomic_compare_exchange_weak_explicit(rcy__refcnt_of(o), &rc, next, memory_order_relaxed,
-                                                    memory_order_relaxed));
+    } while (!atomic_compare_exchange_weak_explicit(rcy__refcnt_of(o), &rc, next,
+                                                    memory_order_relaxed, memory_order_relaxed));
 }
 
 static void dispatch_death(void *o, rcy_objects *O, int own);
@@ -116,8 +116,8 @@ static void atomic_decref(void *o, uint32_t rc)
         if ((rc & RCY_AT_COUNT) == 0)
             dead_object(o, "rcy_decref");
         next = (rc - 1u) | (own ? 0 : RCY_AT_STICKY);
-    } while (!atomic_compare_exchange_weak_explicit(rcy__refcnt_of(o), &rc, next, memory_order_acq_rel,
-                                                    memory_order_relaxed));
+    } while (!atomic_compare_exchange_weak_explicit(rcy__refcnt_of(o), &rc, next,
+                                                    memory_order_acq_rel, memory_order_relaxed));
     if ((next & RCY_AT_COUNT) == 0) {
         rcy_arena *a;
         dispatch_death(o, rcy__objects_of_mem(mem_of_any(o, &a)), own);
@@ -148,12 +148,14 @@ static void dispatch_death(void *o, rcy_objects *O, int own)
 static void shared_incref(void *o, rcy_arena *a, int own)
 {
     _Atomic uint32_t *w = shared_word(o, a);
-    uint32_t s = atomic_load_explicit(w, memory_order_relaxed), sticky = own ? 0 : RCY_SH_STICKY;
-    while (!atomic_compare_exchange_weak_explicit(w, &s, (s + RCY_SH_ONE) | sticky,
-                                                  memory_order_relaxed, memory_order_relaxed))
-        ;
-    if (!own)
+    /* one locked add; STICKY, once per object, by a second one (a
+       collection that reads the word in between sees this reference in
+       the count: referenced from outside all the same) */
+    uint32_t old = atomic_fetch_add_explicit(w, RCY_SH_ONE, memory_order_relaxed);
+    if (!own && !(old & RCY_SH_STICKY)) {
+        atomic_fetch_or_explicit(w, RCY_SH_STICKY, memory_order_relaxed);
         note_shared(home_small(o));
+    }
 }
 
 /* A decrement counted in the shared word (another thread's, or the
@@ -264,4 +266,3 @@ int rcy__object_try_incref(void *o)
                                                     memory_order_relaxed, memory_order_relaxed));
     return 1;
 }
-

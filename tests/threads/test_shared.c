@@ -25,8 +25,8 @@ static void count_destroy(void *self)
 
 static const rcy_type plain_type = {"plain", 24, NULL, NULL, count_destroy, 0};
 static const rcy_type big_type = {"big", 4000, NULL, NULL, count_destroy, 0};
-static const rcy_type pair_type = {"pair",        sizeof(pair), NULL, NULL, count_destroy,
-                                   RCY_REF_WORD(pair, a) | RCY_REF_WORD(pair, b)};
+static const rcy_type pair_type = {
+    "pair", sizeof(pair), NULL, NULL, count_destroy, RCY_REF_WORD(pair, a) | RCY_REF_WORD(pair, b)};
 
 typedef struct job {
     void (*fn)(struct job *);

@@ -27,8 +27,8 @@
 enum { THREADS = 4, ROOTS = 24, SHARED = 32, WEAK = 16, SLOTS = 3, MAX_OBJECTS = 1 << 20 };
 
 typedef struct node {
-    void *s[SLOTS];   /* references, described by ref_words */
-    rcy_heap *home;   /* the heap it was made in (never changes) */
+    void *s[SLOTS]; /* references, described by ref_words */
+    rcy_heap *home; /* the heap it was made in (never changes) */
     long id;
 } node;
 
@@ -238,8 +238,8 @@ static long check_model(void)
         int alive = atomic_load(&destroyed[id]) == 0;
         if (alive != reach[id]) {
             if (bad < 5)
-                fprintf(stderr, "model: object %ld is %s but %s\n", id,
-                        alive ? "alive" : "dead", reach[id] ? "reachable" : "unreachable");
+                fprintf(stderr, "model: object %ld is %s but %s\n", id, alive ? "alive" : "dead",
+                        reach[id] ? "reachable" : "unreachable");
             bad++;
         }
     }
