@@ -16,6 +16,8 @@
  * next step, so the collector reads counts and fields no thread is
  * changing.
  *
+ * A joined thread that exits leaves (a pthread key's destructor).
+ *
  * Invariants: members are joined threads, each with its heap; `parked`
  * counts members waiting in a safepoint for the collection to end; at
  * most one collection runs (a second caller parks as a member until the
@@ -48,6 +50,20 @@ static size_t world_collections;
 
 static _Thread_local member self;
 static _Thread_local int joined;
+static pthread_once_t key_once = PTHREAD_ONCE_INIT;
+static pthread_key_t leave_key; /* its destructor: a joined thread that exits leaves */
+static int key_ok;
+
+static void leave_at_exit(void *arg)
+{
+    (void)arg;
+    rcy_world_leave();
+}
+
+static void make_key(void)
+{
+    key_ok = pthread_key_create(&leave_key, leave_at_exit) == 0;
+}
 
 /* The calling member waits, parked, until no collection runs. The lock
    is held. */
@@ -125,6 +141,11 @@ int rcy_world_join(void)
     rcy_heap *h = rcy_thread_heap();
     if (!h)
         return -1;
+    if (pthread_once(&key_once, make_key) != 0 || !key_ok ||
+        pthread_setspecific(leave_key, &self) != 0) {
+        errno = EAGAIN;
+        return -1;
+    }
     pthread_mutex_lock(&world_lock);
     while (collecting) /* join between collections only */
         pthread_cond_wait(&world_changed, &world_lock);

@@ -275,6 +275,26 @@ static void test_weak_reads(void)
     rcy_heap_destroy(h);
 }
 
+/* ---- a joined thread that exits without leaving ---- */
+
+static void join_and_exit_job(job *j)
+{
+    CHECK_EQ(rcy_world_join(), 0);
+    j->out = rcy_new(rcy_thread_heap(), &plain_type); /* outlives the thread */
+}
+
+static void test_exit_while_joined(void)
+{
+    job j = {join_and_exit_job, NULL, 0, NULL, NULL, NULL};
+    destroyed = 0;
+    run_on_thread(&j); /* its exit leaves the world */
+    size_t before = rcy_world_collections();
+    rcy_gc_collect_world(); /* returns: nobody left to wait for */
+    CHECK_EQ(rcy_world_collections(), before + 1);
+    rcy_decref(j.out); /* an orphan heap's object: its death waits for an adopter */
+    CHECK_EQ(destroyed, 0);
+}
+
 int main(void)
 {
     test_counts_from_two_threads(&plain_type);
@@ -283,5 +303,6 @@ int main(void)
     test_own_collection_leaves_shared();
     test_cycle_across_heaps();
     test_weak_reads();
+    test_exit_while_joined();
     return check_summary("test_shared");
 }
