@@ -214,8 +214,8 @@ static void drain_owned(void)
 void rcy_safepoint(void)
 {
     drain_owned();
-    if (!joined)
-        return;
+    if (!joined || rcy__gc_of(self.heap)->weak.objects.depth)
+        return; /* inside a death (a finalizer): parking would leave an object half dead */
     int due = atomic_load(&world_threshold) && world_due();
     if (!atomic_load(&stopping) && !due)
         return;

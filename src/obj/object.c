@@ -289,8 +289,12 @@ static RCY_NOINLINE void *new_general(rcy_objects *O, const rcy_type *t, size_t 
         rcy__objects_drain(
             O, rcy__thread_owns(
                    &O->mem.pools.thread)); /* deaths and merges other threads left (shared.c) */
-    if (collectable && O->young_count + 1 > O->young_limit) {
-        if (O->world_stop) /* a joined thread's heap: collected with the world stopped */
+    /* a joined thread's heap is collected with the world stopped, but not
+       from inside a death (a finalizer's or destroy's allocation): the
+       thread would park with an object half dead, which the collection
+       of all heaps must not meet */
+    if (collectable && O->young_count + 1 > O->young_limit && !(O->world_stop && O->depth)) {
+        if (O->world_stop)
             O->world_stop(1);
         O->young_full(O); /* like CPython, collect before the new object exists */
         if (O->world_stop)
