@@ -305,10 +305,10 @@ int main(void)
 {
     const char *e = getenv("RCY_MODEL_OPS");
     if (e)
-        ops_per_phase = atol(e);
+        ops_per_phase = strtol(e, NULL, 10);
     e = getenv("RCY_MODEL_PHASES");
     if (e)
-        phases = atoi(e);
+        phases = (int)strtol(e, NULL, 10);
     uint64_t seed = 1;
     e = getenv("RCY_MODEL_SEED");
     if (e)
