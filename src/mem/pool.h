@@ -301,9 +301,11 @@ _Static_assert((RCY_POOL_SIZE * RCY_POOLS_PER_ARENA) == RCY_ARENA_SIZE, "pools t
 #define RCY_ARENA_COLOURS 32
 #define RCY_ARENA_COLOUR(base)                                                                     \
     ((((uintptr_t)(base) >> RCY_ARENA_SHIFT) & (RCY_ARENA_COLOURS - 1)) << 8)
+#if RCY_CHECK_LEVEL == 0 /* checked builds' pools are larger; their counts take no inline path */
 _Static_assert(offsetof(rcy_arena, thread) == RCY_IMPL_ARENA_THREAD_AT &&
                    RCY_ARENA_SHIFT == RCY_IMPL_ARENA_SHIFT,
                "recycle.h's rcy_impl_owner finds the owner where the arena keeps it");
+#endif
 #define RCY_ARENA_SHARED_BYTES (RCY_ARENA_SIZE / 8 * sizeof(uint32_t))
 
 /* Arena a's table of shared counts, mapped on first use (any thread; a
