@@ -254,8 +254,8 @@ typedef struct rcy_objhead {
 #define RCY_IMPL_LOCAL_MAX 0x7fffffffu
 #define RCY_IMPL_ATOMIC 0x80000000u
 #define RCY_IMPL_ARENA_SHIFT 20
-#define RCY_IMPL_ARENA_THREAD_AT                                                                   \
-    3648 /* offsetof(rcy_arena, thread) at check level 0: pool.h checks */
+/* offsetof(rcy_arena, thread) at check level 0: mem/pool.h checks */
+#define RCY_IMPL_ARENA_THREAD_AT 3648
 /* gcword bit: this object's decrements need not be reported to the
    collector (it is untracked, or one was reported since it was examined) */
 #define RCY_GCWORD_NOTED (1u << 26)
