@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* shared: the slow paths of reference counting between threads (biased
- * counting; shared.h has the representation and its invariants).
+ * counting; obj/count.h has the representation and its invariants; the
+ * owner's side, deaths and the inbox's drain, is in obj/object.c).
  *
  * The owner's decrement to zero asks the shared word: 0 (no other thread
  * holds a reference) and the object dies here; otherwise the word becomes
