@@ -86,3 +86,19 @@ format:
 
 clean:
 	rm -rf build
+
+# Issue 23: the randomized model test of shared objects, long (20 phases of
+# 50000 operations per thread, five seeds), release build and ThreadSanitizer.
+.PHONY: test-shared-long
+test-shared-long:
+	cmake -S . -B $(BUILD_RELEASE) $(RELEASE_CONFIG)
+	cmake --build $(BUILD_RELEASE) -j $(JOBS) --target test_shared_model
+	cmake -S . -B build/tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang \
+	    -DRCY_TSAN=ON -DRCY_WERROR=ON -DRCY_BUILD_EXAMPLES=OFF
+	cmake --build build/tsan -j $(JOBS) --target test_shared_model
+	for seed in 1 2 3 4 5; do \
+	    RCY_MODEL_SEED=$$seed RCY_MODEL_OPS=50000 RCY_MODEL_PHASES=20 \
+	        $(BUILD_RELEASE)/tests/test_shared_model || exit 1; \
+	    RCY_MODEL_SEED=$$seed RCY_MODEL_OPS=20000 RCY_MODEL_PHASES=5 \
+	        build/tsan/tests/test_shared_model || exit 1; \
+	done

@@ -971,6 +971,10 @@ def main():
     targets.extend(mt_targets)
     shapes_section(R, body, target)
     why_section(R, body, target)
+    # ---------------- shared objects (issue 23: bench/shared/run.sh)
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "shared"))
+    import report_shared
+    report_shared.section(R, body, target, fmt, ratio, pct, table)
 
     # ---------------- summary sections (placed before the body)
     md.append("## Targets\n")

@@ -280,6 +280,14 @@ else
     echo "NOTE kind=missing alloc=bench_why" >>"$RESULTS"
 fi
 
+# ---- issue 23: shared objects (bench/shared/run.sh): single-threaded cost against
+# the previous build, and two threads sharing a graph (biased, atomic, a global lock)
+if have bench_shared; then
+    note "-- shared objects (bench/shared/run.sh)"
+    BUILD="$BUILD" BENCH_REPS="$REPS" BENCH_QUICK="${QUICK:-0}" bash bench/shared/run.sh "$RESULTS" \
+        2>>"$LOG" || echo "FAIL label=shared rep=1 rc=1" >>"$RESULTS"
+fi
+
 # ---- interpreters: CPython, Lua and SQLite on recycle (bench/adapters/run.py) ----
 # The adapters' launchers and bench_sqlite, built in the same tree; the
 # harness appends its RESULT lines (report.py's section "Interpreters").

@@ -12,7 +12,8 @@
  * Threads: each thread may have its own heap (rcy_thread_heap); a block
  * may be freed by any thread; a heap's allocations need one thread at a
  * time (its owner, or threads taking turns under a lock of the user's).
- * Objects are not yet shared between threads. docs/api.md, "Threads".
+ * Objects may be shared between threads (biased reference counting; a
+ * collection of all heaps at safepoints): docs/api.md, "Shared objects".
  * Misuse that the library detects (a bad free, a double free, a decref of a
  * dead object) prints a message naming the pointer and aborts.
  */
@@ -230,13 +231,31 @@ typedef struct rcy_type {
 /* ---- internals the inline functions need (do not use directly) ----
  * Every object, tracked by the collector or not, is preceded by this
  * 8-byte header and nothing else; its type is its pool's (one word per
- * 16 KiB of objects, not one per object). */
+ * 16 KiB of objects, not one per object).
+ * Biased reference counting (issue 23, docs/design.md "Shared objects"):
+ * refcnt is the count of the owner of the object's heap, which changes it
+ * with plain (relaxed) loads and stores; other threads count in a shared
+ * word outside the object (obj/shared.c), with atomic instructions.
+ *   refcnt 1..RCY_IMPL_LOCAL_MAX: the owner's count;
+ *   0: merged (the whole count is in the shared word) or dead;
+ *   RCY_IMPL_ATOMIC..RCY_IMMORTAL-1: an atomic count (large objects) of
+ *   refcnt - RCY_IMPL_ATOMIC, changed by every thread with atomics;
+ *   RCY_IMMORTAL: saturated, never freed.
+ * The owner is found from the object's arena (1 MiB aligned, the owner's
+ * thread pointer at a fixed place in its bookkeeping), so the fast paths
+ * test the count's range first (a large object's arena is not there to
+ * read), then the owner. */
 typedef struct rcy_objhead {
-    uint32_t refcnt; /* RCY_IMMORTAL: saturated, never freed */
+    uint32_t refcnt; /* see above */
     uint32_t gcword; /* flags, generation, and during a collection gc_refs */
 } rcy_objhead;
 #define RCY_IMMORTAL UINT32_MAX
 #define RCY_HEAD(o) ((rcy_objhead *)(o)-1)
+#define RCY_IMPL_LOCAL_MAX 0x7fffffffu
+#define RCY_IMPL_ATOMIC 0x80000000u
+#define RCY_IMPL_ARENA_SHIFT 20
+/* offsetof(rcy_arena, thread) at check level 0: mem/pool.h checks */
+#define RCY_IMPL_ARENA_THREAD_AT 3648
 /* gcword bit: this object's decrements need not be reported to the
    collector (it is untracked, or one was reported since it was examined) */
 #define RCY_GCWORD_NOTED (1u << 26)
@@ -244,6 +263,45 @@ RCY_API void rcy_impl_decref_slow(void *o);
 RCY_API void rcy_impl_decref_note(void *o);
 RCY_API void rcy_impl_incref_checked(void *o);
 RCY_API void rcy_impl_decref_checked(void *o);
+RCY_API void rcy_impl_incref_slow(void *o);
+RCY_API void rcy_impl_decref_shared(void *o);
+
+#if defined(__GNUC__)
+#define RCY_IMPL_LOAD32(p) __atomic_load_n((p), __ATOMIC_RELAXED)
+#define RCY_IMPL_STORE32(p, v) __atomic_store_n((p), (v), __ATOMIC_RELAXED)
+#else
+#define RCY_IMPL_LOAD32(p) (*(p))
+#define RCY_IMPL_STORE32(p, v) (*(p) = (v))
+#endif
+
+/* 1 if the calling thread owns the heap of the small object whose header
+   is hd: its arena's copy of the owner's id is compared with the thread
+   pointer (x86-64: one compare with %fs:0 in memory). */
+static inline int rcy_impl_owner(const rcy_objhead *hd)
+{
+    uintptr_t base = (uintptr_t)hd & ~(((uintptr_t)1 << RCY_IMPL_ARENA_SHIFT) - 1);
+    uintptr_t colour = ((base >> RCY_IMPL_ARENA_SHIFT) & 31u) << 8; /* mem/pool.h's colours */
+    const uintptr_t *owner = (const uintptr_t *)(base + colour + RCY_IMPL_ARENA_THREAD_AT);
+#if defined(__GNUC__)
+    uintptr_t id = __atomic_load_n(owner, __ATOMIC_RELAXED);
+#if defined(__x86_64__)
+    __asm__ goto("cmpq %%fs:0, %0\n\tjne %l[other]" : : "r"(id) : "cc" : other);
+    return 1;
+other:
+    return 0;
+#elif defined(__aarch64__)
+    uintptr_t tp;
+    __asm__("mrs %0, tpidr_el0" : "=r"(tp));
+    return id == tp;
+#else
+    (void)id;
+    return 0; /* no cheap thread id: the out-of-line path decides */
+#endif
+#else
+    (void)owner;
+    return 0;
+#endif
+}
 /* -------------------------------------------------------------------- */
 
 /** A new object with refcount 1 and a zero-filled payload of t->size
@@ -252,30 +310,37 @@ RCY_API void *rcy_new(rcy_heap *h, const rcy_type *t);
 /** The same with a payload of n bytes. */
 RCY_API void *rcy_new_sized(rcy_heap *h, const rcy_type *t, size_t n);
 
-/** Counts saturate at RCY_IMMORTAL: such an object is never freed. */
+/** Safe from any thread (biased counting: the owner of the object's heap
+ *  counts without atomics, other threads atomically). Counts saturate at
+ *  RCY_IMMORTAL: such an object is never freed. */
 static inline void rcy_incref(void *o)
 {
 #if RCY_CHECK_LEVEL >= 1
     rcy_impl_incref_checked(o);
 #else
     rcy_objhead *hd = RCY_HEAD(o);
-    uint32_t n = hd->refcnt + 1u;
-    hd->refcnt = n ? n : RCY_IMMORTAL;
+    uint32_t rc = RCY_IMPL_LOAD32(&hd->refcnt);
+    /* the owner's count, below its maximum, and the caller is the owner */
+    if (RCY_IMPL_LIKELY(rc - 1u < RCY_IMPL_LOCAL_MAX - 1u) && RCY_IMPL_LIKELY(rcy_impl_owner(hd)))
+        RCY_IMPL_STORE32(&hd->refcnt, rc + 1u);
+    else
+        rcy_impl_incref_slow(o);
 #endif
 }
 
-/** At 0: finalize (once), drop its references, destroy, free. Iterative:
- *  freeing the head of a long chain uses bounded C stack. */
+/** At 0: finalize (once), drop its references, destroy, free; on the
+ *  owner of its heap (docs/api.md, "Shared objects"). Iterative: freeing
+ *  the head of a long chain uses bounded C stack. Safe from any thread. */
 static inline void rcy_decref(void *o)
 {
 #if RCY_CHECK_LEVEL >= 1
     rcy_impl_decref_checked(o);
 #else
     rcy_objhead *hd = RCY_HEAD(o);
-    uint32_t rc = hd->refcnt;
-    /* one test: rc in 2..IMMORTAL-1 is the common case */
-    if (RCY_IMPL_LIKELY(rc - 2u < RCY_IMMORTAL - 2u)) {
-        hd->refcnt = rc - 1u;
+    uint32_t rc = RCY_IMPL_LOAD32(&hd->refcnt);
+    /* one range test: the owner's count of 2..LOCAL_MAX is the common case */
+    if (RCY_IMPL_LIKELY(rc - 2u < RCY_IMPL_LOCAL_MAX - 1u) && RCY_IMPL_LIKELY(rcy_impl_owner(hd))) {
+        RCY_IMPL_STORE32(&hd->refcnt, rc - 1u);
         /* a drop that leaves the object alive may have orphaned a cycle:
            the collector hears of the first one since it last looked */
         if (RCY_IMPL_UNLIKELY(!(hd->gcword & RCY_GCWORD_NOTED)))
@@ -426,7 +491,7 @@ RCY_API long rcy_option_get(rcy_option o);
 RCY_API int rcy_option_set(rcy_option o, long v);
 
 /* ------------------------------------------------------------------ */
-/* Retention: why memory is held (why alive, census, dominators,       */
+/* 7. Retention: why memory is held (why alive, census, dominators,    */
 /* pinned pages, the heap report). docs/api.md, "Why memory is held".  */
 /* ------------------------------------------------------------------ */
 
@@ -544,6 +609,41 @@ RCY_API void rcy_arena_map(rcy_heap *h, rcy_arena_fn fn, void *arg);
  *  docs/api.md), for recycle-report. 0, or -1 with errno. */
 enum { RCY_REPORT_TEXT = 0, RCY_REPORT_JSON = 1 };
 RCY_API int rcy_heap_report(rcy_heap *h, FILE *out, unsigned flags);
+
+/* ------------------------------------------------------------------ */
+/* 8. Shared objects: safepoints and the collection of all heaps       */
+/* ------------------------------------------------------------------ */
+/* Reference counts are right whatever thread changes them (biased
+   counting). An object whose count reaches zero on a thread that does not
+   own its heap dies on the owner, at its next rcy_safepoint, allocation
+   slow path or collection (docs/api.md, "Shared objects"). A collection of
+   one heap never frees an object another thread has counted; cycles
+   across heaps, or through such objects, are collected by a collection of
+   all heaps of the joined threads, with every one of them stopped at a
+   safepoint. */
+
+/** The calling thread joins the world with its thread heap: from now on
+ *  it must call rcy_safepoint() regularly, or leave before it blocks.
+ *  0, or -1 (errno: as rcy_thread_heap, or EAGAIN past 1024 threads). */
+RCY_API int rcy_world_join(void);
+/** The calling thread leaves the world (no-op if it is not in it). */
+RCY_API void rcy_world_leave(void);
+/** Runs what other threads left for the caller's heaps (deaths, counts to
+ *  merge); for a joined thread, also waits here while a collection of all
+ *  heaps runs, and starts one when the joined heaps' tracked objects grew
+ *  by the world's threshold since the last. Call it where the thread
+ *  holds no heap operation half done. */
+RCY_API void rcy_safepoint(void);
+/** Stops every other joined thread at its next safepoint and collects the
+ *  heaps of all joined threads (and the caller's thread heap) as one.
+ *  Returns the unreachable objects found. */
+RCY_API size_t rcy_gc_collect_world(void);
+/** Tracked objects the joined heaps may gain between automatic
+ *  collections of all heaps (default 100000; 0: never automatic). */
+RCY_API void rcy_world_set_threshold(size_t n);
+RCY_API size_t rcy_world_get_threshold(void);
+/** Collections of all heaps so far (automatic and explicit). */
+RCY_API size_t rcy_world_collections(void);
 
 #undef RCY_IMPL_LIKELY
 #undef RCY_IMPL_UNLIKELY

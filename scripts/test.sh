@@ -14,7 +14,8 @@
 #   tsan      clang, ThreadSanitizer (RCY_TSAN), release check level, in
 #             build/tsan: the threaded tests (tests/threads: test_threads and
 #             the randomized test_thread_stress, RCY_STRESS_OPS 50000 per
-#             thread, three seeds), halting on the first report
+#             thread, three seeds), halting on the first report; and the shared
+#             objects' tests (test_shared, test_shared_model with three seeds)
 #   valgrind  valgrind memcheck on allocator and object tests of build/release
 #             (tests/run_valgrind.sh)
 #   install   the commands of README.md's "Using recycle in your project", as
@@ -101,6 +102,13 @@ stage_tsan() {
     for seed in 1 2 3; do
         RCY_STRESS_SEED=$seed RCY_STRESS_OPS=${RCY_STRESS_OPS:-50000} \
             "$build_tsan/tests/test_thread_stress"
+    done
+    # shared objects (issue 23): the case tests and the randomized model, three seeds
+    cmake --build "$build_tsan" -j "$jobs" --target test_shared test_shared_model
+    "$build_tsan/tests/test_shared"
+    for seed in 1 2 3; do
+        RCY_MODEL_SEED=$seed RCY_MODEL_OPS=${RCY_MODEL_OPS:-5000} RCY_MODEL_PHASES=4 \
+            "$build_tsan/tests/test_shared_model"
     done
 }
 

@@ -29,6 +29,9 @@ void rcy__heap_free(rcy_heap *h);
    leave h without an owner); h is destroyed (off its owner's list). */
 void rcy__heap_own_new(rcy_heap *h);
 void rcy__heap_forget(rcy_heap *h);
+/* heap_thread.c: up to max of the heaps the calling thread owns, into
+   out; how many (for rcy_safepoint, heap_world.c). */
+size_t rcy__heap_owned(rcy_heap **out, size_t max);
 
 /* Fork hooks (heap_thread.c): the process's one lock, that of the list of
    thread heaps, is taken before fork and released in both processes; in

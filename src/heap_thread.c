@@ -182,8 +182,12 @@ static void thread_exit(void *arg)
 {
     rcy_heap *h = this_thread_heap, *empty;
     this_thread_heap = NULL;
-    if (h)
+    if (h) {
+        /* objects other threads let die, and counts they queued, while
+           this thread still owns the heap (obj/count.h) */
+        rcy__objects_drain(&rcy__gc_of(h)->weak.objects, 1);
         rcy__mem_collect_remote(mem_of(h));
+    }
     pthread_mutex_lock(&lock);
     empty = forget_thread(arg, h);
     pthread_mutex_unlock(&lock);
@@ -243,6 +247,19 @@ static void own(rcy_heap *h)
 void rcy__heap_own_new(rcy_heap *h)
 {
     own(h);
+}
+
+size_t rcy__heap_owned(rcy_heap **out, size_t max)
+{
+    thread_rec *r = &self_rec;
+    size_t n = 0;
+    if (!r->registered)
+        return 0;
+    pthread_mutex_lock(&lock);
+    for (rcy_heap *h = r->owned; h && n < max; h = h->owner_next)
+        out[n++] = h;
+    pthread_mutex_unlock(&lock);
+    return n;
 }
 
 void rcy__heap_forget(rcy_heap *h)

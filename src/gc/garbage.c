@@ -277,7 +277,7 @@ void rcy__gc_delete_garbage(rcy_gc *g, rcy_ptrvec *garbage)
             keep_as_garbage(g, o);
         } else if (rcy__gc_is_garbage(o)) {
             rcy__clear_refs(o);
-            if (rcy__gc_is_garbage(o) && RCY_HEAD(o)->refcnt > 1)
+            if (rcy__gc_is_garbage(o) && rcy__object_count(o) > 1)
                 leave_garbage(g, o);
         }
         rcy_decref(o);

@@ -28,7 +28,13 @@ size_t rcy_gc_collect(rcy_heap *h, int generation)
     }
     if (g->collecting)
         return 0;
-    return rcy__gc_collect(g, generation < 0 ? RCY_GENERATIONS - 1 : generation, 0);
+    void (*world_stop)(int) = g->weak.objects.world_stop; /* a joined thread's heap: heap_world.c */
+    if (world_stop)
+        world_stop(1);
+    size_t n = rcy__gc_collect(g, generation < 0 ? RCY_GENERATIONS - 1 : generation, 0);
+    if (world_stop)
+        world_stop(0);
+    return n;
 }
 
 void rcy_gc_enable(rcy_heap *h)

@@ -87,7 +87,7 @@ static RCY_ALWAYS_INLINE void count_one(rcy_refs *r, rcy_refs_place P, rcy_refs_
                                         uint32_t i)
 {
     rcy__gc_refs_start(r, P, rcy__gc_refs_member(r, P, o, i),
-                       RCY_HEAD(o)->refcnt - rcy__gc_refs_held(S));
+                       rcy__gc_count(o) - rcy__gc_refs_held(S));
 }
 
 static RCY_ALWAYS_INLINE void visit_subtract(void **slot, void *arg, rcy_refs_place P)

@@ -296,8 +296,24 @@ static void arena_drop_dirty_pools(rcy_pools *P, rcy_arena *a)
 static void arena_unmap(rcy_arena *a)
 {
     char *base = rcy__arena_base(a);
+    _Atomic uint32_t *shared = atomic_load_explicit(&a->shared, memory_order_acquire);
+    if (shared) /* no object of the arena lives, so no thread counts in it */
+        rcy__os_unmap((void *)shared, RCY_ARENA_SHARED_BYTES);
     rcy__pagemap_clear(base);
     rcy__os_unmap(base, RCY_ARENA_SIZE);
+}
+
+_Atomic uint32_t *rcy__arena_shared_make(rcy_arena *a)
+{
+    _Atomic uint32_t *fresh = rcy__os_map_aligned(RCY_ARENA_SHARED_BYTES, 4096);
+    _Atomic uint32_t *none = NULL;
+    if (!fresh)
+        return NULL;
+    if (atomic_compare_exchange_strong_explicit(&a->shared, &none, fresh, memory_order_acq_rel,
+                                                memory_order_acquire))
+        return fresh;
+    rcy__os_unmap((void *)fresh, RCY_ARENA_SHARED_BYTES); /* another thread won */
+    return none;
 }
 
 /* Bytes the dirty pools of mask m in arena a hold: their pools less the

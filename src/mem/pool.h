@@ -115,6 +115,10 @@ typedef struct rcy_arena {
        rcy_pools.thread that rcy_free's fast path compares with the caller's
        without loading the heap; RCY_THREAD_NONE while it has none. */
     _Atomic uintptr_t thread;
+    /* The shared counts of the arena's objects (obj/shared.c): one 32-bit
+       word per 8-byte granule, mapped on the first count another thread
+       makes here (rcy__arena_shared), unmapped with the arena. */
+    _Atomic(_Atomic uint32_t *) shared;
     unsigned nfree;
     uint32_t dirty_at[RCY_POOLS_PER_ARENA]; /* when pool i became dirty (clock_ms) */
     uint8_t gone[RCY_POOLS_PER_ARENA];      /* pool i's pages given back while in use (pages.c) */
@@ -297,6 +301,22 @@ _Static_assert((RCY_POOL_SIZE * RCY_POOLS_PER_ARENA) == RCY_ARENA_SIZE, "pools t
 #define RCY_ARENA_COLOURS 32
 #define RCY_ARENA_COLOUR(base)                                                                     \
     ((((uintptr_t)(base) >> RCY_ARENA_SHIFT) & (RCY_ARENA_COLOURS - 1)) << 8)
+#if RCY_CHECK_LEVEL == 0 /* checked builds' pools are larger; their counts take no inline path */
+_Static_assert(offsetof(rcy_arena, thread) == RCY_IMPL_ARENA_THREAD_AT &&
+                   RCY_ARENA_SHIFT == RCY_IMPL_ARENA_SHIFT,
+               "recycle.h's rcy_impl_owner finds the owner where the arena keeps it");
+#endif
+#define RCY_ARENA_SHARED_BYTES (RCY_ARENA_SIZE / 8 * sizeof(uint32_t))
+
+/* Arena a's table of shared counts, mapped on first use (any thread; a
+   compare-and-swap installs it); NULL if memory is out. */
+_Atomic uint32_t *rcy__arena_shared_make(rcy_arena *a);
+static inline _Atomic uint32_t *rcy__arena_shared(rcy_arena *a)
+{
+    _Atomic uint32_t *t = atomic_load_explicit(&a->shared, memory_order_acquire);
+    return t ? t : rcy__arena_shared_make(a);
+}
+
 _Static_assert(sizeof(rcy_arena) + ((RCY_ARENA_COLOURS - 1) << 8) <=
                    RCY_ARENA_FIRST_POOL * RCY_POOL_SIZE,
                "an arena's bookkeeping fits the pools it reserves");

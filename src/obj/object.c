@@ -54,6 +54,7 @@ void rcy__objects_init(rcy_objects *O)
 
 void rcy__objects_fini(rcy_objects *O)
 {
+    rcy__ptrvec_fini(&O->inbox);
     rcy__young_fini(&O->young);
     rcy__ptrvec_fini(&O->pending);
     memset((char *)O + sizeof O->mem, 0, sizeof *O - sizeof O->mem);
@@ -115,7 +116,7 @@ void rcy_gc_track(void *o)
 {
     const rcy_type *t = rcy__type(o);
     if (rcy__collectable(t) && !(RCY_HEAD(o)->gcword & RCY_GC_TRACKED) &&
-        RCY_HEAD(o)->refcnt != 0) {
+        rcy__object_count(o) != 0) {
         rcy_objects *O = home_of(o);
         track(O, o, t);
         O->noted++; /* it may hold references the collector never saw */
@@ -284,16 +285,31 @@ static RCY_NOINLINE void *new_general(rcy_objects *O, const rcy_type *t, size_t 
     if (!sized) /* every build: each type's first rcy_new in a heap comes here */
         check_layout(t, n, "rcy_new");
     int collectable = rcy__collectable(t);
-    if (collectable && O->young_count + 1 > O->young_limit)
+    if (RCY_UNLIKELY(!rcy__objects_inbox_empty(O)))
+        rcy__objects_drain(
+            O, rcy__thread_owns(
+                   &O->mem.pools.thread)); /* deaths and merges other threads left (shared.c) */
+    /* a joined thread's heap is collected with the world stopped, but not
+       from inside a death (a finalizer's or destroy's allocation): the
+       thread would park with an object half dead, which the collection
+       of all heaps must not meet */
+    if (collectable && O->young_count + 1 > O->young_limit && !(O->world_stop && O->depth)) {
+        if (O->world_stop)
+            O->world_stop(1);
         O->young_full(O); /* like CPython, collect before the new object exists */
+        if (O->world_stop)
+            O->world_stop(0);
+    }
     size_t bytes = n <= SIZE_MAX - RCY_TRACKED_MIN_BLOCK ? object_bytes(collectable, n) : 0;
     rcy_objhead *hd = bytes ? object_block(O, t, bytes, sized) : NULL;
     if (!hd) {
         errno = ENOMEM;
         return NULL;
     }
-    /* track() clears NOTED */
-    *hd = (rcy_objhead){1, RCY_GC_NOTED | (bytes > RCY_SMALL_MAX ? RCY_GC_LARGE : 0)};
+    /* track() clears NOTED; a large object counts in the atomic mode
+       (recycle.h): every thread changes its count with atomics */
+    *hd = bytes > RCY_SMALL_MAX ? (rcy_objhead){RCY_IMPL_ATOMIC + 1u, RCY_GC_NOTED | RCY_GC_LARGE}
+                                : (rcy_objhead){1, RCY_GC_NOTED};
     void *o = hd + 1;
     zero_payload(o, n);
     if (collectable) {
@@ -375,23 +391,56 @@ void rcy__clear_refs(void *o)
 
 /* ---- death ---- */
 
-/* Runs the finalizer if it is due. Returns 1 if the object was resurrected. */
-static int finalize_resurrects(rcy_objects *O, void *o, const rcy_type *t)
+/* The count held at 1 while the finalizer runs, in the object's mode. */
+static void count_hold(void *o)
+{
+    rcy__store_rc(o, rcy__load_rc(o) >= RCY_IMPL_ATOMIC ? RCY_IMPL_ATOMIC + 1u : 1u);
+}
+
+/* That hold dropped: 1 if the object is dead after all (nobody, on any
+   thread, took a reference while the finalizer ran). */
+static int count_release_dies(rcy_objects *O, void *o)
+{
+    uint32_t rc = rcy__load_rc(o);
+    if (rc >= RCY_IMPL_ATOMIC) {
+        uint32_t next;
+        do {
+            if (rc == RCY_IMMORTAL)
+                return 0;
+            next = rc - 1u;
+        } while (!atomic_compare_exchange_weak_explicit(
+            rcy__refcnt_of(o), &rc, next, memory_order_acq_rel, memory_order_relaxed));
+        return (next & RCY_AT_COUNT) == 0;
+    }
+    if (rc > 1) {
+        rcy__store_rc(o, rc - 1);
+        return 0;
+    }
+    return rcy__object_release_last(O, o);
+}
+
+static RCY_NOINLINE int run_finalizer(rcy_objects *O, void *o, const rcy_type *t)
 {
     rcy_objhead *hd = RCY_HEAD(o);
-    if (!t->finalize || (hd->gcword & RCY_GC_FINALIZED))
-        return 0;
-    hd->refcnt = 1; /* alive while its finalizer runs */
+    count_hold(o); /* alive while its finalizer runs */
     hd->gcword |= RCY_GC_FINALIZED | RCY_GC_FINALIZING;
     t->finalize(o);
     hd->gcword &= ~RCY_GC_FINALIZING;
-    if (--hd->refcnt == 0)
+    if (count_release_dies(O, o)) /* another thread may hold it now (obj/count.h) */
         return 0;
     if (hd->gcword & RCY_GC_WAS_TRACKED) {
         hd->gcword &= ~RCY_GC_WAS_TRACKED;
         track(O, o, t);
     }
     return 1;
+}
+
+/* Runs the finalizer if it is due. Returns 1 if the object was resurrected. */
+static RCY_ALWAYS_INLINE int finalize_resurrects(rcy_objects *O, void *o, const rcy_type *t)
+{
+    if (!t->finalize || (RCY_HEAD(o)->gcword & RCY_GC_FINALIZED))
+        return 0;
+    return run_finalizer(O, o, t);
 }
 
 /* a: the object's arena (object_home), pool its pool (NULL: a large
@@ -480,6 +529,31 @@ static void object_dies(void *o)
         drain_pending(O);
 }
 
+void rcy__object_dies(void *o)
+{
+    object_dies(o);
+}
+
+/* The owner's decrement of its last count of a small object that no
+   other thread ever counted in its arena, and that has no weak
+   references: death, with no atomic instruction. Everything else goes to
+   rcy_impl_decref_shared (obj/shared.c). */
+void rcy_impl_decref_slow(void *o)
+{
+    rcy_objhead *hd = RCY_HEAD(o);
+    if (RCY_LIKELY(rcy__load_rc(o) == 1)) { /* the owner's count: a small object */
+        rcy_arena *a = rcy__arena_at(hd);
+        if (RCY_LIKELY(rcy__thread_owns(&a->thread)) &&
+            !(hd->gcword & (RCY_GC_FINALIZING | RCY_GC_WEAKREFD)) &&
+            !atomic_load_explicit(&a->shared, memory_order_acquire)) {
+            rcy__store_rc(o, 0);
+            object_dies(o);
+            return;
+        }
+    }
+    rcy_impl_decref_shared(o);
+}
+
 /* The name of the type of the object whose block starts at b, if its
    pool still says (a freed small block's does, until the pool serves
    something else); "?" if not. */
@@ -488,28 +562,6 @@ static const char *name_at(const void *b, int live)
     rcy_arena *a = rcy__pagemap_lookup(b);
     const rcy_type *t = a || live ? rcy__type_at(a, b) : NULL;
     return t && t->name ? t->name : "?";
-}
-
-void rcy_impl_decref_slow(void *o)
-{
-    rcy_objhead *hd = RCY_HEAD(o);
-    uint32_t rc = hd->refcnt;
-    if (rc == 1 && !(hd->gcword & RCY_GC_FINALIZING)) { /* the common case: death */
-        hd->refcnt = 0;
-        object_dies(o);
-        return;
-    }
-    if (rc == RCY_IMMORTAL)
-        return;
-    if (rc == 0) /* its memory may be free: name_at reads only what is safe */
-        rcy__misuse("rcy_decref(%p): object of type '%s' has reference count 0 "
-                    "(already dead, or released more often than acquired)",
-                    o, name_at(rcy__object_block(o), 0));
-    if (rc == 1)
-        rcy__misuse("rcy_decref(%p): object of type '%s' released below zero by its own "
-                    "finalizer",
-                    o, rcy__type(o)->name ? rcy__type(o)->name : "?");
-    hd->refcnt = rc - 1; /* from rcy_impl_decref_checked */
 }
 
 /* ---- checked builds: validate the object before touching its count ---- */
@@ -527,7 +579,7 @@ static void check_object(void *o, const char *api)
     const char *name = name_at(b, state == RCY_BLOCK_LIVE);
     if (state == RCY_BLOCK_FREE)
         rcy__misuse("%s(%p): object of type '%s' was already freed (use after free)", api, o, name);
-    if (RCY_HEAD(o)->refcnt == 0)
+    if (rcy__object_count(o) == 0)
         rcy__misuse("%s(%p): object of type '%s' has reference count 0 (dead, or released "
                     "more often than acquired)",
                     api, o, name);
@@ -536,26 +588,102 @@ static void check_object(void *o, const char *api)
 void rcy_impl_incref_checked(void *o)
 {
     check_object(o, "rcy_incref");
-    rcy_objhead *hd = RCY_HEAD(o);
-    if (hd->refcnt != RCY_IMMORTAL)
-        hd->refcnt++;
+    rcy_impl_incref_slow(o); /* the owner's count, or the shared word: shared.c */
 }
 
 void rcy_impl_decref_checked(void *o)
 {
     check_object(o, "rcy_decref");
-    rcy_objhead *hd = RCY_HEAD(o);
-    if (hd->refcnt >= 2 && hd->refcnt != RCY_IMMORTAL && !(hd->gcword & RCY_GC_NOTED))
-        rcy_impl_decref_note(o);
     rcy_impl_decref_slow(o);
 }
 
-/* ---- introspection ---- */
+/* ---- shared objects: the owner's side (obj/count.h) ---- */
+
+int rcy__object_release_last(rcy_objects *O, void *o)
+{
+    int weak = (RCY_HEAD(o)->gcword & RCY_GC_WEAKREFD) != 0;
+    if (weak) /* weak references must not hand it out once it is dead */
+        rcy__spin_lock(&O->weak_lock);
+    rcy__store_rc(o, 0);
+    int dies = rcy__local_zero_dies(o);
+    if (weak)
+        rcy__spin_unlock(&O->weak_lock);
+    return dies;
+}
+
+/* A count another thread queued: the owner's and the shared count merge,
+   less the queue's reference; the object dies if that leaves none. */
+static void merge_queued(rcy_objects *O, void *o)
+{
+    int weak = (RCY_HEAD(o)->gcword & RCY_GC_WEAKREFD) != 0;
+    if (weak)
+        rcy__spin_lock(&O->weak_lock);
+    _Atomic uint32_t *w = rcy__shared_peek(o);
+    int64_t local = rcy__load_rc(o), total;
+    uint32_t s = atomic_load_explicit(w, memory_order_acquire), next;
+    do {
+        total = local + rcy__shared_count(s) - 1;
+        next = total > 0 ? (uint32_t)(total * RCY_SH_ONE) | RCY_SH_MERGED | (s & RCY_SH_STICKY) : 0;
+    } while (!atomic_compare_exchange_weak_explicit(w, &s, next, memory_order_acq_rel,
+                                                    memory_order_acquire));
+    rcy__store_rc(o, 0);
+    if (weak)
+        rcy__spin_unlock(&O->weak_lock);
+    if (total < 0)
+        rcy__misuse("rcy_decref(%p): object of type '%s' released more often than acquired (by "
+                    "several threads)",
+                    o, rcy__type(o)->name ? rcy__type(o)->name : "?");
+    if (total == 0)
+        rcy__object_dies(o);
+}
+
+/* An object whose merged (or atomic) count reached zero elsewhere. */
+static void death_queued(void *o)
+{
+    if (rcy__load_rc(o) >= RCY_IMPL_ATOMIC)
+        rcy__store_rc(o, RCY_IMPL_ATOMIC);
+    else
+        atomic_store_explicit(rcy__shared_peek(o), 0, memory_order_relaxed);
+    rcy__object_dies(o);
+}
+
+void rcy__objects_drain(rcy_objects *O, int all)
+{
+    rcy_ptrvec keep = {0};
+    while (!rcy__objects_inbox_empty(O)) {
+        rcy__spin_lock(&O->inbox_lock);
+        rcy_ptrvec batch = O->inbox;
+        O->inbox = (rcy_ptrvec){0};
+        atomic_store_explicit(&O->inbox_len, 0, memory_order_relaxed);
+        rcy__spin_unlock(&O->inbox_lock);
+        for (size_t i = 0; i < batch.len; i++) {
+            uintptr_t p = (uintptr_t)batch.items[i];
+            if (!(p & 1))
+                death_queued((void *)p);
+            else if (all)
+                merge_queued(O, (void *)(p & ~(uintptr_t)1));
+            else if (!rcy__ptrvec_push(&keep, (void *)p))
+                rcy__misuse("heap %p: out of memory for its inbox", (void *)O);
+        }
+        rcy__ptrvec_fini(&batch);
+    }
+    if (keep.len) { /* merges wait for the owner */
+        rcy__spin_lock(&O->inbox_lock);
+        for (size_t i = 0; i < keep.len; i++)
+            if (!rcy__ptrvec_push(&O->inbox, keep.items[i]))
+                rcy__misuse("heap %p: out of memory for its inbox", (void *)O);
+        atomic_store_explicit(&O->inbox_len, O->inbox.len, memory_order_release);
+        rcy__spin_unlock(&O->inbox_lock);
+    }
+    rcy__ptrvec_fini(&keep);
+}
 
 size_t rcy_refcount(const void *o)
 {
-    return RCY_HEAD(o)->refcnt;
+    return rcy__object_count(o);
 }
+
+/* ---- introspection ---- */
 
 const rcy_type *rcy_typeof(const void *o)
 {

@@ -34,6 +34,7 @@
 #define RCY_OBJECT_H
 
 #include "mem/mem.h"
+#include "obj/count.h"
 #include "obj/track.h"
 #include "recycle.h"
 #include "util/ptrvec.h"
@@ -96,6 +97,20 @@ struct rcy_objects {
     size_t pending_head;
     unsigned depth; /* deaths in progress, nested */
     size_t noted;   /* drops-to-nonzero reported by tracked objects, ever */
+    /* Shared objects (obj/shared.c): objects other threads queued for the
+       owner (deaths, and counts to merge: bit 0 of the pointer), under a
+       spin lock; the weak lock (shared.h); whether another thread ever
+       counted one of this heap's objects. */
+    _Atomic int inbox_lock;
+    _Atomic size_t inbox_len;
+    rcy_ptrvec inbox;
+    _Atomic int weak_lock;
+    _Atomic int shared_seen;
+    /* The heap layer's, for a heap whose owner joined the world
+       (heap_world.c), NULL otherwise: stop(1) stops every other joined
+       thread at a safepoint, stop(0) lets them go; around each collection
+       of the heap, so that no thread changes what it reads. */
+    void (*world_stop)(int stop);
 };
 
 /* The object layer's part of heap h (see struct rcy_objects). */
@@ -284,5 +299,22 @@ static inline size_t rcy__ref_words_extent(uint64_t ref_words)
 
 /* Drops every reference o holds (slot = NULL, decref the old value). */
 void rcy__clear_refs(void *o);
+
+/* ---- shared objects (obj/count.h, obj/shared.c) ---- */
+
+/* o's count reached zero on its heap's owner (or with the world stopped):
+   finalize, clear, destroy, free. */
+void rcy__object_dies(void *o);
+/* The owner drops its last count of small object o (refcnt 1): 1 if o is
+   dead (no other thread holds it), 0 if its count is now merged. */
+int rcy__object_release_last(rcy_objects *O, void *o);
+/* Merges the counts other threads queued and kills the objects they let
+   die (inbox). all: merges too (the owner, or anyone with the world
+   stopped); 0: deaths only (a user of the heap that is not its owner). */
+void rcy__objects_drain(rcy_objects *O, int all);
+static inline int rcy__objects_inbox_empty(rcy_objects *O)
+{
+    return atomic_load_explicit(&O->inbox_len, memory_order_acquire) == 0;
+}
 
 #endif

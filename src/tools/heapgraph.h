@@ -25,6 +25,7 @@
 
 #include <stdint.h>
 
+#include "obj/count.h"
 #include "obj/object.h"
 #include "util/ptrmap.h"
 
@@ -106,7 +107,7 @@ int rcy__hg_count_refs(rcy_hgraph *g);
 /* 1 if node i is a root (g->refs filled). */
 static inline int rcy__hg_is_root(const rcy_hgraph *g, uint32_t i)
 {
-    return RCY_HEAD(g->obj[i])->refcnt > g->refs[i];
+    return rcy__gc_count(g->obj[i]) > g->refs[i]; /* merged with other threads' counts */
 }
 
 /* Bytes of node i's block (the object with its header). */

@@ -7,8 +7,19 @@
  *
  * A weak reference is collectable (its traverse visits nothing) so that
  * the collector can tell whether a weak reference is itself garbage: per
- * CPython's rule, a callback runs only if the weak reference survives. */
+ * CPython's rule, a callback runs only if the weak reference survives.
+ *
+ * Threads (issue 23): weak references live in their target's heap and are
+ * made on its owner; any thread may read one. A weak reference's target
+ * field changes only under the heap's weak lock (rcy_objects.weak_lock),
+ * and so does a weakly referenced object's passage to death (obj/object.c,
+ * rcy__object_release_last), so rcy_weakref_get, which takes its strong
+ * reference under that lock with rcy__object_try_incref, gets the object
+ * alive or NULL, never one that is being destroyed. */
 #include "weak/weakref.h"
+
+#include "obj/shared.h"
+#include "os/pagemap.h"
 
 #include <errno.h>
 
@@ -40,6 +51,17 @@ int rcy_is_weakref(const void *o)
     return o && rcy__type(o) == &weakref_type;
 }
 
+/* rcy_is_weakref without the header's gcword (which the owner of the
+   object's heap may be writing): weak references are small objects, so
+   the page map tells, and their pool's tag is their type. */
+static int weakref_from_any_thread(const void *o)
+{
+    if (!o || ((uintptr_t)o & (sizeof(rcy_objhead) - 1)))
+        return 0;
+    rcy_arena *a = rcy__pagemap_lookup(RCY_HEAD(o));
+    return a && rcy__type_at(a, RCY_HEAD(o)) == &weakref_type;
+}
+
 /* ---- weak references ---- */
 
 /* The weak references of the heap that holds o. */
@@ -69,8 +91,11 @@ static void unlink_from_target(rcy_weaks *W, rcy_weakref *w)
 static void weakref_destroy(void *self)
 {
     rcy_weakref *w = self;
+    rcy_weaks *W = weaks_of(self);
+    rcy__spin_lock(&W->objects.weak_lock);
     if (w->target)
-        unlink_from_target(weaks_of(self), w);
+        unlink_from_target(W, w);
+    rcy__spin_unlock(&W->objects.weak_lock);
 }
 
 void *rcy_weakref_new(void *target, rcy_weak_callback cb, void *arg)
@@ -81,8 +106,10 @@ void *rcy_weakref_new(void *target, rcy_weak_callback cb, void *arg)
     rcy_weakref *w = rcy_new(rcy__objects_heap(&W->objects), &weakref_type);
     if (!w)
         return NULL;
+    rcy__spin_lock(&W->objects.weak_lock);
     void **first = rcy__ptrmap_insert(&W->targets, (uintptr_t)target);
     if (!first) {
+        rcy__spin_unlock(&W->objects.weak_lock);
         rcy_decref(w);
         errno = ENOMEM; /* not calloc's: the death just run may have changed errno */
         return NULL;
@@ -95,38 +122,49 @@ void *rcy_weakref_new(void *target, rcy_weak_callback cb, void *arg)
         w->next->prev = w;
     *first = w;
     RCY_HEAD(target)->gcword |= RCY_GC_WEAKREFD;
+    rcy__spin_unlock(&W->objects.weak_lock);
     return w;
 }
 
 void *rcy_weakref_get(void *weakref)
 {
-    if (!rcy_is_weakref(weakref))
+    if (!weakref_from_any_thread(weakref))
         rcy__misuse("rcy_weakref_get(%p): not a weak reference", weakref);
     rcy_weakref *w = weakref;
-    if (w->target)
-        rcy_incref(w->target);
-    return w->target;
+    /* a weak reference is a small object: its heap from its arena, without
+       its header's gcword, which the owner may be writing */
+    rcy_objects *O = rcy__objects_of_mem(rcy__arena_at(RCY_HEAD(w))->owner);
+    rcy__spin_lock(&O->weak_lock);
+    void *target = w->target;
+    if (target && !rcy__object_try_incref(target))
+        target = NULL; /* dying on another thread */
+    rcy__spin_unlock(&O->weak_lock);
+    return target;
 }
 
 rcy_weakref *rcy__weak_detach(rcy_weaks *W, void *o)
 {
+    rcy__spin_lock(&W->objects.weak_lock);
     void **first = rcy__ptrmap_find(&W->targets, (uintptr_t)o);
     RCY_HEAD(o)->gcword &= ~RCY_GC_WEAKREFD;
-    if (!first)
+    if (!first) {
+        rcy__spin_unlock(&W->objects.weak_lock);
         return NULL;
+    }
     rcy_weakref *w = *first, *batch = NULL, **tail = &batch;
     rcy__ptrmap_delete(&W->targets, (uintptr_t)o);
     while (w) {
         rcy_weakref *next = w->next;
         w->target = NULL;
         w->prev = w->next = NULL;
-        if (w->cb && RCY_HEAD(w)->refcnt > 0) { /* a dying weakref gets no callback */
+        if (w->cb && rcy__object_count(w) > 0) { /* a dying weakref gets no callback */
             rcy_incref(w);
             *tail = w;
             tail = &w->next;
         }
         w = next;
     }
+    rcy__spin_unlock(&W->objects.weak_lock);
     return batch;
 }
 

@@ -6,6 +6,7 @@
 #define RCY_WEAKREF_H
 
 #include "obj/object.h"
+#include "obj/shared.h"
 #include "util/ptrmap.h"
 
 typedef struct rcy_weakref rcy_weakref;

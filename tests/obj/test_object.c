@@ -618,9 +618,14 @@ static void *build_caterpillar(rcy_heap *h, size_t n)
 }
 
 static void *deep_job;
+static rcy_heap *deep_heap;
+/* Objects die on their heap's owner (issue 23): the small stack takes the
+   heap, so that the cascade runs on it; run_small_stack gives it back. */
 static void *decref_job(void *arg)
 {
     (void)arg;
+    deep_heap = rcy_heap_of(deep_job);
+    rcy_heap_adopt(deep_heap);
     rcy_decref(deep_job);
     return NULL;
 }
@@ -637,6 +642,8 @@ static int run_small_stack(void *(*fn)(void *))
     pthread_attr_destroy(&attr);
     if (ok)
         ok = pthread_join(th, NULL) == 0;
+    if (deep_heap)
+        rcy_heap_adopt(deep_heap);
     return ok;
 }
 
