@@ -12,7 +12,9 @@
  *     one for every reference from inside the set. Two passes where
  *     membership is a header bit (setting a member up when first met as a
  *     referent measured slower: those writes land far apart), one for
- *     YOUNG. With a side table larger than the cache, each decrement waits
+ *     YOUNG, and for SIDE only subtract's (update counts the large
+ *     objects): its bytes count the references from inside and the scan
+ *     subtracts them from the count. With a side table larger than the cache, each decrement waits
  *     in a small ring while its byte is prefetched.
  *   step 3, rcy__gc_mark_reachable: HEADER and SIDE scan the set in order
  *     with a rescue stack (CPython's move_unreachable without moving);

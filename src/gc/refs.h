@@ -12,19 +12,24 @@
  *           object is then never garbage). Any set; the fallback of the
  *           other two, and step 7's place.
  *   SIDE    one byte per object in the side table (side.h), for full
- *           collections: 0 for an object outside the set or known
- *           reachable, RCY_SIDE_PASSED for a member the ordered scan
- *           passed with gc_refs 0, RCY_SIDE_BASE + gc_refs below
- *           RCY_REFS_SATURATED, and RCY_REFS_SATURATED when gc_refs is
- *           too large for a byte and lives in the header (which is also
- *           where objects beyond the table keep it). A member whose byte
- *           holds its state ("in the byte") has no collector bit in its
- *           header until the scan settles it (step 4's write, done by
- *           the mark): update writes only the byte, and subtracting and
- *           marking touch a referent's byte, never its header. In a heap
- *           larger than the cache the header read is a miss for nearly
- *           every reference, while the table (1/16 of the heap) stays in
- *           cache.
+ *           collections. Update writes nothing there: subtract counts in
+ *           the referent's byte the references from inside, from 0, for
+ *           members and outside objects alike (up to RCY_SIDE_MET_MAX;
+ *           one more reads the header: a member's gc_refs moves there),
+ *           and the ordered scan, reading the member's header anyway,
+ *           compares the byte with the count (equal: gc_refs 0). Then
+ *           RCY_SIDE_REACHED | met for a member the mark reached ahead of
+ *           the scan, RCY_SIDE_DONE once reachable and traversed,
+ *           RCY_SIDE_PASSED for a member the scan passed with gc_refs 0,
+ *           and RCY_REFS_SATURATED when the header says (gc_refs and
+ *           COLLECTING for a member, nothing for an outside object; also
+ *           where objects beyond the table, the large ones, keep it). A
+ *           member whose byte holds its state ("in the byte") has no
+ *           collector bit in its header until the scan settles it (step
+ *           4's write, done by the mark); subtracting and marking touch a
+ *           referent's byte, never its header. In a heap larger than the
+ *           cache the header read is a miss for nearly every reference,
+ *           while the table (1/16 of the heap) stays in cache.
  *   YOUNG   an int64_t per slot beside the young vector (its scratch,
  *           track.h), for young collections. The set is the vector's
  *           range, so an object's membership and entry follow from its
