@@ -18,7 +18,9 @@
  *   marked    after step 3: the mark stack is empty; (3) every candidate
  *             left has gc_refs 0 (and was passed where the scan ran:
  *             SCANNED, or its byte RCY_SIDE_PASSED), no reachable member
- *             refers to a candidate, and a reachable member's byte is 0
+ *             refers to a candidate (SIDE: an in-byte referent is not
+ *             PASSED and has RCY_SIDE_REACHED), and a reachable member's
+ *             byte is RCY_SIDE_DONE (or the header's)
  *   settled   after step 4: (3) every object of g->unreachable is
  *             UNREACHABLE, and (after a full collection, whose set is the
  *             heap) no other is, none has COLLECTING, the generations are
