@@ -12,7 +12,9 @@
  *     one for every reference from inside the set. Two passes where
  *     membership is a header bit (setting a member up when first met as a
  *     referent measured slower: those writes land far apart), one for
- *     YOUNG. With a side table larger than the cache, each decrement waits
+ *     YOUNG, and for SIDE only subtract's (update counts the large
+ *     objects): its bytes count the references from inside and the scan
+ *     subtracts them from the count. With a side table larger than the cache, each decrement waits
  *     in a small ring while its byte is prefetched.
  *   step 3, rcy__gc_mark_reachable: HEADER and SIDE scan the set in order
  *     with a rescue stack (CPython's move_unreachable without moving);
@@ -83,11 +85,29 @@ void rcy__gc_test_force_refs(rcy_heap *h, int place)
 
 /* ---- step 2: gc_refs = count - references from inside the set ---- */
 
+/* SIDE: only members without a byte (large objects) are counted here; a
+   byte counts the references met, and the scan compares it with the
+   count. */
 static RCY_ALWAYS_INLINE void count_one(rcy_refs *r, rcy_refs_place P, rcy_refs_set S, void *o,
                                         uint32_t i)
 {
-    rcy__gc_refs_start(r, P, rcy__gc_refs_member(r, P, o, i),
-                       rcy__gc_count(o) - rcy__gc_refs_held(S));
+    rcy_refs_cell c = rcy__gc_refs_member(r, P, o, i);
+    if (P == RCY_REFS_SIDE && c.byte)
+        return;
+    rcy__gc_refs_start(r, P, c, rcy__gc_refs_count(S, o));
+}
+
+/* Rare: a referent with more than RCY_SIDE_MET_MAX references from inside
+   (a popular member, or an object outside the set): its header is read. */
+void rcy__gc_refs_met_many(const rcy_refs *r, void *child, rcy_refs_cell c)
+{
+    if (rcy__gc_tracked_at((char *)c.hd, r->gen)) { /* a member: gc_refs to the header */
+        uint32_t count = rcy__gc_refs_count(RCY_REFS_GENERATIONS, child);
+        RCY_ASSERT(count > RCY_SIDE_MET_MAX); /* more references from inside than its count */
+        rcy__gc_refs_start(r, RCY_REFS_SIDE, c,
+                           count > RCY_SIDE_MET_MAX ? count - RCY_SIDE_MET_MAX - 1 : 0);
+    }
+    *c.byte = RCY_REFS_SATURATED; /* the header says: COLLECTING or not */
 }
 
 static RCY_ALWAYS_INLINE void visit_subtract(void **slot, void *arg, rcy_refs_place P)
@@ -95,7 +115,7 @@ static RCY_ALWAYS_INLINE void visit_subtract(void **slot, void *arg, rcy_refs_pl
     const rcy_refs *r = arg;
     void *child = *slot;
     if (child)
-        rcy__gc_refs_subtract(r, P, rcy__gc_refs_referent(r, P, child));
+        rcy__gc_refs_subtract(r, P, child, rcy__gc_refs_referent(r, P, child));
 }
 
 static RCY_ALWAYS_INLINE void visit_subtract_header(void **slot, void *arg);
@@ -140,7 +160,8 @@ static RCY_ALWAYS_INLINE void visit_subtract_lagged(void **slot, void *arg)
     void *due = *place;
     *place = child;
     if (due)
-        rcy__gc_refs_subtract(q->r, RCY_REFS_SIDE, rcy__gc_refs_referent(q->r, RCY_REFS_SIDE, due));
+        rcy__gc_refs_subtract(q->r, RCY_REFS_SIDE, due,
+                              rcy__gc_refs_referent(q->r, RCY_REFS_SIDE, due));
 }
 
 static RCY_ALWAYS_INLINE void subtract_lagged_step(rcy_gc *g, void *o, const rcy_type *t,
@@ -167,10 +188,12 @@ static RCY_ALWAYS_INLINE void update_refs(rcy_refs *r, rcy_refs_place P, rcy_ref
 {
     rcy__gc_refs_reset(r, P);
     if (!rcy__gc_refs_counted_apart(P))
-        return; /* the subtract pass counts */
-    rcy_gc_step step = S == RCY_REFS_GARBAGE ? count_step_garbage
-                       : P == RCY_REFS_SIDE  ? count_step_side
-                                             : count_step_header;
+        return;               /* the subtract pass counts */
+    if (P == RCY_REFS_SIDE) { /* the pools' members all have a byte */
+        rcy__gc_walk_larges(r->g, r->gen, count_step_side, r);
+        return;
+    }
+    rcy_gc_step step = S == RCY_REFS_GARBAGE ? count_step_garbage : count_step_header;
     rcy__gc_refs_for_each(r, S, step, r);
 }
 
@@ -189,7 +212,7 @@ static void subtract_refs_lagged(rcy_refs *r)
     rcy__gc_refs_for_each(r, RCY_REFS_GENERATIONS, subtract_lagged_step, &q);
     for (unsigned i = 0; i < SUBTRACT_LAG; i++)
         if (q.child[i])
-            rcy__gc_refs_subtract(r, RCY_REFS_SIDE,
+            rcy__gc_refs_subtract(r, RCY_REFS_SIDE, q.child[i],
                                   rcy__gc_refs_referent(r, RCY_REFS_SIDE, q.child[i]));
 }
 
@@ -262,9 +285,9 @@ static RCY_ALWAYS_INLINE void visit_mark(void **slot, void *arg, rcy_refs_place 
         return;
     rcy_refs_cell c = rcy__gc_refs_referent(r, P, child);
     if (rcy__gc_refs_in_byte(P, c)) {
-        uint8_t b = *c.byte; /* 0: outside the set or reachable; above BASE: will be */
-        if (b == RCY_SIDE_BASE)
-            *c.byte = RCY_SIDE_BASE + 1;
+        uint8_t b = *c.byte; /* references met: not reached yet (or outside the set) */
+        if (b < RCY_SIDE_REACHED)
+            *c.byte = (uint8_t)(b | RCY_SIDE_REACHED);
         else if (b == RCY_SIDE_PASSED)
             rescue_side(r, child, c.byte, c.hd->gcword);
         return;

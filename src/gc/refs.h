@@ -12,19 +12,24 @@
  *           object is then never garbage). Any set; the fallback of the
  *           other two, and step 7's place.
  *   SIDE    one byte per object in the side table (side.h), for full
- *           collections: 0 for an object outside the set or known
- *           reachable, RCY_SIDE_PASSED for a member the ordered scan
- *           passed with gc_refs 0, RCY_SIDE_BASE + gc_refs below
- *           RCY_REFS_SATURATED, and RCY_REFS_SATURATED when gc_refs is
- *           too large for a byte and lives in the header (which is also
- *           where objects beyond the table keep it). A member whose byte
- *           holds its state ("in the byte") has no collector bit in its
- *           header until the scan settles it (step 4's write, done by
- *           the mark): update writes only the byte, and subtracting and
- *           marking touch a referent's byte, never its header. In a heap
- *           larger than the cache the header read is a miss for nearly
- *           every reference, while the table (1/16 of the heap) stays in
- *           cache.
+ *           collections. Update writes nothing there: subtract counts in
+ *           the referent's byte the references from inside, from 0, for
+ *           members and outside objects alike (up to RCY_SIDE_MET_MAX;
+ *           one more reads the header: a member's gc_refs moves there),
+ *           and the ordered scan, reading the member's header anyway,
+ *           compares the byte with the count (equal: gc_refs 0). Then
+ *           RCY_SIDE_REACHED | met for a member the mark reached ahead of
+ *           the scan, RCY_SIDE_DONE once reachable and traversed,
+ *           RCY_SIDE_PASSED for a member the scan passed with gc_refs 0,
+ *           and RCY_REFS_SATURATED when the header says (gc_refs and
+ *           COLLECTING for a member, nothing for an outside object; also
+ *           where objects beyond the table, the large ones, keep it). A
+ *           member whose byte holds its state ("in the byte") has no
+ *           collector bit in its header until the scan settles it (step
+ *           4's write, done by the mark); subtracting and marking touch a
+ *           referent's byte, never its header. In a heap larger than the
+ *           cache the header read is a miss for nearly every reference,
+ *           while the table (1/16 of the heap) stays in cache.
  *   YOUNG   an int64_t per slot beside the young vector (its scratch,
  *           track.h), for young collections. The set is the vector's
  *           range, so an object's membership and entry follow from its
@@ -54,10 +59,12 @@
 #include "gc/side.h"
 #include "gc/walk.h"
 
-#define RCY_REFS_SATURATED 255 /* SIDE: gc_refs is in the header */
-#define RCY_SIDE_PASSED 1      /* SIDE: passed by the scan with gc_refs 0 */
-#define RCY_SIDE_BASE 2        /* SIDE: the byte of gc_refs 0 not yet scanned */
-#define RCY_SIDE_MAX_REFS (RCY_REFS_SATURATED - 1 - RCY_SIDE_BASE)
+#define RCY_REFS_SATURATED 255 /* SIDE: the header says (gc_refs or outside) */
+#define RCY_SIDE_PASSED 254    /* SIDE: passed by the scan with gc_refs 0 */
+#define RCY_SIDE_DONE 253      /* SIDE: found reachable, settled and traversed */
+#define RCY_SIDE_REACHED 128   /* SIDE: this bit and the references met: will be reachable */
+#define RCY_SIDE_MET_MAX 124   /* SIDE: most references from inside a byte counts */
+_Static_assert((RCY_SIDE_REACHED | RCY_SIDE_MET_MAX) < RCY_SIDE_DONE, "the byte's states differ");
 #define RCY_REFS_REACHABLE INT64_MIN /* YOUNG: the mark reached it */
 
 /* One set's steps 2-3. The set is generations 0..gen of the running
@@ -108,6 +115,13 @@ static RCY_ALWAYS_INLINE void rcy__gc_refs_for_each(const rcy_refs *r, rcy_refs_
 static RCY_ALWAYS_INLINE uint32_t rcy__gc_refs_held(rcy_refs_set S)
 {
     return S == RCY_REFS_GARBAGE ? 1 : 0;
+}
+
+/* An object's reference count less those the collector holds: the one
+   place a collection reads counts (step 2's update, and SIDE's scan). */
+static RCY_ALWAYS_INLINE uint32_t rcy__gc_refs_count(rcy_refs_set S, const void *o)
+{
+    return rcy__gc_count(o) - rcy__gc_refs_held(S); /* merged with other threads' (obj/count.h) */
 }
 
 static inline uint32_t rcy__gc_refs_clamp(uint32_t count)
@@ -180,31 +194,36 @@ static RCY_ALWAYS_INLINE void rcy__gc_refs_start(const rcy_refs *r, rcy_refs_pla
         r->young[c.slot] += count;
         return;
     }
-    if (P == RCY_REFS_SIDE && c.byte && count <= RCY_SIDE_MAX_REFS) {
-        *c.byte = (uint8_t)(RCY_SIDE_BASE + count); /* the header is left alone */
-        return;
-    }
     c.hd->gcword =
         (c.hd->gcword & ~RCY_GC_SLOT_MASK) | RCY_GC_COLLECTING | rcy__gc_refs_clamp(count);
     if (P == RCY_REFS_SIDE && c.byte)
         *c.byte = RCY_REFS_SATURATED;
 }
 
-/* Subtract: one reference from inside the set to the referent c. */
+/* SIDE: the referent c, whose byte reached RCY_SIDE_MET_MAX, meets one
+   more reference (refs.c): gc_refs moves to its header if it is a member,
+   and its byte becomes RCY_REFS_SATURATED either way. */
+void rcy__gc_refs_met_many(const rcy_refs *r, void *child, rcy_refs_cell c);
+
+/* Subtract: one reference from inside the set to the referent c. SIDE's
+   byte counts the references from inside instead, starting from 0, for
+   members and others alike (the scan compares it with the count), so
+   update writes nothing for a member with a byte. */
 static RCY_ALWAYS_INLINE void rcy__gc_refs_subtract(const rcy_refs *r, rcy_refs_place P,
-                                                    rcy_refs_cell c)
+                                                    void *child, rcy_refs_cell c)
 {
     if (P == RCY_REFS_YOUNG) {
         if (c.slot >= 0)
             r->young[c.slot]--;
         return;
     }
-    if (rcy__gc_refs_in_byte(P, c)) {
-        if (*c.byte != 0) {                      /* in the set */
-            RCY_ASSERT(*c.byte > RCY_SIDE_BASE); /* more references from inside than its count */
-            if (*c.byte > RCY_SIDE_BASE)
-                --*c.byte;
-        }
+    if (rcy__gc_refs_in_byte(P, c)) { /* a member or not: counts the references met */
+        uint8_t b = *c.byte;
+        RCY_ASSERT(b <= RCY_SIDE_MET_MAX);
+        if (b < RCY_SIDE_MET_MAX)
+            *c.byte = (uint8_t)(b + 1);
+        else
+            rcy__gc_refs_met_many(r, child, c);
         return;
     }
     uint32_t w = c.hd->gcword;
@@ -225,8 +244,8 @@ static RCY_ALWAYS_INLINE int rcy__gc_refs_candidate(const rcy_refs *r, rcy_refs_
 {
     if (P == RCY_REFS_YOUNG)
         return c.slot >= 0 && r->young[c.slot] != RCY_REFS_REACHABLE;
-    if (rcy__gc_refs_in_byte(P, c))
-        return *c.byte != 0;
+    if (rcy__gc_refs_in_byte(P, c)) /* a member's; an outside object's byte says nothing */
+        return *c.byte != RCY_SIDE_DONE;
     return (w & RCY_GC_COLLECTING) != 0;
 }
 
@@ -253,8 +272,10 @@ static RCY_ALWAYS_INLINE int rcy__gc_refs_zero(const rcy_refs *r, rcy_refs_place
 {
     if (P == RCY_REFS_YOUNG)
         return r->young[c.slot] == 0;
-    if (rcy__gc_refs_in_byte(P, c))
-        return *c.byte <= RCY_SIDE_BASE; /* passed, or not yet */
+    if (rcy__gc_refs_in_byte(P, c)) /* passed, or the count all from inside */
+        return *c.byte == RCY_SIDE_PASSED ||
+               (*c.byte < RCY_SIDE_REACHED &&
+                rcy__gc_refs_count(RCY_REFS_GENERATIONS, (char *)c.hd + sizeof *c.hd) == *c.byte);
     return (w & RCY_GC_REFS_MASK) == 0;
 }
 
@@ -268,7 +289,7 @@ static RCY_ALWAYS_INLINE void rcy__gc_refs_give_one(const rcy_refs *r, rcy_refs_
         return;
     }
     if (rcy__gc_refs_in_byte(P, c)) {
-        *c.byte = RCY_SIDE_BASE + 1;
+        *c.byte = RCY_SIDE_REACHED;
         return;
     }
     c.hd->gcword = w | 1;
@@ -296,8 +317,8 @@ static RCY_ALWAYS_INLINE void rcy__gc_refs_reachable(const rcy_refs *r, rcy_refs
         return;
     }
     if (P == RCY_REFS_SIDE) {
-        if (c.byte)
-            *c.byte = 0;
+        if (rcy__gc_refs_in_byte(P, c))
+            *c.byte = RCY_SIDE_DONE;
         c.hd->gcword = rcy__gc_settled_old(w);
         return;
     }
@@ -312,7 +333,12 @@ static RCY_ALWAYS_INLINE int64_t rcy__gc_refs_value(const rcy_refs *r, rcy_refs_
     if (P == RCY_REFS_YOUNG)
         return r->young[c.slot];
     if (rcy__gc_refs_in_byte(P, c))
-        return *c.byte == RCY_SIDE_PASSED ? 0 : (int64_t)*c.byte - RCY_SIDE_BASE;
+        return *c.byte == RCY_SIDE_PASSED ? 0
+               : *c.byte >= RCY_SIDE_REACHED
+                   ? 1 /* at least: a root of the mark */
+                   : (int64_t)rcy__gc_refs_count(RCY_REFS_GENERATIONS,
+                                                 (char *)c.hd + sizeof *c.hd) -
+                         *c.byte;
     return w & RCY_GC_REFS_MASK;
 }
 

@@ -18,7 +18,9 @@
  *   marked    after step 3: the mark stack is empty; (3) every candidate
  *             left has gc_refs 0 (and was passed where the scan ran:
  *             SCANNED, or its byte RCY_SIDE_PASSED), no reachable member
- *             refers to a candidate, and a reachable member's byte is 0
+ *             refers to a candidate (SIDE: an in-byte referent is not
+ *             PASSED and has RCY_SIDE_REACHED), and a reachable member's
+ *             byte is RCY_SIDE_DONE (or the header's)
  *   settled   after step 4: (3) every object of g->unreachable is
  *             UNREACHABLE, and (after a full collection, whose set is the
  *             heap) no other is, none has COLLECTING, the generations are
@@ -223,6 +225,10 @@ static void visit_reaches_no_candidate(void **slot, void *arg)
     if (!child)
         return;
     rcy_refs_cell c = rcy__gc_refs_referent(r, r->place, child);
+    if (rcy__gc_refs_in_byte(r->place, c)) { /* members DONE; outside objects' bytes are counts */
+        RCY_ASSERT(*c.byte != RCY_SIDE_PASSED && (*c.byte & RCY_SIDE_REACHED));
+        return;
+    }
     RCY_ASSERT(!rcy__gc_refs_candidate(r, r->place, c, c.hd->gcword));
 }
 
@@ -237,10 +243,10 @@ static void check_mark(rcy_gc *g, void *o, const rcy_type *t, uint32_t i, void *
     if (rcy__gc_refs_candidate(r, r->place, c, w)) {
         RCY_ASSERT(rcy__gc_refs_value(r, r->place, c, w) == 0);
         RCY_ASSERT(r->place == RCY_REFS_YOUNG || rcy__gc_refs_passed(r->place, c, w));
-        RCY_ASSERT(!c.byte || *c.byte != 0);
+        RCY_ASSERT(!c.byte || *c.byte == RCY_SIDE_PASSED || *c.byte == RCY_REFS_SATURATED);
         return;
     }
-    RCY_ASSERT(!c.byte || *c.byte == 0);
+    RCY_ASSERT(!c.byte || *c.byte == RCY_REFS_SATURATED || *c.byte == RCY_SIDE_DONE);
     rcy__visit_refs(o, t, visit_reaches_no_candidate, (void *)r);
 }
 #endif

@@ -52,8 +52,9 @@ static RCY_ALWAYS_INLINE void *rcy__gc_tracked_at(char *b, unsigned maxgen)
    rescue each through its stack (a list of 1e5 records: 276 -> 236
    instructions an object of a full collection). (Prefetching the referents of objects some blocks
    ahead measured no faster, at 1e6 and 1e7 objects.) */
-static RCY_ALWAYS_INLINE void rcy__gc_walk_tracked(rcy_gc *g, unsigned maxgen, rcy_gc_step step,
-                                                   void *arg)
+/* The large objects' part of rcy__gc_walk_tracked. */
+static RCY_ALWAYS_INLINE void rcy__gc_walk_larges(rcy_gc *g, unsigned maxgen, rcy_gc_step step,
+                                                  void *arg)
 {
     rcy_mem *M = &g->weak.objects.mem;
     size_t slot = 0;
@@ -63,6 +64,13 @@ static RCY_ALWAYS_INLINE void rcy__gc_walk_tracked(rcy_gc *g, unsigned maxgen, r
         if (o)
             step(g, o, rcy__large_header(big)->tag, 0, arg);
     }
+}
+
+static RCY_ALWAYS_INLINE void rcy__gc_walk_tracked(rcy_gc *g, unsigned maxgen, rcy_gc_step step,
+                                                   void *arg)
+{
+    rcy_mem *M = &g->weak.objects.mem;
+    rcy__gc_walk_larges(g, maxgen, step, arg);
     rcy_pool_cursor c = {0};
     rcy_span s;
     while (rcy__pools_next_span(&M->pools, RCY_KIND_OBJECTS, &c, &s)) {

@@ -1273,7 +1273,7 @@ static void test_tracked_header_size(void)
    and well past it. */
 static void test_many_referrers(void)
 {
-    static const size_t counts[] = {1, 252, 253, 254, 255, 256, 300, 1000};
+    static const size_t counts[] = {1, 123, 124, 125, 126, 252, 253, 254, 255, 256, 300, 1000};
     for (size_t k = 0; k < sizeof counts / sizeof counts[0]; k++) {
         size_t n = counts[k];
         rcy_heap *h = quiet_heap();
@@ -1301,6 +1301,47 @@ static void test_many_referrers(void)
         rcy_decref(first);
         CHECK_EQ(rcy_gc_collect(h, -1), n + 1);
         CHECK_EQ(objects_in(h, -1), 0);
+        rcy_heap_destroy(h);
+    }
+}
+
+/* An object outside the collected set (frozen) with more references from
+   a ring inside it than a side-table byte counts (SIDE reads its header
+   then, and leaves it alone): the ring is reachable through it while it
+   holds the ring, garbage once it lets go, and the hub is untouched. */
+static void test_many_referrers_outside(void)
+{
+    static const size_t counts[] = {1, 124, 125, 126, 300};
+    for (size_t k = 0; k < sizeof counts / sizeof counts[0]; k++) {
+        size_t n = counts[k];
+        rcy_heap *h = quiet_heap();
+        pair *hub = rcy_new(h, &pair_type);
+        CHECK(hub != NULL);
+        rcy_gc_freeze(h);
+        pair *first = rcy_new(h, &pair_type), *prev = first;
+        CHECK(first != NULL);
+        for (size_t i = 0; i < n; i++) {
+            pair *m = i == 0 ? first : rcy_new(h, &pair_type);
+            CHECK(m != NULL);
+            rcy_incref(hub);
+            m->l = hub;
+            if (i > 0)
+                prev->r = m;
+            prev = m;
+        }
+        rcy_incref(first);
+        prev->r = first;
+        hub->l = first; /* the hub holds the ring: ours moves to it */
+        CHECK_EQ(rcy_gc_collect(h, -1), 0);
+        CHECK_EQ(objects_in(h, -1), n);
+        CHECK_EQ(rcy_refcount(hub), n + 1);
+        hub->l = NULL;
+        rcy_decref(first);
+        CHECK_EQ(rcy_gc_collect(h, -1), n);
+        CHECK_EQ(objects_in(h, -1), 0);
+        CHECK_EQ(rcy_refcount(hub), 1);
+        rcy_gc_unfreeze(h);
+        rcy_decref(hub);
         rcy_heap_destroy(h);
     }
 }
@@ -1764,6 +1805,7 @@ int main(void)
         test_enumeration_snapshot();
         test_tracked_header_size();
         test_many_referrers();
+        test_many_referrers_outside();
         test_large_containers();
         test_young_cap();
         test_saveall();
