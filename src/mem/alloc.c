@@ -166,6 +166,18 @@ void rcy__mem_init(rcy_mem *M)
     rcy__budget_init(&M->budget, M, &M->pools, &M->large);
     M->pools.collect_remote = collect_remote_hook;
     rcy__pools_set_thread(&M->pools, rcy__thread_self());
+    M->fast_max = RCY_SMALL_MAX;
+}
+
+void rcy__mem_set_tracer(rcy_mem *M,
+                         void (*trace)(rcy_mem *M, void *old, void *block, size_t n,
+                                       const void *type, void *ra),
+                         void *state)
+{
+    M->trace = trace;
+    M->trace_state = state;
+    M->fast_max = trace ? 0 : RCY_SMALL_MAX;
+    rcy__pools_set_arena_mark(&M->pools, trace ? RCY_THREAD_TRACED : 0);
 }
 
 void rcy__mem_fini(rcy_mem *M)
@@ -211,6 +223,7 @@ void rcy__mem_free(rcy_mem *M, void *p, const char *api)
         check_large_not_pending(M, p, api);
         free_large(M, p);
     }
+    rcy__mem_trace(M, p, NULL, 0, NULL, NULL);
     RCY_MEM_LEAVE(M);
 }
 
@@ -226,15 +239,17 @@ void rcy__mem_free_collected(rcy_mem *M, void *p)
 #endif
         poison_freed(pool, p);
         rcy__pool_free(&M->pools, pool, p);
-        return;
+    } else {
+        if (!rcy__large_owned(&M->large, p))
+            bad_pointer(M, p, "rcy_free", "pointer not allocated by this heap, or already freed");
+        free_large(M, p);
     }
-    if (!rcy__large_owned(&M->large, p))
-        bad_pointer(M, p, "rcy_free", "pointer not allocated by this heap, or already freed");
-    free_large(M, p);
+    rcy__mem_trace(M, p, NULL, 0, NULL, NULL);
 }
 
 /* An object's death: on a thread that does not own the heap, its block
-   goes back as a remote free. */
+   goes back as a remote free. (The heap's owner, not the arena's copy of
+   it, which a tracer marks: pool.h.) */
 void rcy__mem_release(rcy_mem *M, rcy_arena *a, void *p)
 {
 #if RCY_CHECK_LEVEL >= 1
@@ -244,12 +259,15 @@ void rcy__mem_release(rcy_mem *M, rcy_arena *a, void *p)
     else
         rcy__mem_free(M, p, "rcy_decref");
 #else
-    if (RCY_UNLIKELY(!(a ? rcy__thread_owns(&a->thread) : rcy__mem_owned_here(M))))
+    if (RCY_UNLIKELY(!rcy__mem_owned_here(M))) {
         rcy__mem_free_remote(M, p, "rcy_decref", 1);
-    else if (a)
+        return;
+    }
+    if (a)
         rcy__pool_free(&M->pools, rcy__pool_of(a, p), p);
     else
         free_large(M, p);
+    rcy__mem_trace(M, p, NULL, 0, NULL, NULL);
 #endif
 }
 
@@ -314,9 +332,10 @@ static void *enomem(void)
 }
 
 /* Everything rcy_malloc's fast path declines: 0 bytes, large requests, a
-   class with no free block in its first pool, and every call of a checked
-   build. */
-static RCY_NOINLINE void *malloc_general(rcy_mem *M, size_t n)
+   class with no free block in its first pool, every call while a tracer
+   is set, and every call of a checked build. ra: the caller's return
+   address, for the tracer. */
+static RCY_NOINLINE void *malloc_general(rcy_mem *M, size_t n, void *ra)
 {
     void *p;
     RCY_MEM_ENTER(M);
@@ -324,17 +343,20 @@ static RCY_NOINLINE void *malloc_general(rcy_mem *M, size_t n)
         p = rcy__mem_alloc_in(M, &M->pools.plain[RCY_KIND_PLAIN][rcy__malloc_class(n)]);
     else
         p = rcy__mem_alloc_large(M, n, RCY_KIND_PLAIN, NULL);
+    if (p)
+        rcy__mem_trace(M, NULL, p, n, NULL, ra);
     RCY_MEM_LEAVE(M);
     return p ? p : enomem();
 }
 
 /* The fast path pops a freed block of the class's first pool and makes no
-   call: n - 1 < RCY_SMALL_MAX is one test for 1..512 bytes. */
-void *rcy_malloc(rcy_heap *h, size_t n)
+   call: n - 1 < fast_max is one test for 1..512 bytes, and for none while
+   a tracer is set (fast_max 0): the compare reads its bound from the heap
+   instead of an immediate, the same number of instructions. */
+static inline void *malloc_fast(rcy_mem *M, size_t n)
 {
-    rcy_mem *M = rcy__mem_of(h);
 #if RCY_CHECK_LEVEL == 0
-    if (RCY_LIKELY(n - 1 < RCY_SMALL_MAX)) {
+    if (RCY_LIKELY(n - 1 < M->fast_max)) {
         /* rcy__malloc_class(n) is 2 * k + 1 for k = (n - 1) / 16: counting from
            class 1, two classes a step, the step a shift */
         rcy_pool_class *odd = &M->pools.plain[RCY_KIND_PLAIN][1];
@@ -346,8 +368,21 @@ void *rcy_malloc(rcy_heap *h, size_t n)
             return b;
         }
     }
+#else
+    (void)M;
+    (void)n;
 #endif
-    return malloc_general(M, n);
+    return NULL;
+}
+
+/* The caller's return address is read on the slow path alone: passed as
+   an argument of an inline function, it was read before the fast path,
+   an instruction more. */
+void *rcy_malloc(rcy_heap *h, size_t n)
+{
+    rcy_mem *M = rcy__mem_of(h);
+    void *b = malloc_fast(M, n);
+    return RCY_LIKELY(b != NULL) ? b : malloc_general(M, n, RCY_CALLER());
 }
 
 void *rcy_calloc(rcy_heap *h, size_t count, size_t n)
@@ -355,7 +390,9 @@ void *rcy_calloc(rcy_heap *h, size_t count, size_t n)
     size_t total;
     if (__builtin_mul_overflow(count, n, &total))
         return enomem();
-    void *p = rcy_malloc(h, total);
+    void *p = malloc_fast(rcy__mem_of(h), total);
+    if (!p)
+        p = malloc_general(rcy__mem_of(h), total, RCY_CALLER());
     if (p)
         memset(p, 0, total);
     return p;
@@ -508,18 +545,24 @@ size_t rcy_usable_size(rcy_heap *h, const void *p)
     return rcy__large_header(p)->size;
 }
 
+/* A tracer sees a resize as the old block's free and the new block's
+   allocation by the caller of rcy_realloc (as Python's tracemalloc). */
 void *rcy_realloc(rcy_heap *h, void *p, size_t n)
 {
+    void *ra = RCY_CALLER();
     if (!p)
-        return rcy_malloc(h, n);
+        return malloc_general(rcy__mem_of(h), n, ra);
     if (n == 0) {
         rcy_free(h, p);
-        return rcy_malloc(h, 0);
+        return malloc_general(rcy__mem_of(h), 0, ra);
     }
     size_t old = rcy_usable_size(h, p); /* validates p (the remote way if h is not ours) */
     int small = rcy__pagemap_lookup(p) != NULL;
-    if (small && n <= RCY_SMALL_MAX && rcy__malloc_class(n) == rcy__malloc_class(old))
+    if (small && n <= RCY_SMALL_MAX && rcy__malloc_class(n) == rcy__malloc_class(old)) {
+        if (rcy__mem_owned_here(rcy__mem_of(h)))
+            rcy__mem_trace(rcy__mem_of(h), p, p, n, NULL, ra);
         return p;
+    }
     /* a large block is resized in place only by its owner (the set of large
        blocks is the owner's); another thread keeps it when it is not to grow */
     if (!small && n > RCY_SMALL_MAX && !rcy__mem_owned_here(rcy__mem_of(h)) && n <= old)
@@ -531,13 +574,15 @@ void *rcy_realloc(rcy_heap *h, void *p, size_t n)
         RCY_MEM_ENTER(M);
         check_large_not_pending(M, p, "rcy_realloc");
         void *q = rcy__large_realloc(&M->large, p, n);
-        if (q)
+        if (q) {
             rcy__mem_note_large(q);
+            rcy__mem_trace(M, p, q, n, NULL, ra);
+        }
         note_large_bytes(M);
         RCY_MEM_LEAVE(M);
         return q ? q : enomem();
     }
-    void *q = rcy_malloc(h, n);
+    void *q = malloc_general(rcy__mem_of(h), n, ra);
     if (!q)
         return NULL;
     memcpy(q, p, old < n ? old : n);

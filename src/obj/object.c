@@ -209,13 +209,20 @@ static inline uintptr_t sized_key(const rcy_type *t, unsigned cls)
     return ((uintptr_t)1 << 63) | ((uintptr_t)t << 6) | cls;
 }
 
+/* While a tracer is set the cache stays empty, so that every creation
+   takes new_general, which tells the tracer (rcy__objects_flush_types). */
 static RCY_NOINLINE rcy_pool_class *type_pools_miss(rcy_objects *O, const rcy_type *t, unsigned cls,
                                                     uintptr_t key, rcy_type_pools *entry)
 {
     rcy_pool_class *pc = rcy__pools_class(&O->mem.pools, kind_of_type(t), cls, t);
-    if (pc)
+    if (pc && !O->mem.trace)
         *entry = (rcy_type_pools){key, pc};
     return pc;
+}
+
+void rcy__objects_flush_types(rcy_objects *O)
+{
+    memset(O->types, 0, sizeof O->types);
 }
 
 static inline rcy_type_pools *type_pools_entry(rcy_objects *O, uintptr_t key)
@@ -277,9 +284,11 @@ static inline void check_layout(const rcy_type *t, size_t n, const char *api)
 }
 
 /* Every creation that new_fast declines: a collection is due, the young
-   vector must grow, the type's pools are not cached or have no free
-   block, a large object, or out of memory. */
-static RCY_NOINLINE void *new_general(rcy_objects *O, const rcy_type *t, size_t n, int sized)
+   vector must grow, the type's pools are not cached (always, while a
+   tracer is set) or have no free block, a large object, or out of memory.
+   ra: the caller's return address, for the tracer. */
+static RCY_NOINLINE void *new_general(rcy_objects *O, const rcy_type *t, size_t n, int sized,
+                                      void *ra)
 {
     if (!sized) /* every build: each type's first rcy_new in a heap comes here */
         check_layout(t, n, "rcy_new");
@@ -300,6 +309,7 @@ static RCY_NOINLINE void *new_general(rcy_objects *O, const rcy_type *t, size_t 
         O->young_count++;
         track(O, o, t);
     }
+    rcy__mem_trace(&O->mem, NULL, hd, n, t, ra);
     return o;
 }
 
@@ -339,7 +349,7 @@ void *rcy_new_sized(rcy_heap *h, const rcy_type *t, size_t n)
     void *o = NULL;
     if (n <= RCY_SMALL_MAX - sizeof(rcy_objhead))
         o = new_fast(O, t, n, sized_key(t, rcy__size_class(object_bytes(rcy__collectable(t), n))));
-    return RCY_LIKELY(o != NULL) ? o : new_general(O, t, n, 1);
+    return RCY_LIKELY(o != NULL) ? o : new_general(O, t, n, 1, RCY_CALLER());
 }
 
 /* A type whose objects are large never enters the cache under new_key,
@@ -352,7 +362,7 @@ void *rcy_new(rcy_heap *h, const rcy_type *t)
     check_layout(t, t->size, "rcy_new");
 #endif
     void *o = new_fast(O, t, t->size, new_key(t));
-    return RCY_LIKELY(o != NULL) ? o : new_general(O, t, t->size, 0);
+    return RCY_LIKELY(o != NULL) ? o : new_general(O, t, t->size, 0, RCY_CALLER());
 }
 
 /* ---- traversal and clearing ---- */

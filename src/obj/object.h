@@ -231,6 +231,9 @@ static inline size_t rcy__tracked_count(const rcy_objects *O)
 
 void rcy__objects_init(rcy_objects *O);
 void rcy__objects_fini(rcy_objects *O);
+/* Empties the cache of the types' pools: with a tracer set (mem.h), it
+   then stays empty and every creation takes the slow path. */
+void rcy__objects_flush_types(rcy_objects *O);
 
 /* ---- the references of an object: the one walk every layer uses ----
  * visit(&slot, arg) for every reference slot of o, whose type is t: first
