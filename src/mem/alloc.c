@@ -172,13 +172,16 @@ void rcy__mem_init(rcy_mem *M)
 void rcy__mem_set_tracer(rcy_mem *M,
                          void (*trace)(rcy_mem *M, void *old, void *block, size_t n,
                                        const void *type, void *ra),
-                         void *state)
+                         void *state, int all)
 {
     M->trace = trace;
     M->trace_state = state;
+    M->trace_all = trace && all;
     M->fast_max = trace ? 0 : RCY_SMALL_MAX;
-    rcy__pools_set_arena_mark(&M->pools, trace ? RCY_THREAD_TRACED : 0);
+    rcy__pools_set_arena_mark(&M->pools, M->trace_all ? RCY_THREAD_TRACED : 0);
 }
+
+const char rcy__traced_tag = 't';
 
 void rcy__mem_fini(rcy_mem *M)
 {
@@ -331,20 +334,52 @@ static void *enomem(void)
     return NULL;
 }
 
-/* Everything rcy_malloc's fast path declines: 0 bytes, large requests, a
-   class with no free block in its first pool, every call while a tracer
-   is set, and every call of a checked build. ra: the caller's return
-   address, for the tracer. */
+/* A block of n bytes the tracer samples: small ones from a pool class
+   tagged RCY_TAG_TRACED, so that their frees reach it (mem.h). */
+static void *alloc_sampled(rcy_mem *M, size_t n)
+{
+    if (n > RCY_SMALL_MAX)
+        return rcy__mem_alloc_large(M, n, RCY_KIND_PLAIN, NULL);
+    rcy_pool_class *pc =
+        rcy__pools_class(&M->pools, RCY_KIND_PLAIN, rcy__malloc_class(n), RCY_TAG_TRACED);
+    return pc ? rcy__mem_alloc_in(M, pc) : NULL;
+}
+
+/* malloc_general's rare cases: 0 bytes, large requests, every request
+   while a tracer is set (which is told of those it traces here). */
+static RCY_NOINLINE void *malloc_cold(rcy_mem *M, size_t n, void *ra)
+{
+    void *p;
+    /* a sampler's common case first: a small block it does not sample */
+    if (M->trace && !M->trace_all && n - 1 < RCY_SMALL_MAX &&
+        (M->sample_left -= (int64_t)n) > 0)
+        return rcy__mem_alloc_in(M, &M->pools.plain[RCY_KIND_PLAIN][((n - 1) >> 4) * 2 + 1]);
+    int traced = M->trace && (M->sample_left <= 0 || rcy__mem_trace_wants(M, n));
+    if (RCY_UNLIKELY(traced) && !M->trace_all)
+        p = alloc_sampled(M, n);
+    else if (n <= RCY_SMALL_MAX)
+        p = rcy__mem_alloc_in(M, &M->pools.plain[RCY_KIND_PLAIN][rcy__malloc_class(n)]);
+    else
+        p = rcy__mem_alloc_large(M, n, RCY_KIND_PLAIN, NULL);
+    if (p && traced)
+        M->trace(M, NULL, p, n, NULL, ra);
+    return p;
+}
+
+/* Everything rcy_malloc's fast path declines: a class with no free block
+   in its first pool (a pool's untouched blocks are served here), and
+   malloc_cold's cases, and every call of a checked build. The common case
+   is tested as the fast path tests it (fast_max), so that a tracer costs
+   it no test of its own. ra: the caller's return address, for the
+   tracer. */
 static RCY_NOINLINE void *malloc_general(rcy_mem *M, size_t n, void *ra)
 {
     void *p;
     RCY_MEM_ENTER(M);
-    if (RCY_LIKELY(n <= RCY_SMALL_MAX))
-        p = rcy__mem_alloc_in(M, &M->pools.plain[RCY_KIND_PLAIN][rcy__malloc_class(n)]);
+    if (RCY_LIKELY(n - 1 < M->fast_max))
+        p = rcy__mem_alloc_in(M, &M->pools.plain[RCY_KIND_PLAIN][((n - 1) >> 4) * 2 + 1]);
     else
-        p = rcy__mem_alloc_large(M, n, RCY_KIND_PLAIN, NULL);
-    if (p)
-        rcy__mem_trace(M, NULL, p, n, NULL, ra);
+        p = malloc_cold(M, n, ra);
     RCY_MEM_LEAVE(M);
     return p ? p : enomem();
 }
@@ -558,9 +593,14 @@ void *rcy_realloc(rcy_heap *h, void *p, size_t n)
     }
     size_t old = rcy_usable_size(h, p); /* validates p (the remote way if h is not ours) */
     int small = rcy__pagemap_lookup(p) != NULL;
-    if (small && n <= RCY_SMALL_MAX && rcy__malloc_class(n) == rcy__malloc_class(old)) {
-        if (rcy__mem_owned_here(rcy__mem_of(h)))
-            rcy__mem_trace(rcy__mem_of(h), p, p, n, NULL, ra);
+    /* kept in place, a block is traced anew when all are; a sampler's
+       block moves, so that a sample is in a tagged pool (malloc_cold) */
+    rcy_mem *Mh = rcy__mem_of(h);
+    int sampling = Mh->trace && !Mh->trace_all;
+    if (small && n <= RCY_SMALL_MAX && rcy__malloc_class(n) == rcy__malloc_class(old) &&
+        !sampling) {
+        if (rcy__mem_owned_here(Mh))
+            rcy__mem_trace(Mh, p, p, n, NULL, ra);
         return p;
     }
     /* a large block is resized in place only by its owner (the set of large
@@ -576,7 +616,9 @@ void *rcy_realloc(rcy_heap *h, void *p, size_t n)
         void *q = rcy__large_realloc(&M->large, p, n);
         if (q) {
             rcy__mem_note_large(q);
-            rcy__mem_trace(M, p, q, n, NULL, ra);
+            rcy__mem_trace(M, p, NULL, 0, NULL, NULL);
+            if (M->trace && rcy__mem_trace_wants(M, n))
+                M->trace(M, NULL, q, n, NULL, ra);
         }
         note_large_bytes(M);
         RCY_MEM_LEAVE(M);

@@ -82,6 +82,7 @@ struct rcy_objects {
     rcy_mem mem;     /* first */
     rcy_young young; /* generations 0 and 1 */
     rcy_type_pools types[RCY_TYPE_CACHE];
+    rcy_type_pools traced_types[RCY_TYPE_CACHE]; /* the slow path's, while tracing (object.c) */
     size_t count[RCY_GEN_PERMANENT + 1]; /* tracked objects per generation */
     size_t unreachable;                  /* tracked objects in a running collection's garbage */
     size_t young_count;                  /* tracked allocations minus deallocations */

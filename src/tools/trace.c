@@ -49,21 +49,17 @@ static double draw_interval(rcy_tracer *T)
     return -log(u) * (double)T->mean;
 }
 
-/* 1 if an allocation of n bytes is traced; *weight its bytes' estimate. */
-static int sample(rcy_tracer *T, size_t n, double *weight)
+/* The bytes an allocation of n bytes the memory layer chose to trace
+   stands for (rcy__mem_trace_wants); sampling: the next sample's distance
+   is drawn. */
+static double weigh(rcy_tracer *T, rcy_mem *M, size_t n)
 {
-    if (!T->mean) {
-        *weight = (double)n;
-        return 1;
-    }
-    T->left -= (double)n;
-    if (T->left > 0)
-        return 0;
-    T->left = draw_interval(T);
+    if (!T->mean)
+        return (double)n;
+    M->sample_left = (int64_t)draw_interval(T) + 1;
     /* P(sampled) = 1 - exp(-n / mean): some event of the process falls in
        the block's n bytes; expm1 keeps it exact for n much below mean */
-    *weight = (double)n / -expm1(-(double)n / (double)T->mean);
-    return 1;
+    return (double)n / -expm1(-(double)n / (double)T->mean);
 }
 
 /* ---- the table of traces ---- */
@@ -242,11 +238,9 @@ static void forget(rcy_tracer *T, void *block)
     delete_rec(T, r);
 }
 
-static void record(rcy_tracer *T, void *block, size_t n, const void *type, void *ra)
+static void record(rcy_tracer *T, rcy_mem *M, void *block, size_t n, const void *type, void *ra)
 {
-    double weight;
-    if (!sample(T, n, &weight))
-        return;
+    double weight = weigh(T, M, n);
     void *f[RCY_TRACE_MAX_FRAMES];
     long tb = intern(T, f, capture(T, ra, f));
     if (tb < 0 || ((T->used + 1) * 4 > (T->mask + 1) * 3 && !grow_recs(T)) ||
@@ -270,7 +264,7 @@ static void on_trace(rcy_mem *M, void *old, void *block, size_t n, const void *t
     if (old)
         forget(T, old);
     if (block)
-        record(T, block, n, type, ra);
+        record(T, M, block, n, type, ra);
     T->busy = 0;
 }
 
@@ -309,11 +303,10 @@ static int start(rcy_heap *h, int nframes, size_t mean, uint64_t seed)
     T->nframes = nframes;
     T->mean = mean;
     T->rng = seed ? seed : default_seed(h);
-    if (mean)
-        T->left = draw_interval(T);
     rcy_mem *M = mem_of(h);
     RCY_MEM_ENTER(M);
-    rcy__mem_set_tracer(M, on_trace, T);
+    M->sample_left = mean ? (int64_t)draw_interval(T) + 1 : 0;
+    rcy__mem_set_tracer(M, on_trace, T, mean == 0);
     rcy__objects_flush_types(rcy__objects_of(h));
     RCY_MEM_LEAVE(M);
     return 0;
@@ -336,7 +329,7 @@ void rcy_trace_stop(rcy_heap *h)
         return;
     rcy_mem *M = mem_of(h);
     RCY_MEM_ENTER(M);
-    rcy__mem_set_tracer(M, NULL, NULL);
+    rcy__mem_set_tracer(M, NULL, NULL, 0);
     RCY_MEM_LEAVE(M);
     tracer_free(T);
 }

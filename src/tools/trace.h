@@ -11,7 +11,7 @@
  * table with backward-shift deletion, and each distinct traceback once
  * (interned, kept until tracing stops). Sampling draws the bytes to the
  * next sample from an exponential distribution (a Poisson process over
- * bytes) and gives a sampled block of n bytes the weight
+ * bytes; the memory layer counts them down, mem.h) and gives a sampled block of n bytes the weight
  * n / (1 - exp(-n / mean)): the inverse of its chance to be sampled, so
  * that sums of weights estimate bytes without bias. Invariants: current is
  * the sum of the live records' weights; peak >= current. */
@@ -45,7 +45,6 @@ typedef struct rcy_tracer {
     int nframes;
     int busy;    /* inside the hook: an allocation made by backtrace() is not traced */
     size_t mean; /* sampling's mean interval in bytes; 0: every allocation */
-    double left; /* bytes to the next sample */
     uint64_t rng;
     rcy_trace_rec *recs; /* the traces, open addressing by block */
     size_t mask, used;
