@@ -20,7 +20,7 @@
 static void *volatile sink;
 
 #define SITE(k)                                                                                    \
-    static NOINLINE void *site##k(size_t n)                                                       \
+    static NOINLINE void *site##k(size_t n)                                                        \
     {                                                                                              \
         void *p = a_malloc_or_die(n);                                                              \
         sink = p;                                                                                  \

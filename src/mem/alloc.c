@@ -351,8 +351,7 @@ static RCY_NOINLINE void *malloc_cold(rcy_mem *M, size_t n, void *ra)
 {
     void *p;
     /* a sampler's common case first: a small block it does not sample */
-    if (M->trace && !M->trace_all && n - 1 < RCY_SMALL_MAX &&
-        (M->sample_left -= (int64_t)n) > 0)
+    if (M->trace && !M->trace_all && n - 1 < RCY_SMALL_MAX && (M->sample_left -= (int64_t)n) > 0)
         return rcy__mem_alloc_in(M, &M->pools.plain[RCY_KIND_PLAIN][((n - 1) >> 4) * 2 + 1]);
     int traced = M->trace && (M->sample_left <= 0 || rcy__mem_trace_wants(M, n));
     if (RCY_UNLIKELY(traced) && !M->trace_all)

@@ -83,10 +83,10 @@ struct rcy_objects {
     rcy_young young; /* generations 0 and 1 */
     rcy_type_pools types[RCY_TYPE_CACHE];
     rcy_type_pools traced_types[RCY_TYPE_CACHE]; /* the slow path's, while tracing (object.c) */
-    size_t count[RCY_GEN_PERMANENT + 1]; /* tracked objects per generation */
-    size_t unreachable;                  /* tracked objects in a running collection's garbage */
-    size_t young_count;                  /* tracked allocations minus deallocations */
-    size_t young_limit;                  /* the collector is called when young_count passes it */
+    size_t count[RCY_GEN_PERMANENT + 1];         /* tracked objects per generation */
+    size_t unreachable; /* tracked objects in a running collection's garbage */
+    size_t young_count; /* tracked allocations minus deallocations */
+    size_t young_limit; /* the collector is called when young_count passes it */
     /* Hooks a higher layer registers, the only calls up from this layer:
        young_full when young_count passes young_limit (the collector),
        weak_clear when an object with RCY_GC_WEAKREFD dies (weak references;

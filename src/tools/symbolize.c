@@ -29,6 +29,12 @@ typedef struct dw_api {
     const char *(*lineinfo)(Dwfl_Line *, Dwarf_Addr *, int *, int *, Dwarf_Word *, Dwarf_Word *);
     const char *(*module_info)(Dwfl_Module *, void ***, Dwarf_Addr *, Dwarf_Addr *, Dwarf_Addr *,
                                Dwarf_Addr *, const char **, const char **);
+    /* the walk over compilation units, for modules without .debug_aranges */
+    Dwarf_Die *(*nextcu)(Dwfl_Module *, Dwarf_Die *, Dwarf_Addr *);
+    int (*haspc)(Dwarf_Die *, Dwarf_Addr);
+    Dwarf_Line *(*getsrc_die)(Dwarf_Die *, Dwarf_Addr);
+    const char *(*linesrc)(Dwarf_Line *, Dwarf_Word *, Dwarf_Word *);
+    int (*lineno)(Dwarf_Line *, int *);
 } dw_api;
 #endif
 
@@ -65,7 +71,9 @@ static int load_libdw(rcy_symbolizer *S)
         !LOAD(S, report_end, "dwfl_report_end") || !LOAD(S, addrmodule, "dwfl_addrmodule") ||
         !LOAD(S, addrname, "dwfl_module_addrname") || !LOAD(S, addrinfo, "dwfl_module_addrinfo") ||
         !LOAD(S, getsrc, "dwfl_module_getsrc") || !LOAD(S, lineinfo, "dwfl_lineinfo") ||
-        !LOAD(S, module_info, "dwfl_module_info"))
+        !LOAD(S, module_info, "dwfl_module_info") || !LOAD(S, nextcu, "dwfl_module_nextcu") ||
+        !LOAD(S, haspc, "dwarf_haspc") || !LOAD(S, getsrc_die, "dwarf_getsrc_die") ||
+        !LOAD(S, linesrc, "dwarf_linesrc") || !LOAD(S, lineno, "dwarf_lineno"))
         return 0;
     *(void **)(void *)&S->callbacks.find_elf = find_elf;
     *(void **)(void *)&S->callbacks.find_debuginfo = find_debuginfo;
@@ -95,6 +103,23 @@ static void copy(char *dst, size_t size, const char *src)
     snprintf(dst, size, "%s", src ? src : "");
 }
 
+/* The source line of pc found by walking the module's compilation units:
+   for objects without .debug_aranges (clang's default), where
+   dwfl_module_getsrc finds none. *lineno gets the line. */
+static const char *line_by_units(rcy_symbolizer *S, Dwfl_Module *m, uintptr_t pc, int *lineno)
+{
+    Dwarf_Addr bias = 0;
+    for (Dwarf_Die *cu = S->dw.nextcu(m, NULL, &bias); cu; cu = S->dw.nextcu(m, cu, &bias)) {
+        if (S->dw.haspc(cu, pc - bias) <= 0)
+            continue;
+        Dwarf_Line *line = S->dw.getsrc_die(cu, pc - bias);
+        if (!line || S->dw.lineno(line, lineno) != 0)
+            return NULL;
+        return S->dw.linesrc(line, NULL, NULL);
+    }
+    return NULL;
+}
+
 /* 1 if libdw knew the module of pc. */
 static int symbolize_dw(rcy_symbolizer *S, uintptr_t pc, rcy_symbol *out)
 {
@@ -111,7 +136,8 @@ static int symbolize_dw(rcy_symbolizer *S, uintptr_t pc, rcy_symbol *out)
     out->offset = name ? (uintptr_t)off : pc - (uintptr_t)start;
     Dwfl_Line *line = S->dw.getsrc(m, pc);
     int lineno = 0;
-    const char *file = line ? S->dw.lineinfo(line, NULL, &lineno, NULL, NULL, NULL) : NULL;
+    const char *file = line ? S->dw.lineinfo(line, NULL, &lineno, NULL, NULL, NULL)
+                            : line_by_units(S, m, pc, &lineno);
     if (file) {
         copy(out->file, sizeof out->file, file);
         out->line = lineno;
