@@ -14,6 +14,7 @@ cd "$(dirname "$0")/.." || exit 1
 build=${1:-build/release}
 tests=(test_pool test_alloc test_owns test_release test_object test_weakref test_gc test_gc_model
     test_threads test_thread_stress)
+tests+=(test_trace) # allocation tracing (issue 24)
 timeout_s=${RCY_VALGRIND_TIMEOUT:-1200}
 
 if ! command -v valgrind >/dev/null 2>&1; then
