@@ -26,7 +26,7 @@ typedef struct sym_entry {
 } sym_entry;
 
 struct rcy_trace_snapshot {
-    rcy_trace_rec *recs;
+    rcy_trace_item *recs;
     size_t n;
     rcy_trace_tb *tbs;
     size_t ntbs;
@@ -111,9 +111,17 @@ rcy_trace_snapshot *rcy_trace_snapshot_take(rcy_heap *h)
         errno = ENOMEM;
         return NULL;
     }
-    for (size_t i = 0; i <= T->mask; i++)
-        if (T->recs[i].block)
-            s->recs[s->n++] = T->recs[i];
+    for (size_t i = 0; i <= T->mask; i++) {
+        const rcy_trace_rec *r = &T->recs[i];
+        if (!r->block)
+            continue;
+        /* an object's type from its pool (it is alive while traced) */
+        int object = r->tb & 1;
+        const rcy_type *type =
+            object ? rcy__type((const char *)r->block + sizeof(rcy_objhead)) : NULL;
+        s->recs[s->n++] =
+            (rcy_trace_item){type, r->size, rcy__trace_weight(T, r->size), r->tb >> 1, object};
+    }
     return s;
 }
 
@@ -141,7 +149,7 @@ size_t rcy_trace_snapshot_count(const rcy_trace_snapshot *s)
 
 /* ---- symbols ---- */
 
-static void *const *frames_of(const rcy_trace_snapshot *s, const rcy_trace_rec *r, int *n)
+static void *const *frames_of(const rcy_trace_snapshot *s, const rcy_trace_item *r, int *n)
 {
     const rcy_trace_tb *tb = &s->tbs[r->tb];
     *n = (int)tb->n;
@@ -213,7 +221,7 @@ char *rcy_trace_format_frame(void *frame, char *buf, size_t size)
 
 /* ---- filtering ---- */
 
-static const char *type_name_of(const rcy_trace_rec *r)
+static const char *type_name_of(const rcy_trace_item *r)
 {
     if (!r->object)
         return "(block)";
@@ -221,7 +229,7 @@ static const char *type_name_of(const rcy_trace_rec *r)
 }
 
 /* 1 if r matches; -1 out of memory. */
-static int matches(rcy_trace_snapshot *s, const rcy_trace_rec *r, const char *pattern,
+static int matches(rcy_trace_snapshot *s, const rcy_trace_item *r, const char *pattern,
                    const char *type_name)
 {
     if (type_name && strcmp(type_name, type_name_of(r)) != 0)
@@ -386,7 +394,7 @@ static char *traceback_id(rcy_trace_snapshot *s, void *const *f, int n)
 }
 
 /* The identity (*id) and text (*key) of r's group; 0 out of memory. */
-static int describe(rcy_trace_snapshot *s, const rcy_trace_rec *r, rcy_trace_group by,
+static int describe(rcy_trace_snapshot *s, const rcy_trace_item *r, rcy_trace_group by,
                     const char **id, const char **key)
 {
     int n;
@@ -413,7 +421,7 @@ static int describe(rcy_trace_snapshot *s, const rcy_trace_rec *r, rcy_trace_gro
 }
 
 /* The estimated blocks r stands for: 1, or 1 / P(sampled) when sampling. */
-static double count_of(const rcy_trace_rec *r)
+static double count_of(const rcy_trace_item *r)
 {
     return r->size ? r->weight / (double)r->size : 1.0;
 }
@@ -422,7 +430,7 @@ static int group_all(rcy_trace_snapshot *s, rcy_trace_group by, groups *g)
 {
     memset(g, 0, sizeof *g);
     for (size_t i = 0; i < s->n; i++) {
-        const rcy_trace_rec *r = &s->recs[i];
+        const rcy_trace_item *r = &s->recs[i];
         const char *id, *key;
         int added;
         group *it = describe(s, r, by, &id, &key) ? group_of(g, id, &added) : NULL;

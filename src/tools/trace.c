@@ -49,31 +49,34 @@ static double draw_interval(rcy_tracer *T)
     return -log(u) * (double)T->mean;
 }
 
-/* The bytes an allocation of n bytes the memory layer chose to trace
-   stands for (rcy__mem_trace_wants); sampling: the next sample's distance
-   is drawn. */
-static double weigh(rcy_tracer *T, rcy_mem *M, size_t n)
+double rcy__trace_weight(const rcy_tracer *T, size_t n)
 {
     if (!T->mean)
         return (double)n;
-    M->sample_left = (int64_t)draw_interval(T) + 1;
     /* P(sampled) = 1 - exp(-n / mean): some event of the process falls in
        the block's n bytes; expm1 keeps it exact for n much below mean */
-    return (double)n / -expm1(-(double)n / (double)T->mean);
+    return n ? (double)n / -expm1(-(double)n / (double)T->mean) : 0.0;
 }
 
 /* ---- the table of traces ---- */
 
-static size_t slot_of(uintptr_t block, size_t mask)
+/* Fibonacci hashing: the product's top bits, as many as the table of
+   mask + 1 (a power of two) slots has. */
+static unsigned shift_of(size_t mask)
 {
-    return (size_t)((block >> 3) * 0x9E3779B97F4A7C15ull >> 20) & mask;
+    return 64u - (unsigned)__builtin_ctzll((unsigned long long)mask + 1);
+}
+
+static size_t slot_of(uintptr_t block, unsigned shift)
+{
+    return (size_t)(((uint64_t)block * 0x9E3779B97F4A7C15ull) >> shift);
 }
 
 static rcy_trace_rec *find_rec(const rcy_tracer *T, uintptr_t block)
 {
     if (!T->recs)
         return NULL;
-    for (size_t i = slot_of(block, T->mask);; i = (i + 1) & T->mask) {
+    for (size_t i = slot_of(block, T->shift);; i = (i + 1) & T->mask) {
         rcy_trace_rec *r = &T->recs[i];
         if (r->block == block)
             return r;
@@ -84,7 +87,7 @@ static rcy_trace_rec *find_rec(const rcy_tracer *T, uintptr_t block)
 
 static void put_rec(rcy_trace_rec *recs, size_t mask, const rcy_trace_rec *rec)
 {
-    size_t i = slot_of(rec->block, mask);
+    size_t i = slot_of(rec->block, shift_of(mask));
     while (recs[i].block)
         i = (i + 1) & mask;
     recs[i] = *rec;
@@ -102,6 +105,7 @@ static int grow_recs(rcy_tracer *T)
     rcy__sys_free(T->recs);
     T->recs = recs;
     T->mask = cap - 1;
+    T->shift = shift_of(T->mask);
     return 1;
 }
 
@@ -110,7 +114,7 @@ static void delete_rec(rcy_tracer *T, rcy_trace_rec *r)
 {
     size_t i = (size_t)(r - T->recs);
     for (size_t j = (i + 1) & T->mask; T->recs[j].block; j = (j + 1) & T->mask) {
-        size_t home = slot_of(T->recs[j].block, T->mask);
+        size_t home = slot_of(T->recs[j].block, T->shift);
         /* move j into the hole at i if its home is not in (i, j] */
         if (((j - home) & T->mask) >= ((j - i) & T->mask)) {
             T->recs[i] = T->recs[j];
@@ -133,7 +137,13 @@ static uint64_t hash_frames(void *const *f, int n)
 
 static int same_frames(const rcy_tracer *T, const rcy_trace_tb *tb, void *const *f, int n)
 {
-    return tb->n == (uint32_t)n && !memcmp(T->frames + tb->first, f, (size_t)n * sizeof *f);
+    if (tb->n != (uint32_t)n)
+        return 0;
+    void *const *g = T->frames + tb->first;
+    for (int i = 0; i < n; i++) /* mostly one frame: no call of memcmp */
+        if (g[i] != f[i])
+            return 0;
+    return 1;
 }
 
 static int grow_tb_index(rcy_tracer *T)
@@ -234,24 +244,36 @@ static void forget(rcy_tracer *T, void *block)
     rcy_trace_rec *r = find_rec(T, (uintptr_t)block);
     if (!r)
         return;
-    note_current(T, -r->weight);
+    note_current(T, -rcy__trace_weight(T, r->size));
     delete_rec(T, r);
 }
 
 static void record(rcy_tracer *T, rcy_mem *M, void *block, size_t n, const void *type, void *ra)
 {
-    double weight = weigh(T, M, n);
-    void *f[RCY_TRACE_MAX_FRAMES];
-    long tb = intern(T, f, capture(T, ra, f));
-    if (tb < 0 || ((T->used + 1) * 4 > (T->mask + 1) * 3 && !grow_recs(T)) ||
-        (!T->recs && !grow_recs(T))) {
+    if (T->mean) /* the memory layer counts down to the next sample */
+        M->sample_left = (int64_t)draw_interval(T) + 1;
+    uint32_t size = n < UINT32_MAX ? (uint32_t)n : UINT32_MAX;
+    long tb;
+    if (T->nframes == 1 && ra == T->last_ra && ra) { /* a loop's allocations: no hashing */
+        tb = T->last_tb;
+    } else {
+        void *f[RCY_TRACE_MAX_FRAMES];
+        tb = intern(T, f, capture(T, ra, f));
+        T->last_ra = tb >= 0 ? ra : NULL;
+        T->last_tb = tb;
+    }
+    /* at most half full: linear probing's misses stay short */
+    if (tb < 0 || ((T->used + 1) * 2 > T->mask + 1 && !grow_recs(T))) {
         T->dropped++;
         return;
     }
-    rcy_trace_rec rec = {(uintptr_t)block, type, n, weight, (uint32_t)tb, type != NULL};
-    put_rec(T->recs, T->mask, &rec);
+    rcy_trace_rec rec = {(uintptr_t)block, (uint32_t)tb << 1 | (type != NULL), size};
+    size_t i = slot_of(rec.block, T->shift);
+    while (T->recs[i].block)
+        i = (i + 1) & T->mask;
+    T->recs[i] = rec;
     T->used++;
-    note_current(T, weight);
+    note_current(T, rcy__trace_weight(T, size));
 }
 
 /* The memory layer's trace hook (mem.h). */
@@ -380,10 +402,10 @@ void rcy_trace_reset_peak(rcy_heap *h)
 static const rcy_trace_rec *rec_of_pointer(const rcy_tracer *T, const void *p)
 {
     const rcy_trace_rec *r = find_rec(T, (uintptr_t)p);
-    if (r && !r->object)
+    if (r && !(r->tb & 1))
         return r;
     r = find_rec(T, (uintptr_t)p - sizeof(rcy_objhead));
-    return r && r->object ? r : NULL;
+    return r && (r->tb & 1) ? r : NULL;
 }
 
 int rcy_trace_get_site(rcy_heap *h, const void *p, void **frames, int max)
@@ -394,7 +416,7 @@ int rcy_trace_get_site(rcy_heap *h, const void *p, void **frames, int max)
     const rcy_trace_rec *r = rec_of_pointer(T, p);
     if (!r)
         return 0;
-    const rcy_trace_tb *tb = &T->tbs[r->tb];
+    const rcy_trace_tb *tb = &T->tbs[r->tb >> 1];
     int n = (int)tb->n < max ? (int)tb->n : max;
     memcpy(frames, T->frames + tb->first, (size_t)n * sizeof *frames);
     return n;

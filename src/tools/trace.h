@@ -23,17 +23,24 @@
 
 #include "obj/object.h"
 
-/* One traced block. object: the block is an object's (its pointer is
-   block + 8), type its type; else type is NULL. weight: its bytes, or
-   its estimate when sampling. */
+/* One traced block, 16 bytes, so that the table stays small: its type,
+   if an object's, is read from the heap when a snapshot is taken (the
+   object is alive while traced), and its weight is computed from its size
+   (rcy__trace_weight). */
 typedef struct rcy_trace_rec {
     uintptr_t block; /* 0: an empty slot */
-    const rcy_type *type;
-    size_t size;
-    double weight;
-    uint32_t tb; /* index of its traceback */
-    uint32_t object;
+    uint32_t tb;     /* index of its traceback << 1, | 1 for an object's block (object + 8) */
+    uint32_t size;   /* bytes asked for, saturated at UINT32_MAX */
 } rcy_trace_rec;
+
+/* A trace as a snapshot keeps it. */
+typedef struct rcy_trace_item {
+    const rcy_type *type; /* NULL for a block of rcy_malloc's */
+    size_t size;
+    double weight; /* its bytes, or their estimate when sampling */
+    uint32_t tb;
+    uint32_t object;
+} rcy_trace_item;
 
 /* An interned traceback: frames[first .. first + n) of the tracer's. */
 typedef struct rcy_trace_tb {
@@ -48,6 +55,7 @@ typedef struct rcy_tracer {
     uint64_t rng;
     rcy_trace_rec *recs; /* the traces, open addressing by block */
     size_t mask, used;
+    unsigned shift; /* 64 - log2(mask + 1): the hash's top bits (trace.c) */
     rcy_trace_tb *tbs; /* interned tracebacks */
     size_t ntbs, captbs;
     uint32_t *tb_index; /* hash -> tbs index + 1 (0: empty), power-of-two size */
@@ -56,8 +64,13 @@ typedef struct rcy_tracer {
     size_t nframes_used, capframes;
     double current, peak;
     size_t dropped; /* traces lost for want of memory */
+    void *last_ra;  /* one frame: the last caller and its traceback, for loops */
+    long last_tb;
 } rcy_tracer;
 
+/* The bytes a trace of size bytes stands for: size, or when sampling
+   size / P(sampled). */
+double rcy__trace_weight(const rcy_tracer *T, size_t size);
 /* The tracer of h, NULL when it does not trace. */
 rcy_tracer *rcy__tracer_of(rcy_heap *h);
 /* Forgets h's traces at heap destruction. */
