@@ -70,7 +70,7 @@ static char *kept_printf(rcy_trace_snapshot *s, const char *fmt, ...)
     if (!str)
         return NULL;
     va_start(ap, fmt);
-    vsnprintf(str, (size_t)len + 1, fmt, ap);
+    (void)vsnprintf(str, (size_t)len + 1, fmt, ap);
     va_end(ap);
     return keep(s, str);
 }
@@ -116,7 +116,7 @@ rcy_trace_snapshot *rcy_trace_snapshot_take(rcy_heap *h)
         if (!r->block)
             continue;
         /* an object's type from its pool (it is alive while traced) */
-        int object = r->tb & 1;
+        uint32_t object = r->tb & 1;
         const rcy_type *type =
             object ? rcy__type((const char *)r->block + sizeof(rcy_objhead)) : NULL;
         s->recs[s->n++] =
@@ -597,7 +597,7 @@ static void fill_site(rcy_trace_site *site, const rcy_trace_stat *st, int sample
     memset(site, 0, sizeof *site);
     site->nframes = st->nframes < RCY_TRACE_SITE_FRAMES ? st->nframes : RCY_TRACE_SITE_FRAMES;
     memcpy(site->frames, st->frames, (size_t)site->nframes * sizeof *site->frames);
-    snprintf(site->text, sizeof site->text, "%s", st->key);
+    (void)snprintf(site->text, sizeof site->text, "%s", st->key);
     site->count = st->count;
     site->bytes = st->bytes;
     site->traces = st->traces;

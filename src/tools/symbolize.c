@@ -100,7 +100,7 @@ static void close_libdw(rcy_symbolizer *S)
 
 static void copy(char *dst, size_t size, const char *src)
 {
-    snprintf(dst, size, "%s", src ? src : "");
+    (void)snprintf(dst, size, "%s", src ? src : "");
 }
 
 /* The source line of pc found by walking the module's compilation units:
@@ -178,9 +178,9 @@ static void symbolize_dladdr(uintptr_t pc, rcy_symbol *out)
     Dl_info info;
     if (!dladdr((void *)pc, &info))
         return;
-    snprintf(out->module, sizeof out->module, "%s", info.dli_fname ? info.dli_fname : "");
+    (void)snprintf(out->module, sizeof out->module, "%s", info.dli_fname ? info.dli_fname : "");
     if (info.dli_sname && info.dli_saddr) {
-        snprintf(out->func, sizeof out->func, "%s", info.dli_sname);
+        (void)snprintf(out->func, sizeof out->func, "%s", info.dli_sname);
         out->offset = pc - (uintptr_t)info.dli_saddr;
     } else {
         out->offset = pc - (uintptr_t)info.dli_fbase;
@@ -213,12 +213,12 @@ static const char *base_name(const char *path)
 void rcy__symbol_format(const rcy_symbol *sym, void *ra, char *buf, size_t size)
 {
     if (sym->func[0] && sym->file[0])
-        snprintf(buf, size, "%s (%s:%d)", sym->func, sym->file, sym->line);
+        (void)snprintf(buf, size, "%s (%s:%d)", sym->func, sym->file, sym->line);
     else if (sym->func[0])
-        snprintf(buf, size, "%s+0x%zx (%s)", sym->func, (size_t)sym->offset,
-                 base_name(sym->module));
+        (void)snprintf(buf, size, "%s+0x%zx (%s)", sym->func, (size_t)sym->offset,
+                       base_name(sym->module));
     else if (sym->module[0])
-        snprintf(buf, size, "%p (%s+0x%zx)", ra, base_name(sym->module), (size_t)sym->offset);
+        (void)snprintf(buf, size, "%p (%s+0x%zx)", ra, base_name(sym->module), (size_t)sym->offset);
     else
-        snprintf(buf, size, "%p", ra);
+        (void)snprintf(buf, size, "%p", ra);
 }

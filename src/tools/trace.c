@@ -148,7 +148,7 @@ static int same_frames(const rcy_tracer *T, const rcy_trace_tb *tb, void *const 
 
 static int grow_tb_index(rcy_tracer *T)
 {
-    size_t cap = T->tb_index ? 2 * (T->tb_mask + 1) : MIN_TBS * 2;
+    size_t cap = T->tb_index ? 2 * (T->tb_mask + 1) : (size_t)MIN_TBS * 2;
     uint32_t *idx = rcy__sys_calloc(cap, sizeof *idx);
     if (!idx)
         return 0;

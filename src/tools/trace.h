@@ -55,7 +55,7 @@ typedef struct rcy_tracer {
     uint64_t rng;
     rcy_trace_rec *recs; /* the traces, open addressing by block */
     size_t mask, used;
-    unsigned shift; /* 64 - log2(mask + 1): the hash's top bits (trace.c) */
+    unsigned shift;    /* 64 - log2(mask + 1): the hash's top bits (trace.c) */
     rcy_trace_tb *tbs; /* interned tracebacks */
     size_t ntbs, captbs;
     uint32_t *tb_index; /* hash -> tbs index + 1 (0: empty), power-of-two size */
