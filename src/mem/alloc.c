@@ -375,7 +375,11 @@ static RCY_NOINLINE void *malloc_general(rcy_mem *M, size_t n, void *ra)
 {
     void *p;
     RCY_MEM_ENTER(M);
-    if (RCY_LIKELY(n - 1 < M->fast_max))
+    /* the second test: a sampler's common case, a small block it does not
+       sample (sample_left is 0 unless a sampler is set; what it leaves is
+       positive, so the subtraction reads as true) */
+    if (RCY_LIKELY(n - 1 < M->fast_max) ||
+        (M->sample_left > (int64_t)n && n - 1 < RCY_SMALL_MAX && (M->sample_left -= (int64_t)n)))
         p = rcy__mem_alloc_in(M, &M->pools.plain[RCY_KIND_PLAIN][((n - 1) >> 4) * 2 + 1]);
     else
         p = malloc_cold(M, n, ra);
