@@ -12,6 +12,7 @@
 #include "tools/trace.h"
 
 #include <errno.h>
+#include <pthread.h>
 
 /* noclone: a clone of a helper (gcc's constprop) has an address of its own */
 #if defined(__clang__)
@@ -390,6 +391,34 @@ static void test_destroy_while_tracing(void)
     rcy_heap_destroy(h);
 }
 
+/* Traced blocks and objects freed by another thread: remote frees, which
+   the owner's slow paths collect (here rcy_purge); the traces go then. */
+static void *free_remotely(void *arg)
+{
+    void **p = arg;
+    rcy_free(p[0], p[1]);
+    rcy_decref(p[2]);
+    return NULL;
+}
+
+static void test_remote_frees(void)
+{
+    for (int sampled = 0; sampled < 2; sampled++) {
+        rcy_heap *h = check_new_heap();
+        CHECK_EQ(sampled ? rcy_trace_start_sampling(h, 1, 1, 9) : rcy_trace_start(h, 1), 0);
+        void *p[3] = {h, alloc_site_a(h, 200), new_site(h, &point_type)};
+        CHECK(site_of(h, p[1]) != NULL && site_of(h, p[2]) != NULL);
+        pthread_t t;
+        CHECK_EQ(pthread_create(&t, NULL, free_remotely, p), 0);
+        pthread_join(t, NULL);
+        (void)rcy_purge(h); /* collects the remote frees */
+        CHECK(site_of(h, p[1]) == NULL && site_of(h, p[2]) == NULL);
+        CHECK_EQ(traced_now(h), 0);
+        rcy_trace_stop(h);
+        rcy_heap_destroy(h);
+    }
+}
+
 /* ---- snapshots ---- */
 
 static void test_snapshots(void)
@@ -650,6 +679,7 @@ int main(void)
     test_realloc();
     test_objects();
     test_destroy_while_tracing();
+    test_remote_frees();
     test_snapshots();
     test_sampling();
     return check_summary("test_trace");
