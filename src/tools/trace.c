@@ -3,16 +3,16 @@
  *
  * Frames: the public allocation functions pass their own return address
  * (ra, util/compiler.h's RCY_CALLER) down their slow paths; with one frame
- * that is the whole traceback, with no unwinding. With more, backtrace()
- * unwinds from here and the frames up to ra's are dropped: they are the
+ * that is the whole traceback, with no unwinding. With more, the unwinder
+ * (unwind.h: libunwind when it loads, else backtrace()) unwinds from here and the frames up to ra's are dropped: they are the
  * library's own, so frames[0] is always in the allocator's caller. */
 #include "tools/trace.h"
 
 #include <errno.h>
-#include <execinfo.h>
 #include <math.h>
 #include <string.h>
 
+#include "tools/unwind.h"
 #include "util/sys.h"
 
 /* Library frames between backtrace() and the public function's caller:
@@ -215,7 +215,7 @@ static int capture(const rcy_tracer *T, void *ra, void **out)
         return 1;
     }
     void *buf[RCY_TRACE_MAX_FRAMES + LIBRARY_FRAMES];
-    int got = backtrace(buf, T->nframes + LIBRARY_FRAMES);
+    int got = rcy__unwind(buf, T->nframes + LIBRARY_FRAMES);
     int i = 0;
     while (i < got && buf[i] != ra)
         i++;
@@ -316,6 +316,8 @@ static int start(rcy_heap *h, int nframes, size_t mean, uint64_t seed)
         errno = EBUSY;
         return -1;
     }
+    if (nframes > 1)
+        rcy__unwind_init();
     rcy_tracer *T = rcy__sys_calloc(1, sizeof *T);
     if (!T || !grow_recs(T)) {
         rcy__sys_free(T);
