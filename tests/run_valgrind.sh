@@ -38,6 +38,7 @@ for t in "${tests[@]}"; do
     echo "valgrind: $t"
     ran=$((ran + 1))
     RCY_TEST_QUICK=1 RCY_NO_RSS_CHECKS=1 "${wrap[@]}" valgrind -q --error-exitcode=99 --leak-check=full --child-silent-after-fork=yes \
+        --suppressions="$(dirname "$0")/valgrind.supp" \
         --show-leak-kinds=definite,possible "$exe"
     rc=$?
     if [ "$rc" -ne 0 ]; then

@@ -4,8 +4,8 @@
  * Frames: the public allocation functions pass their own return address
  * (ra, util/compiler.h's RCY_CALLER) down their slow paths; with one frame
  * that is the whole traceback, with no unwinding. With more, the unwinder
- * (unwind.h: libunwind when it loads, else backtrace()) unwinds from here and the frames up to ra's are dropped: they are the
- * library's own, so frames[0] is always in the allocator's caller. */
+ * (unwind.h: libunwind when it loads, else backtrace()) unwinds from here and the frames up to ra's
+ * are dropped: they are the library's own, so frames[0] is always in the allocator's caller. */
 #include "tools/trace.h"
 
 #include <errno.h>
