@@ -96,6 +96,26 @@ static inline long arg_long(int argc, char **argv, int i, long dflt)
 /* ---- the allocator under test ---- */
 #if defined(ALLOC_RECYCLE)
 static rcy_heap *g_heap;
+/* Allocation tracing for bench/run.sh's tracing block (issue 24), from
+   BENCH_TRACE: unset or "off": none; "full:N": every allocation, N frames;
+   "sample" or "sample:MEAN": sampling at the default (or MEAN) bytes, 1 frame. */
+static inline void bench_trace_setup(rcy_heap *h)
+{
+    const char *mode = getenv("BENCH_TRACE");
+    int rc = 0;
+    if (!mode || !strcmp(mode, "off"))
+        return;
+    if (!strncmp(mode, "full:", 5))
+        rc = rcy_trace_start(h, atoi(mode + 5));
+    else if (!strncmp(mode, "sample", 6))
+        rc = rcy_trace_start_sampling(h, 1, mode[6] == ':' ? strtoul(mode + 7, NULL, 10) : 0, 42);
+    else
+        rc = -1;
+    if (rc != 0) {
+        fprintf(stderr, "BENCH_TRACE=%s: cannot start tracing\n", mode);
+        exit(2);
+    }
+}
 static inline void a_init(void)
 {
     g_heap = rcy_heap_new();
@@ -103,6 +123,7 @@ static inline void a_init(void)
         fprintf(stderr, "rcy_heap_new failed\n");
         exit(2);
     }
+    bench_trace_setup(g_heap);
 }
 static inline void *a_malloc(size_t n)
 {

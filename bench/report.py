@@ -431,6 +431,77 @@ def why_section(R, body, target):
                 target(f"{op} of {int(n):,} objects in at most {lim:.0f} ms",
                        "n/a" if ms is None else f"{ms:.0f} ms", None if ms is None else ms <= lim)
     body.append(table(["operation", "objects", "ms (median)", "ms (fastest)"], rows))
+def trace_section(R, body, target):
+    """Issue 24: allocation tracing off, sampled and full against the untraced
+    build (commit c4d21eb), from the same run, interleaved: medians, spread,
+    ratios; callgrind instructions of tracing off; the sampling's error."""
+    rows_all = R.select("trace_churn") + R.select("trace_bt")
+    if not rows_all and not R.select("trace_estimate"):
+        return
+    body.append("\n### Allocation tracing (issue 24)\n")
+    body.append("The same binaries with tracing off, sampling (one sample per 512 KiB on average, "
+                "1 frame) and full tracing with 1 and 16 frames (`BENCH_TRACE`, bench_common.h), "
+                "and the build before tracing existed (untraced, commit c4d21eb), interleaved "
+                "and rotating, medians of the rounds; spread = (max - min) / median. churn: "
+                "`bench_alloc churn` at its quick size (ns per free + malloc); bt: "
+                "`bench_objects bt` (seconds).\n")
+    variants = ["untraced", "off", "sample", "full1", "full16"]
+    meds = {}
+    rows = []
+    for bench, field in (("trace_churn", "ns_op"), ("trace_bt", "seconds")):
+        for v in variants:
+            m = R.med(bench, "recycle", field, variant=v)
+            if m is None:
+                continue
+            meds[(bench, v)] = m
+            sp = R.spread(bench, "recycle", field, variant=v)
+            off = meds.get((bench, "off")) or R.med(bench, "recycle", field, variant="off")
+            rows.append([bench[6:], v, fmt(m, 3 if field == "seconds" else 1),
+                         "n/a" if sp is None else f"{sp * 100:.0f}%",
+                         "n/a" if not off else f"{m / off:.2f}x"])
+    if rows:
+        body.append(table(["bench", "variant", "median", "spread", "vs tracing off"], rows))
+    ir = {r.get("variant"): r for r in R.select("trace_ir")}
+    if "off" in ir and "untraced" in ir:
+        po, pu = float(ir["off"]["ir_per_pair"]), float(ir["untraced"]["ir_per_pair"])
+        bo, bu = float(ir["off"]["ir_bt14"]), float(ir["untraced"]["ir_bt14"])
+        body.append(f"\nInstructions (callgrind): malloc + free pair {po:.2f} with tracing off, "
+                    f"{pu:.2f} untraced ({(po / pu - 1) * 100:+.2f}%); binary-trees depth 14 "
+                    f"{bo:.0f} against {bu:.0f} ({(bo / bu - 1) * 100:+.3f}%).\n")
+        worst = max(po / pu, bo / bu)
+        target("tracing off: at most 1% more instructions than the untraced build (pairs, binary-trees)",
+               f"{(worst - 1) * 100:+.2f}%", worst <= 1.01)
+    for bench, name in (("trace_churn", "churn"), ("trace_bt", "binary-trees")):
+        off, un = meds.get((bench, "off")), meds.get((bench, "untraced"))
+        if off and un:
+            target(f"tracing off: no measurable cost on {name} (time, at most 1%; noise here is larger)",
+                   f"{off / un:.3f}x untraced", off / un <= 1.01 + NOISE)
+    off = meds.get(("trace_churn", "off"))
+    for v, limit, what in (("sample", 1.03, "sampling at the default interval"),
+                           ("full1", 1.5, "full tracing, 1 frame"),
+                           ("full16", 3.0, "full tracing, 16 frames")):
+        benches = [("trace_churn", "churn")] + ([] if v == "sample" else [("trace_bt", "binary-trees")])
+        for bench, name in benches:
+            m, o = meds.get((bench, v)), meds.get((bench, "off"))
+            if m and o:
+                target(f"{what}: at most {limit}x untraced on {name}", f"{m / o:.2f}x", m / o <= limit)
+    est = R.select("trace_estimate")
+    if est:
+        body.append("\nSampling's estimates (`bench_trace estimate MiB seeds`): eight sites of known "
+                    "shares (40% to 0.5%) and block sizes (16 B to 64 KiB), one heap per seed; the "
+                    "error of each site over 1% of the heap, and sqrt(mean / bytes), the relative "
+                    "standard error of a Poisson sample, for the smallest such site.\n")
+        erows = []
+        for r in est:
+            erows.append([r.get("heap_mib"), r.get("seed"), r.get("samples"), r.get("sites_over_1pct"),
+                          r.get("max_err_pct") + "%", r.get("mean_err_pct") + "%",
+                          r.get("predicted_err_pct_smallest") + "%"])
+        body.append(table(["heap MiB", "seed", "samples", "sites > 1%", "largest error", "mean error",
+                           "predicted error, smallest site"], erows))
+        for mib in sorted({r.get("heap_mib") for r in est}, key=lambda x: int(x)):
+            worst = max(float(r["max_err_pct"]) for r in est if r.get("heap_mib") == mib)
+            target(f"sampling: estimates within 10% for sites over 1% of a {mib} MiB heap (every seed)",
+                   f"largest error {worst:.1f}%", worst <= 10)
 
 
 def main():
@@ -975,6 +1046,7 @@ def main():
     sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "shared"))
     import report_shared
     report_shared.section(R, body, target, fmt, ratio, pct, table)
+    trace_section(R, body, target)
 
     # ---------------- summary sections (placed before the body)
     md.append("## Targets\n")

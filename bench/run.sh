@@ -288,6 +288,81 @@ if have bench_shared; then
         2>>"$LOG" || echo "FAIL label=shared rep=1 rc=1" >>"$RESULTS"
 fi
 
+# ---- issue 24: allocation tracing. The same binaries with BENCH_TRACE (off,
+# sampling at the default 512 KiB, full with 1 and 16 frames), and the build
+# before tracing existed (commit c4d21eb, "untraced", built from git when the
+# history has it), interleaved, rotating, REPS rounds: churn (quick size in
+# every mode: full tracing with 16 frames is slow) and binary-trees; then
+# callgrind instructions of tracing off against the untraced build, and the
+# sampling's estimate error (bench_trace) ----
+TRACE_BASE_COMMIT=c4d21eb
+TRACE_BASE_BIN=""
+if [ -n "$RECYCLE" ] && git cat-file -e "$TRACE_BASE_COMMIT^{commit}" 2>/dev/null; then
+    note "== building the untraced recycle ($TRACE_BASE_COMMIT) for the tracing block"
+    rm -rf "$BUILD/trace-base-src"
+    mkdir -p "$BUILD/trace-base-src"
+    if git archive "$TRACE_BASE_COMMIT" | tar -x -C "$BUILD/trace-base-src" &&
+        cmake -S "$BUILD/trace-base-src" -B "$BUILD/trace-base" -DCMAKE_BUILD_TYPE=Release \
+            -DRCY_BUILD_BENCH=ON -DRCY_BUILD_TESTS=OFF -DRCY_BUILD_EXAMPLES=OFF \
+            -DRCY_BUILD_ADAPTERS=OFF -DRCY_BUILD_FUZZ=OFF -DRCY_CHECK_LEVEL=0 >>"$LOG" 2>&1 &&
+        cmake --build "$BUILD/trace-base" --target bench_alloc_recycle bench_objects_recycle \
+            -j "$JOBS" >>"$LOG" 2>&1; then
+        TRACE_BASE_BIN=$BUILD/trace-base/bench
+    fi
+fi
+if [ -z "$TRACE_BASE_BIN" ]; then echo "NOTE kind=missing alloc=recycle-untraced" >>"$RESULTS"; fi
+if [ -n "$QUICK" ]; then TRACE_BT_DEPTH=14; TRACE_EST_MIB=256; else TRACE_BT_DEPTH=17; TRACE_EST_MIB=1024; fi
+# trace_run REP VARIANT BENCH: one measurement, its RESULT lines renamed
+# trace_<bench> with variant=VARIANT
+trace_run() {
+    local rep=$1 v=$2 b=$3 bin=$BIN mode=off out rc=0
+    case "$v" in
+        untraced) bin=$TRACE_BASE_BIN ;;
+        sample) mode=sample ;;
+        full1) mode=full:1 ;;
+        full16) mode=full:16 ;;
+    esac
+    local cmd=("$bin/bench_alloc_recycle" churn)
+    if [ "$b" = bt ]; then cmd=("$bin/bench_objects_recycle" bt "$TRACE_BT_DEPTH"); fi
+    note "-- rep $rep: trace/$b/$v"
+    out=$(BENCH_QUICK=1 BENCH_TRACE=$mode timeout "$TIMEOUT" "${cmd[@]}" 2>>"$LOG") || rc=$?
+    if [ "$rc" -ne 0 ]; then echo "FAIL label=trace/$b/$v rep=$rep rc=$rc" >>"$RESULTS"; return 0; fi
+    printf '%s\n' "$out" | grep -E '^RESULT bench=(churn|bt) ' |
+        sed -E "s/^RESULT bench=(churn|bt) alloc=recycle/RESULT bench=trace_\1 alloc=recycle variant=$v/; s/\$/ rep=$rep/" \
+            >>"$RESULTS" || true
+}
+if [ -n "$RECYCLE" ]; then
+    TRACE_VARIANTS=(off sample full1 full16)
+    if [ -n "$TRACE_BASE_BIN" ]; then TRACE_VARIANTS+=(untraced); fi
+    for ((rep = 1; rep <= REPS; rep++)); do
+        for b in churn bt; do
+            for v in $(rotate "$rep" "${TRACE_VARIANTS[@]}"); do trace_run "$rep" "$v" "$b"; done
+        done
+    done
+    if command -v valgrind >/dev/null 2>&1; then
+        for v in off untraced; do
+            bin=$BIN
+            if [ "$v" = untraced ]; then bin=$TRACE_BASE_BIN; fi
+            if [ -z "$bin" ]; then continue; fi
+            note "-- instructions: trace/$v"
+            loop=$(count_ir "$bin/bench_alloc_recycle" pairs "$PAIRS" loop)
+            all=$(count_ir "$bin/bench_alloc_recycle" pairs "$PAIRS")
+            bt=$(count_ir "$bin/bench_objects_recycle" bt 14)
+            if [ -n "$loop" ] && [ -n "$all" ] && [ -n "$bt" ]; then
+                echo "RESULT bench=trace_ir alloc=recycle variant=$v pairs=$PAIRS" \
+                    "ir_per_pair=$(awk -v a="$all" -v l="$loop" -v n="$PAIRS" 'BEGIN{printf "%.3f", (a-l)/n}')" \
+                    "ir_bt14=$bt" >>"$RESULTS"
+            else
+                echo "FAIL label=trace_ir/$v rep=1 rc=1" >>"$RESULTS"
+            fi
+        done
+    fi
+    if have bench_trace_recycle; then
+        run_one 1 trace/estimate "$BIN/bench_trace_recycle" estimate "$TRACE_EST_MIB" 5
+        if [ -z "$QUICK" ]; then run_one 1 trace/estimate-8g "$BIN/bench_trace_recycle" estimate 8192 3; fi
+    fi
+fi
+
 # ---- interpreters: CPython, Lua and SQLite on recycle (bench/adapters/run.py) ----
 # The adapters' launchers and bench_sqlite, built in the same tree; the
 # harness appends its RESULT lines (report.py's section "Interpreters").

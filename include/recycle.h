@@ -645,6 +645,103 @@ RCY_API size_t rcy_world_get_threshold(void);
 /** Collections of all heaps so far (automatic and explicit). */
 RCY_API size_t rcy_world_collections(void);
 
+/* ------------------------------------------------------------------ */
+/* 9. Allocation tracing (Python's tracemalloc; docs/api.md, "Tracing") */
+/* ------------------------------------------------------------------ */
+
+/* Blocks (rcy_malloc, rcy_calloc, rcy_realloc) and objects (rcy_new,
+   rcy_new_sized) allocated while a heap traces are recorded with the
+   return addresses of their allocation, innermost first; a free or an
+   object's death forgets the trace. Blocks alive when tracing starts are
+   untraced. Tracing costs nothing while off. One thread at a time, as
+   the heap's allocations. */
+#define RCY_TRACE_MAX_FRAMES 128
+/** Trace every allocation with up to nframes (1..RCY_TRACE_MAX_FRAMES)
+ *  return addresses. 0, or -1 with errno: EINVAL (h NULL, nframes out of
+ *  range), EBUSY (already tracing), ENOMEM. */
+RCY_API int rcy_trace_start(rcy_heap *h, int nframes);
+/** Stops and forgets every trace. No-op if not tracing. */
+RCY_API void rcy_trace_stop(rcy_heap *h);
+/** 1 while h traces (fully or sampling), else 0. */
+RCY_API int rcy_trace_is_tracing(rcy_heap *h);
+/** Bytes of traced blocks now and at most since tracing started (or since
+ *  rcy_trace_reset_peak); sampling: their estimates. 0 when not tracing. */
+RCY_API void rcy_trace_get_traced_memory(rcy_heap *h, size_t *current, size_t *peak);
+/** The peak becomes the current traced memory. */
+RCY_API void rcy_trace_reset_peak(rcy_heap *h);
+/** Return addresses of the allocation of p (a block or an object of h),
+ *  innermost first: frames[0] is in the function that called the
+ *  allocator. Returns how many were stored (at most max); 0 if p was not
+ *  traced (or frames is NULL or max < 1). */
+RCY_API int rcy_trace_get_site(rcy_heap *h, const void *p, void **frames, int max);
+
+/** Sampling for production: allocations are sampled as a Poisson process
+ *  over bytes, one sample per mean_bytes on average (0: the default,
+ *  RCY_TRACE_SAMPLE_DEFAULT), as jemalloc and Go do; each sample weighs
+ *  size / (1 - exp(-size / mean_bytes)) bytes, so that estimates per site
+ *  are unbiased. seed: of the sampler's generator (0: one of its own);
+ *  the same seed and allocations give the same samples. Errors as
+ *  rcy_trace_start. */
+#define RCY_TRACE_SAMPLE_DEFAULT ((size_t)512 * 1024)
+RCY_API int rcy_trace_start_sampling(rcy_heap *h, int nframes, size_t mean_bytes, uint64_t seed);
+/** mean_bytes of the sampling in force; 0 when tracing every allocation
+ *  or not tracing. */
+RCY_API size_t rcy_trace_get_sampling(rcy_heap *h);
+
+/* Snapshots: the traces of a heap at one moment, grouped, compared and
+   filtered without the heap (tracemalloc.Snapshot). */
+typedef struct rcy_trace_snapshot rcy_trace_snapshot;
+typedef enum rcy_trace_group {
+    RCY_TRACE_BY_SITE,     /* the innermost frame (its return address) */
+    RCY_TRACE_BY_LINE,     /* the innermost frame's file and line */
+    RCY_TRACE_BY_FILE,     /* the innermost frame's file */
+    RCY_TRACE_BY_TYPE,     /* the object's type name; "(block)" for rcy_malloc's */
+    RCY_TRACE_BY_TRACEBACK /* every frame */
+} rcy_trace_group;
+typedef struct rcy_trace_stat {
+    const char *key;     /* the group as text: "func (file:line)", "file:line", "file",
+                            the type's name, or the traceback's frames, one a line */
+    void *const *frames; /* a traceback of the group (its first trace's), innermost first */
+    int nframes;
+    size_t count;         /* blocks (sampling: estimated) */
+    size_t bytes;         /* their bytes (sampling: estimated) */
+    size_t traces;        /* traces in the group (the samples, when sampling) */
+    ptrdiff_t count_diff; /* rcy_trace_snapshot_compare: count - the old count */
+    ptrdiff_t bytes_diff; /* rcy_trace_snapshot_compare: bytes - the old bytes */
+} rcy_trace_stat;
+/** The traces of h now; NULL with errno EINVAL (not tracing) or ENOMEM. */
+RCY_API rcy_trace_snapshot *rcy_trace_snapshot_take(rcy_heap *h);
+/** NULL is a no-op. */
+RCY_API void rcy_trace_snapshot_free(rcy_trace_snapshot *s);
+/** The number of traces in s. */
+RCY_API size_t rcy_trace_snapshot_count(const rcy_trace_snapshot *s);
+/** A new snapshot with the traces of s that match (include 1) or do not
+ *  match (include 0): a trace matches when its innermost frame's file
+ *  matches file_pattern (fnmatch; NULL: any) and its type's name is
+ *  type_name ("(block)" for rcy_malloc's; NULL: any). NULL + errno. */
+RCY_API rcy_trace_snapshot *rcy_trace_snapshot_filter(const rcy_trace_snapshot *s, int include,
+                                                      const char *file_pattern,
+                                                      const char *type_name);
+/** Statistics of s grouped by `by`, most bytes first (then most blocks),
+ *  *n of them; free with rcy_trace_snapshot_stats_free. Keys and frames
+ *  live as long as s. NULL + errno (EINVAL, ENOMEM); an empty snapshot
+ *  gives a valid empty array. */
+RCY_API rcy_trace_stat *rcy_trace_snapshot_statistics(rcy_trace_snapshot *s, rcy_trace_group by,
+                                                      size_t *n);
+/** Groups of now against old (Python's compare_to): count and bytes are
+ *  now's, the diffs now's less old's; groups only in old appear with 0
+ *  bytes. Largest absolute bytes_diff first. Keys live as long as both. */
+RCY_API rcy_trace_stat *rcy_trace_snapshot_compare(rcy_trace_snapshot *now, rcy_trace_snapshot *old,
+                                                   rcy_trace_group by, size_t *n);
+RCY_API void rcy_trace_snapshot_stats_free(rcy_trace_stat *stats);
+/** Prints the first `limit` statistics (0: all), one a line. */
+RCY_API void rcy_trace_snapshot_print_stats(const rcy_trace_stat *stats, size_t n, size_t limit,
+                                            FILE *out);
+/** Writes "func (file:line)" for a return address into buf (the best the
+ *  debug information gives: "func+0xoff (module)", or the address), for
+ *  frames from rcy_trace_get_site. Returns buf. */
+RCY_API char *rcy_trace_format_frame(void *frame, char *buf, size_t size);
+
 #undef RCY_IMPL_LIKELY
 #undef RCY_IMPL_UNLIKELY
 

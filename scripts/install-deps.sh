@@ -53,6 +53,12 @@ reqs=(
     pkg:libpython3.11-dev:libpython3.11-dev
     pkg:libpython3.11-testsuite:libpython3.11-testsuite
     pkg:libsqlite3-dev:libsqlite3-dev
+    # allocation tracing's symbolization (src/tools/symbolize.c): elfutils'
+    # libdw, its header at build time, the library loaded at run time
+    pkg:libdw-dev:libdw-dev
+    # and its unwinder for more than one frame (src/tools/unwind.c):
+    # libunwind's unw_backtrace, loaded at run time (backtrace() without it)
+    pkg:libunwind8:libunwind8
     # tests/malloc/run_programs.sh: real programs under librecycle-malloc.so
     cmd:python3:python3
     cmd:sqlite3:sqlite3

@@ -11,6 +11,7 @@
 #include "heap.h"
 #include "os/pagemap.h"
 #include "tools/limit.h"
+#include "tools/trace.h"
 #include "util/misuse.h"
 #include "util/options.h"
 #include "util/sys.h"
@@ -84,6 +85,7 @@ void rcy_heap_destroy(rcy_heap *h)
 void rcy__heap_free(rcy_heap *h)
 {
     rcy__heap_forget(h);
+    rcy__trace_fini(h);
     rcy__gc_fini(&h->gc);
     rcy__weaks_fini(&h->gc.weak);
     rcy__objects_fini(&h->gc.weak.objects);

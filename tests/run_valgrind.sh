@@ -15,6 +15,7 @@ build=${1:-build/release}
 tests=(test_pool test_alloc test_owns test_release test_object test_weakref test_gc test_gc_model
     test_threads test_thread_stress)
 tests+=(test_why test_pinned test_report) # the retention tools (src/tools: why, census, dominators, ...)
+tests+=(test_trace) # allocation tracing (issue 24)
 timeout_s=${RCY_VALGRIND_TIMEOUT:-1200}
 
 if ! command -v valgrind >/dev/null 2>&1; then
@@ -38,6 +39,7 @@ for t in "${tests[@]}"; do
     echo "valgrind: $t"
     ran=$((ran + 1))
     RCY_TEST_QUICK=1 RCY_NO_RSS_CHECKS=1 "${wrap[@]}" valgrind -q --error-exitcode=99 --leak-check=full --child-silent-after-fork=yes \
+        --suppressions="$(dirname "$0")/valgrind.supp" \
         --show-leak-kinds=definite,possible "$exe"
     rc=$?
     if [ "$rc" -ne 0 ]; then

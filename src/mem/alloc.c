@@ -166,7 +166,22 @@ void rcy__mem_init(rcy_mem *M)
     rcy__budget_init(&M->budget, M, &M->pools, &M->large);
     M->pools.collect_remote = collect_remote_hook;
     rcy__pools_set_thread(&M->pools, rcy__thread_self());
+    M->fast_max = RCY_SMALL_MAX;
 }
+
+void rcy__mem_set_tracer(rcy_mem *M,
+                         void (*trace)(rcy_mem *M, void *old, void *block, size_t n,
+                                       const void *type, void *ra),
+                         void *state, int all)
+{
+    M->trace = trace;
+    M->trace_state = state;
+    M->trace_all = trace && all;
+    M->fast_max = trace ? 0 : RCY_SMALL_MAX;
+    rcy__pools_set_arena_mark(&M->pools, M->trace_all ? RCY_THREAD_TRACED : 0);
+}
+
+const char rcy__traced_tag = 't';
 
 void rcy__mem_fini(rcy_mem *M)
 {
@@ -211,6 +226,7 @@ void rcy__mem_free(rcy_mem *M, void *p, const char *api)
         check_large_not_pending(M, p, api);
         free_large(M, p);
     }
+    rcy__mem_trace(M, p, NULL, 0, NULL, NULL);
     RCY_MEM_LEAVE(M);
 }
 
@@ -226,15 +242,17 @@ void rcy__mem_free_collected(rcy_mem *M, void *p)
 #endif
         poison_freed(pool, p);
         rcy__pool_free(&M->pools, pool, p);
-        return;
+    } else {
+        if (!rcy__large_owned(&M->large, p))
+            bad_pointer(M, p, "rcy_free", "pointer not allocated by this heap, or already freed");
+        free_large(M, p);
     }
-    if (!rcy__large_owned(&M->large, p))
-        bad_pointer(M, p, "rcy_free", "pointer not allocated by this heap, or already freed");
-    free_large(M, p);
+    rcy__mem_trace(M, p, NULL, 0, NULL, NULL);
 }
 
 /* An object's death: on a thread that does not own the heap, its block
-   goes back as a remote free. */
+   goes back as a remote free. (The heap's owner, not the arena's copy of
+   it, which a tracer marks: pool.h.) */
 void rcy__mem_release(rcy_mem *M, rcy_arena *a, void *p)
 {
 #if RCY_CHECK_LEVEL >= 1
@@ -244,12 +262,15 @@ void rcy__mem_release(rcy_mem *M, rcy_arena *a, void *p)
     else
         rcy__mem_free(M, p, "rcy_decref");
 #else
-    if (RCY_UNLIKELY(!(a ? rcy__thread_owns(&a->thread) : rcy__mem_owned_here(M))))
+    if (RCY_UNLIKELY(!rcy__mem_owned_here(M))) {
         rcy__mem_free_remote(M, p, "rcy_decref", 1);
-    else if (a)
+        return;
+    }
+    if (a)
         rcy__pool_free(&M->pools, rcy__pool_of(a, p), p);
     else
         free_large(M, p);
+    rcy__mem_trace(M, p, NULL, 0, NULL, NULL);
 #endif
 }
 
@@ -313,28 +334,67 @@ static void *enomem(void)
     return NULL;
 }
 
-/* Everything rcy_malloc's fast path declines: 0 bytes, large requests, a
-   class with no free block in its first pool, and every call of a checked
-   build. */
-static RCY_NOINLINE void *malloc_general(rcy_mem *M, size_t n)
+/* A block of n bytes the tracer samples: small ones from a pool class
+   tagged RCY_TAG_TRACED, so that their frees reach it (mem.h). */
+static void *alloc_sampled(rcy_mem *M, size_t n)
+{
+    if (n > RCY_SMALL_MAX)
+        return rcy__mem_alloc_large(M, n, RCY_KIND_PLAIN, NULL);
+    rcy_pool_class *pc =
+        rcy__pools_class(&M->pools, RCY_KIND_PLAIN, rcy__malloc_class(n), RCY_TAG_TRACED);
+    return pc ? rcy__mem_alloc_in(M, pc) : NULL;
+}
+
+/* malloc_general's rare cases: 0 bytes, large requests, every request
+   while a tracer is set (which is told of those it traces here). */
+static RCY_NOINLINE void *malloc_cold(rcy_mem *M, size_t n, void *ra)
 {
     void *p;
-    RCY_MEM_ENTER(M);
-    if (RCY_LIKELY(n <= RCY_SMALL_MAX))
+    /* a sampler's common case first: a small block it does not sample */
+    if (M->trace && !M->trace_all && n - 1 < RCY_SMALL_MAX && (M->sample_left -= (int64_t)n) > 0)
+        return rcy__mem_alloc_in(M, &M->pools.plain[RCY_KIND_PLAIN][((n - 1) >> 4) * 2 + 1]);
+    int traced = M->trace && (M->sample_left <= 0 || rcy__mem_trace_wants(M, n));
+    if (RCY_UNLIKELY(traced) && !M->trace_all)
+        p = alloc_sampled(M, n);
+    else if (n <= RCY_SMALL_MAX)
         p = rcy__mem_alloc_in(M, &M->pools.plain[RCY_KIND_PLAIN][rcy__malloc_class(n)]);
     else
         p = rcy__mem_alloc_large(M, n, RCY_KIND_PLAIN, NULL);
+    if (p && traced)
+        M->trace(M, NULL, p, n, NULL, ra);
+    return p;
+}
+
+/* Everything rcy_malloc's fast path declines: a class with no free block
+   in its first pool (a pool's untouched blocks are served here), and
+   malloc_cold's cases, and every call of a checked build. The common case
+   is tested as the fast path tests it (fast_max), so that a tracer costs
+   it no test of its own. ra: the caller's return address, for the
+   tracer. */
+static RCY_NOINLINE void *malloc_general(rcy_mem *M, size_t n, void *ra)
+{
+    void *p;
+    RCY_MEM_ENTER(M);
+    /* the second test: a sampler's common case, a small block it does not
+       sample (sample_left is 0 unless a sampler is set; what it leaves is
+       positive, so the subtraction reads as true) */
+    if (RCY_LIKELY(n - 1 < M->fast_max) ||
+        (M->sample_left > (int64_t)n && n - 1 < RCY_SMALL_MAX && (M->sample_left -= (int64_t)n)))
+        p = rcy__mem_alloc_in(M, &M->pools.plain[RCY_KIND_PLAIN][((n - 1) >> 4) * 2 + 1]);
+    else
+        p = malloc_cold(M, n, ra);
     RCY_MEM_LEAVE(M);
     return p ? p : enomem();
 }
 
 /* The fast path pops a freed block of the class's first pool and makes no
-   call: n - 1 < RCY_SMALL_MAX is one test for 1..512 bytes. */
-void *rcy_malloc(rcy_heap *h, size_t n)
+   call: n - 1 < fast_max is one test for 1..512 bytes, and for none while
+   a tracer is set (fast_max 0): the compare reads its bound from the heap
+   instead of an immediate, the same number of instructions. */
+static inline void *malloc_fast(rcy_mem *M, size_t n)
 {
-    rcy_mem *M = rcy__mem_of(h);
 #if RCY_CHECK_LEVEL == 0
-    if (RCY_LIKELY(n - 1 < RCY_SMALL_MAX)) {
+    if (RCY_LIKELY(n - 1 < M->fast_max)) {
         /* rcy__malloc_class(n) is 2 * k + 1 for k = (n - 1) / 16: counting from
            class 1, two classes a step, the step a shift */
         rcy_pool_class *odd = &M->pools.plain[RCY_KIND_PLAIN][1];
@@ -346,8 +406,21 @@ void *rcy_malloc(rcy_heap *h, size_t n)
             return b;
         }
     }
+#else
+    (void)M;
+    (void)n;
 #endif
-    return malloc_general(M, n);
+    return NULL;
+}
+
+/* The caller's return address is read on the slow path alone: passed as
+   an argument of an inline function, it was read before the fast path,
+   an instruction more. */
+void *rcy_malloc(rcy_heap *h, size_t n)
+{
+    rcy_mem *M = rcy__mem_of(h);
+    void *b = malloc_fast(M, n);
+    return RCY_LIKELY(b != NULL) ? b : malloc_general(M, n, RCY_CALLER());
 }
 
 void *rcy_calloc(rcy_heap *h, size_t count, size_t n)
@@ -355,7 +428,9 @@ void *rcy_calloc(rcy_heap *h, size_t count, size_t n)
     size_t total;
     if (__builtin_mul_overflow(count, n, &total))
         return enomem();
-    void *p = rcy_malloc(h, total);
+    void *p = malloc_fast(rcy__mem_of(h), total);
+    if (!p)
+        p = malloc_general(rcy__mem_of(h), total, RCY_CALLER());
     if (p)
         memset(p, 0, total);
     return p;
@@ -508,18 +583,29 @@ size_t rcy_usable_size(rcy_heap *h, const void *p)
     return rcy__large_header(p)->size;
 }
 
+/* A tracer sees a resize as the old block's free and the new block's
+   allocation by the caller of rcy_realloc (as Python's tracemalloc). */
 void *rcy_realloc(rcy_heap *h, void *p, size_t n)
 {
+    void *ra = RCY_CALLER();
     if (!p)
-        return rcy_malloc(h, n);
+        return malloc_general(rcy__mem_of(h), n, ra);
     if (n == 0) {
         rcy_free(h, p);
-        return rcy_malloc(h, 0);
+        return malloc_general(rcy__mem_of(h), 0, ra);
     }
     size_t old = rcy_usable_size(h, p); /* validates p (the remote way if h is not ours) */
     int small = rcy__pagemap_lookup(p) != NULL;
-    if (small && n <= RCY_SMALL_MAX && rcy__malloc_class(n) == rcy__malloc_class(old))
+    /* kept in place, a block is traced anew when all are; a sampler's
+       block moves, so that a sample is in a tagged pool (malloc_cold) */
+    rcy_mem *Mh = rcy__mem_of(h);
+    int sampling = Mh->trace && !Mh->trace_all;
+    if (small && n <= RCY_SMALL_MAX && rcy__malloc_class(n) == rcy__malloc_class(old) &&
+        !sampling) {
+        if (rcy__mem_owned_here(Mh))
+            rcy__mem_trace(Mh, p, p, n, NULL, ra);
         return p;
+    }
     /* a large block is resized in place only by its owner (the set of large
        blocks is the owner's); another thread keeps it when it is not to grow */
     if (!small && n > RCY_SMALL_MAX && !rcy__mem_owned_here(rcy__mem_of(h)) && n <= old)
@@ -531,13 +617,17 @@ void *rcy_realloc(rcy_heap *h, void *p, size_t n)
         RCY_MEM_ENTER(M);
         check_large_not_pending(M, p, "rcy_realloc");
         void *q = rcy__large_realloc(&M->large, p, n);
-        if (q)
+        if (q) {
             rcy__mem_note_large(q);
+            rcy__mem_trace(M, p, NULL, 0, NULL, NULL);
+            if (M->trace && rcy__mem_trace_wants(M, n))
+                M->trace(M, NULL, q, n, NULL, ra);
+        }
         note_large_bytes(M);
         RCY_MEM_LEAVE(M);
         return q ? q : enomem();
     }
-    void *q = rcy_malloc(h, n);
+    void *q = malloc_general(rcy__mem_of(h), n, ra);
     if (!q)
         return NULL;
     memcpy(q, p, old < n ? old : n);

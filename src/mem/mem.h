@@ -32,6 +32,26 @@ typedef struct rcy_mem {
        of such heaps, and reclaims M if it is then empty; 0 if M has an
        owner again (the caller pushes p onto its remote list instead). */
     int (*orphan_free)(struct rcy_mem *M, void *p);
+    /* Allocation tracing (the tools layer's, tools/trace.c; docs/design.md,
+       "Tracing costs nothing when off"). fast_max: the largest request
+       rcy_malloc's fast path serves: RCY_SMALL_MAX, or 0 while a tracer is
+       set, so that every allocation takes a slow path (and every arena's
+       owner copy is marked, so that every free does: pool.h). trace: NULL
+       when off; else called on those slow paths for every block handed out
+       (block, n the bytes asked for, type the object's type or NULL, ra the
+       return address into the caller of the public function), every block
+       freed (old), or both at once for a resize (rcy__mem_trace).
+       trace_all: every allocation is traced, and every free reaches the
+       hook; else allocations are sampled: sample_left counts the bytes to
+       the next sample down (the tracer draws it), a sampled small block
+       comes from a pool class tagged RCY_TAG_TRACED (and a sampled object
+       from the large path), whose frees the fast paths decline, so that
+       only they and the large blocks' reach the hook. */
+    size_t fast_max;
+    void (*trace)(struct rcy_mem *M, void *old, void *block, size_t n, const void *type, void *ra);
+    void *trace_state;
+    int64_t sample_left;
+    int trace_all;
 #if RCY_CHECK_LEVEL >= 1
     _Atomic uintptr_t user; /* the thread inside the heap now (rcy__mem_enter), 0: none */
     unsigned user_depth;    /* its nested entries */
@@ -46,6 +66,33 @@ static inline rcy_mem *rcy__mem_of(rcy_heap *h)
 
 void rcy__mem_init(rcy_mem *M);
 void rcy__mem_fini(rcy_mem *M);
+
+/* Sets the tracer's hook (NULL: none), with what makes every allocation
+   reach a slow path (fast_max) and, all: every allocation traced, every
+   free too (the arenas' owner mark); else sampling (sample_left). */
+void rcy__mem_set_tracer(rcy_mem *M,
+                         void (*trace)(rcy_mem *M, void *old, void *block, size_t n,
+                                       const void *type, void *ra),
+                         void *state, int all);
+/* The tag of the pool classes of sampled small blocks of rcy_malloc. */
+extern const char rcy__traced_tag;
+#define RCY_TAG_TRACED ((const void *)&rcy__traced_tag)
+/* With a tracer set: 1 if an allocation of n bytes is to be traced (all
+   of them, or the sample the countdown falls in). */
+static inline int rcy__mem_trace_wants(rcy_mem *M, size_t n)
+{
+    if (M->trace_all)
+        return 1;
+    M->sample_left -= (int64_t)n;
+    return M->sample_left <= 0;
+}
+/* Tells the tracer, if one is set: for the slow paths. */
+static inline void rcy__mem_trace(rcy_mem *M, void *old, void *block, size_t n, const void *type,
+                                  void *ra)
+{
+    if (RCY_UNLIKELY(M->trace != NULL))
+        M->trace(M, old, block, n, type, ra);
+}
 
 /* tag: as for a pool class (pool.h); NULL for rcy_malloc's blocks. */
 void *rcy__mem_alloc_large(rcy_mem *M, size_t n, unsigned kind, const void *tag);

@@ -268,8 +268,9 @@ static rcy_arena *arena_new(rcy_pools *P)
        references pointing ahead (walking newest first made a full
        collection of a 1e6-object graph 1.12x slower). */
     arenas_lock(P);
-    atomic_store_explicit(&a->thread, atomic_load_explicit(&P->thread, memory_order_relaxed),
-                          memory_order_relaxed);
+    atomic_store_explicit(
+        &a->thread, atomic_load_explicit(&P->thread, memory_order_relaxed) | P->arena_thread_mark,
+        memory_order_relaxed);
     a->all_next = NULL;
     a->all_prev = P->all_last;
     if (P->all_last)
@@ -667,8 +668,14 @@ void rcy__pools_set_thread(rcy_pools *P, uintptr_t id)
     arenas_lock(P);
     atomic_store_explicit(&P->thread, id, memory_order_relaxed);
     for (rcy_arena *a = P->all; a; a = a->all_next)
-        atomic_store_explicit(&a->thread, id, memory_order_relaxed);
+        atomic_store_explicit(&a->thread, id | P->arena_thread_mark, memory_order_relaxed);
     arenas_unlock(P);
+}
+
+void rcy__pools_set_arena_mark(rcy_pools *P, uintptr_t mark)
+{
+    P->arena_thread_mark = mark;
+    rcy__pools_set_thread(P, atomic_load_explicit(&P->thread, memory_order_relaxed));
 }
 
 void rcy__pools_after_fork(rcy_pools *P)

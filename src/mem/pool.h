@@ -163,7 +163,16 @@ typedef struct rcy_pools {
     _Atomic uintptr_t remote;
     void (*collect_remote)(void *owner);
     _Atomic int arenas_busy; /* the spin lock of the list of arenas (pool.c) */
+    /* OR-ed into every arena's copy of `thread` (0, or RCY_THREAD_TRACED
+       while a tracer is set: mem.h): the copy then matches no thread, and
+       rcy_free's and death's fast paths, which compare it, take the slow
+       paths, where the tracer hears of every free. */
+    uintptr_t arena_thread_mark;
 } rcy_pools;
+
+/* A mark no thread id has (ids are thread pointers, at least 16-byte
+   aligned, or RCY_THREAD_NONE = 1). */
+#define RCY_THREAD_TRACED ((uintptr_t)2)
 
 #define RCY_REMOTE_ORPHAN ((uintptr_t)1)
 
@@ -178,6 +187,8 @@ static inline void rcy__pools_collect_remote(rcy_pools *P)
 /* Makes thread id the owner: every arena's copy too. Safe while another
    thread uses the heap (the list of arenas is walked under its lock). */
 void rcy__pools_set_thread(rcy_pools *P, uintptr_t id);
+/* Sets arena_thread_mark and every arena's copy of the owner with it. */
+void rcy__pools_set_arena_mark(rcy_pools *P, uintptr_t mark);
 /* In a child process after fork: the lock of the list of arenas is free
    (the thread that held it did not survive the fork). */
 void rcy__pools_after_fork(rcy_pools *P);

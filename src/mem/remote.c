@@ -141,7 +141,8 @@ static void check_small_remote(const rcy_mem *M, rcy_arena *a, void *p, const ch
 {
     if (a->owner != M)
         remote_misuse(p, api, "the block belongs to another heap");
-    if (!object && rcy__pool_tag(rcy__pool_of(a, p)))
+    const void *tag = rcy__pool_tag(rcy__pool_of(a, p));
+    if (!object && tag && tag != RCY_TAG_TRACED) /* a sampled block's pool is tagged (mem.h) */
         remote_misuse(p, api,
                       "this is a recycle object, not a block from rcy_malloc: release it with "
                       "rcy_decref");

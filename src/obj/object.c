@@ -38,7 +38,8 @@ static const char *object_name(const rcy_mem *M, const void *p)
 {
     const void *tag = NULL;
     if (((uintptr_t)p & (sizeof(rcy_objhead) - 1)) ||
-        rcy__mem_block_state(M, rcy__object_block(p), &tag) != RCY_BLOCK_LIVE || !tag)
+        rcy__mem_block_state(M, rcy__object_block(p), &tag) != RCY_BLOCK_LIVE || !tag ||
+        tag == RCY_TAG_TRACED) /* a sampled block of rcy_malloc's (mem.h) */
         return NULL;
     const char *name = ((const rcy_type *)tag)->name;
     return name ? name : "?";
@@ -210,13 +211,27 @@ static inline uintptr_t sized_key(const rcy_type *t, unsigned cls)
     return ((uintptr_t)1 << 63) | ((uintptr_t)t << 6) | cls;
 }
 
+/* While a tracer is set the cache stays empty, so that every creation
+   takes new_general, which tells the tracer (rcy__objects_flush_types);
+   the entries go to a cache of the slow path's own (traced_types). */
 static RCY_NOINLINE rcy_pool_class *type_pools_miss(rcy_objects *O, const rcy_type *t, unsigned cls,
                                                     uintptr_t key, rcy_type_pools *entry)
 {
+    if (O->mem.trace) {
+        entry = &O->traced_types[entry - O->types];
+        if (entry->key == key)
+            return entry->pc;
+    }
     rcy_pool_class *pc = rcy__pools_class(&O->mem.pools, kind_of_type(t), cls, t);
     if (pc)
         *entry = (rcy_type_pools){key, pc};
     return pc;
+}
+
+void rcy__objects_flush_types(rcy_objects *O)
+{
+    memset(O->types, 0, sizeof O->types);
+    memset(O->traced_types, 0, sizeof O->traced_types);
 }
 
 static inline rcy_type_pools *type_pools_entry(rcy_objects *O, uintptr_t key)
@@ -243,10 +258,13 @@ static inline size_t object_bytes(int collectable, size_t n)
     return collectable && bytes < RCY_TRACKED_MIN_BLOCK ? RCY_TRACKED_MIN_BLOCK : bytes;
 }
 
-/* A block of `bytes` for an object of type t; sized: from rcy_new_sized. */
-static rcy_objhead *object_block(rcy_objects *O, const rcy_type *t, size_t bytes, int sized)
+/* A block of `bytes` for an object of type t; sized: from rcy_new_sized;
+   large: from the large path whatever its size (a sampled object, whose
+   death then reaches the tracer: mem.h). */
+static rcy_objhead *object_block(rcy_objects *O, const rcy_type *t, size_t bytes, int sized,
+                                 int large)
 {
-    if (RCY_UNLIKELY(bytes > RCY_SMALL_MAX))
+    if (RCY_UNLIKELY(large))
         return rcy__mem_alloc_large(&O->mem, bytes, kind_of_type(t), t);
     unsigned cls = rcy__size_class(bytes);
     rcy_pool_class *pc = type_pools(O, t, cls, sized ? sized_key(t, cls) : new_key(t));
@@ -278,9 +296,11 @@ static inline void check_layout(const rcy_type *t, size_t n, const char *api)
 }
 
 /* Every creation that new_fast declines: a collection is due, the young
-   vector must grow, the type's pools are not cached or have no free
-   block, a large object, or out of memory. */
-static RCY_NOINLINE void *new_general(rcy_objects *O, const rcy_type *t, size_t n, int sized)
+   vector must grow, the type's pools are not cached (always, while a
+   tracer is set) or have no free block, a large object, or out of memory.
+   ra: the caller's return address, for the tracer. */
+static RCY_NOINLINE void *new_general(rcy_objects *O, const rcy_type *t, size_t n, int sized,
+                                      void *ra)
 {
     if (!sized) /* every build: each type's first rcy_new in a heap comes here */
         check_layout(t, n, "rcy_new");
@@ -301,21 +321,27 @@ static RCY_NOINLINE void *new_general(rcy_objects *O, const rcy_type *t, size_t 
             O->world_stop(0);
     }
     size_t bytes = n <= SIZE_MAX - RCY_TRACKED_MIN_BLOCK ? object_bytes(collectable, n) : 0;
-    rcy_objhead *hd = bytes ? object_block(O, t, bytes, sized) : NULL;
+    rcy_mem *M = &O->mem;
+    int traced = M->trace && bytes && rcy__mem_trace_wants(M, n);
+    int large = bytes > RCY_SMALL_MAX || (traced && !M->trace_all);
+    rcy_objhead *hd = bytes ? object_block(O, t, bytes, sized, large) : NULL;
     if (!hd) {
         errno = ENOMEM;
         return NULL;
     }
-    /* track() clears NOTED; a large object counts in the atomic mode
-       (recycle.h): every thread changes its count with atomics */
-    *hd = bytes > RCY_SMALL_MAX ? (rcy_objhead){RCY_IMPL_ATOMIC + 1u, RCY_GC_NOTED | RCY_GC_LARGE}
-                                : (rcy_objhead){1, RCY_GC_NOTED};
+    /* track() clears NOTED; a large object (or a sampled one, which takes
+       the large path) counts in the atomic mode (recycle.h): every thread
+       changes its count with atomics */
+    *hd = large ? (rcy_objhead){RCY_IMPL_ATOMIC + 1u, RCY_GC_NOTED | RCY_GC_LARGE}
+                : (rcy_objhead){1, RCY_GC_NOTED};
     void *o = hd + 1;
     zero_payload(o, n);
     if (collectable) {
         O->young_count++;
         track(O, o, t);
     }
+    if (traced)
+        M->trace(M, NULL, hd, n, t, ra);
     return o;
 }
 
@@ -355,7 +381,7 @@ void *rcy_new_sized(rcy_heap *h, const rcy_type *t, size_t n)
     void *o = NULL;
     if (n <= RCY_SMALL_MAX - sizeof(rcy_objhead))
         o = new_fast(O, t, n, sized_key(t, rcy__size_class(object_bytes(rcy__collectable(t), n))));
-    return RCY_LIKELY(o != NULL) ? o : new_general(O, t, n, 1);
+    return RCY_LIKELY(o != NULL) ? o : new_general(O, t, n, 1, RCY_CALLER());
 }
 
 /* A type whose objects are large never enters the cache under new_key,
@@ -368,7 +394,7 @@ void *rcy_new(rcy_heap *h, const rcy_type *t)
     check_layout(t, t->size, "rcy_new");
 #endif
     void *o = new_fast(O, t, t->size, new_key(t));
-    return RCY_LIKELY(o != NULL) ? o : new_general(O, t, t->size, 0);
+    return RCY_LIKELY(o != NULL) ? o : new_general(O, t, t->size, 0, RCY_CALLER());
 }
 
 /* ---- traversal and clearing ---- */
@@ -572,7 +598,7 @@ static void check_object(void *o, const char *api)
         rcy__misuse("%s(%p): not an object pointer", api, o);
     const void *b = rcy__object_block(o), *tag = NULL;
     rcy_block_state state = rcy__mem_block_state(NULL, b, &tag);
-    if (state == RCY_BLOCK_FOREIGN || (state == RCY_BLOCK_LIVE && !tag))
+    if (state == RCY_BLOCK_FOREIGN || (state == RCY_BLOCK_LIVE && (!tag || tag == RCY_TAG_TRACED)))
         rcy__misuse("%s(%p): not a recycle object (a pointer from malloc, rcy_malloc, the "
                     "stack or a static, or one into an object)",
                     api, o);

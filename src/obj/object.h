@@ -83,10 +83,11 @@ struct rcy_objects {
     rcy_mem mem;     /* first */
     rcy_young young; /* generations 0 and 1 */
     rcy_type_pools types[RCY_TYPE_CACHE];
-    size_t count[RCY_GEN_PERMANENT + 1]; /* tracked objects per generation */
-    size_t unreachable;                  /* tracked objects in a running collection's garbage */
-    size_t young_count;                  /* tracked allocations minus deallocations */
-    size_t young_limit;                  /* the collector is called when young_count passes it */
+    rcy_type_pools traced_types[RCY_TYPE_CACHE]; /* the slow path's, while tracing (object.c) */
+    size_t count[RCY_GEN_PERMANENT + 1];         /* tracked objects per generation */
+    size_t unreachable; /* tracked objects in a running collection's garbage */
+    size_t young_count; /* tracked allocations minus deallocations */
+    size_t young_limit; /* the collector is called when young_count passes it */
     /* Hooks a higher layer registers, the only calls up from this layer:
        young_full when young_count passes young_limit (the collector),
        weak_clear when an object with RCY_GC_WEAKREFD dies (weak references;
@@ -246,6 +247,9 @@ static inline size_t rcy__tracked_count(const rcy_objects *O)
 
 void rcy__objects_init(rcy_objects *O);
 void rcy__objects_fini(rcy_objects *O);
+/* Empties the cache of the types' pools: with a tracer set (mem.h), it
+   then stays empty and every creation takes the slow path. */
+void rcy__objects_flush_types(rcy_objects *O);
 
 /* ---- the references of an object: the one walk every layer uses ----
  * visit(&slot, arg) for every reference slot of o, whose type is t: first

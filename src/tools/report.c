@@ -7,7 +7,7 @@
  * One function per section, each gathering its facts once and writing
  * them through the writer `w`, which knows the format: a section is the
  * same facts in either. The sections: summary, types (census), sites
- * (allocation tracing: report_sites), pools, pinned pools, large blocks,
+ * (allocation sites from the traces: report_sites), pools, pinned pools, large blocks,
  * purge, collection, retainers (dominators, with a chain of references to
  * each from rcy_why_alive), arenas (rcy_arena_map). */
 #include <errno.h>
@@ -15,9 +15,11 @@
 #include <string.h>
 
 #include "mem/mem.h"
+#include "tools/trace.h"
 #include "util/sys.h"
 
 #define TOP_TYPES 20
+#define TOP_SITES 10
 #define TOP_PINNED 8
 #define TOP_LARGE 10
 #define TOP_RETAINERS 8
@@ -155,24 +157,46 @@ static void report_types(writer *w, const rcy_census *c)
         j_close(w, ']');
 }
 
-/* The allocation sites that hold the most (issue 24, item 1). Tracing is
-   not part of this build: the section says so. Where tracing exists, this
-   is the one function to fill: in JSON, "sites": {"available": true,
-   "items": [{"site": "function file:line", "count": n, "bytes": n}]},
-   which recycle-report already renders. */
+/* The allocation sites that hold the most (issue 24, item 1), from the
+   heap's traces (tools/trace.h). In JSON: "sites": {"available": true,
+   "sampled": b, "items": [{"site": "func (file:line)", "count": n,
+   "bytes": n}]}, or "available": false with the reason. */
 static void report_sites(writer *w, rcy_heap *h)
 {
-    (void)h;
-    const char *why = "allocation tracing is not available in this build";
+    rcy_trace_site *sites = calloc(TOP_SITES, sizeof *sites);
+    size_t n = sites ? rcy__trace_top_sites(h, sites, TOP_SITES) : 0;
+    const char *why = !sites                    ? "out of memory for the sites"
+                      : !rcy_trace_is_tracing(h) ? "allocation tracing is off (rcy_trace_start)"
+                                                 : NULL;
     if (w->json) {
         j_open(w, "sites", '{');
         j_key(w, "available");
-        fputs("false", w->out);
-        j_text(w, "reason", why);
+        fputs(why ? "false" : "true", w->out);
+        if (why) {
+            j_text(w, "reason", why);
+        } else {
+            j_key(w, "sampled");
+            fputs(n && sites[0].sampled ? "true" : "false", w->out);
+            j_open(w, "items", '[');
+            for (size_t i = 0; i < n; i++) {
+                j_open(w, NULL, '{');
+                j_text(w, "site", sites[i].text);
+                j_num(w, "count", sites[i].count);
+                j_num(w, "bytes", sites[i].bytes);
+                j_close(w, '}');
+            }
+            j_close(w, ']');
+        }
         j_close(w, '}');
     } else {
-        fprintf(w->out, "\n-- allocation sites --\n%s\n", why);
+        fprintf(w->out, "\n-- allocation sites (most bytes first%s) --\n",
+                n && sites[0].sampled ? ", estimated from samples" : "");
+        if (why)
+            fprintf(w->out, "%s\n", why);
+        for (size_t i = 0; i < n; i++)
+            fprintf(w->out, "%12zu %12zu  %s\n", sites[i].count, sites[i].bytes, sites[i].text);
     }
+    free(sites);
 }
 
 static void report_pools(writer *w, const rcy_mem_stats *s)

@@ -15,11 +15,15 @@
    whose step, passed as a function pointer, should be inlined into it. */
 #define RCY_NOINLINE __attribute__((noinline))
 #define RCY_ALWAYS_INLINE inline __attribute__((always_inline))
+/* The return address into the caller of the public function that says
+   it: the allocation site the tracer records (tools/trace.c). */
+#define RCY_CALLER() __builtin_return_address(0)
 #else
 #define RCY_LIKELY(x) (x)
 #define RCY_UNLIKELY(x) (x)
 #define RCY_NOINLINE
 #define RCY_ALWAYS_INLINE inline
+#define RCY_CALLER() ((void *)0)
 #endif
 
 /* The struct of type `type` whose member `member` is at ptr: how a layer

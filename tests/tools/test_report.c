@@ -3,12 +3,15 @@
  * holding objects, a garbage cycle, pinned pools and a large block: the
  * text names what holds memory; the JSON follows its schema, checked by
  * tests/tools/check_report.py (with python3), which also makes the HTML
- * page with tools/recycle-report and checks it; bad arguments. */
+ * page with tools/recycle-report and checks it; bad arguments; with
+ * tracing on, the sites section names the function that allocated. */
 #define _POSIX_C_SOURCE 200809L
 
 #include <errno.h>
 
 #include "check.h"
+
+#define RCY_NOINLINE_TEST __attribute__((noinline))
 
 typedef struct cache {
     size_t len;
@@ -77,6 +80,47 @@ static void build(rcy_heap *h, cache **cache_out, void **pins, size_t npins, voi
     *big = rcy_malloc(h, 100000);
 }
 
+/* Allocates n entries for the traced part: the site the report must name. */
+static RCY_NOINLINE_TEST void make_traced_entries(rcy_heap *h, void **out, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        out[i] = rcy_new(h, &entry_type);
+}
+
+/* With tracing on, the report's sites hold the 200 entries' bytes at
+   make_traced_entries, first (the largest site), in both formats. */
+static void test_traced_sites(void)
+{
+    rcy_heap *h = check_new_heap();
+    CHECK_EQ(rcy_trace_start(h, 1), 0);
+    void *e[200];
+    make_traced_entries(h, e, 200);
+    FILE *text = tmpfile();
+    CHECK(text != NULL);
+    CHECK_EQ(rcy_heap_report(h, text, RCY_REPORT_TEXT), 0);
+    char *t = read_all(text);
+    const char *sites = t ? strstr(t, "-- allocation sites") : NULL;
+    CHECK(sites != NULL);
+    unsigned long count = 0;
+    CHECK(sites && sscanf(strchr(sites, '\n') + 1, "%lu", &count) == 1);
+    CHECK_EQ(count, 200);
+    CHECK(sites && strstr(sites, "make_traced_entries"));
+    free(t);
+    (void)fclose(text);
+    FILE *json = tmpfile();
+    CHECK(json != NULL);
+    CHECK_EQ(rcy_heap_report(h, json, RCY_REPORT_JSON), 0);
+    char *j = read_all(json);
+    CHECK(j && strstr(j, "\"sites\":{\"available\":true,\"sampled\":false,\"items\":[{\"site\":"));
+    CHECK(j && strstr(j, "make_traced_entries"));
+    free(j);
+    (void)fclose(json);
+    for (size_t i = 0; i < 200; i++)
+        rcy_decref(e[i]);
+    rcy_trace_stop(h);
+    rcy_heap_destroy(h);
+}
+
 int main(void)
 {
     rcy_heap *h = check_new_heap();
@@ -93,7 +137,7 @@ int main(void)
     CHECK(t && strstr(t, "entry"));
     CHECK(t && strstr(t, "SUSPECT cache"));
     CHECK(t && strstr(t, "pinned pools"));
-    CHECK(t && strstr(t, "allocation tracing is not available"));
+    CHECK(t && strstr(t, "allocation tracing is off"));
     CHECK(t && strstr(t, "2 objects, 128 bytes held only by garbage cycles"));
     CHECK(t && strstr(t, "100000 B"));
     free(t);
@@ -138,5 +182,6 @@ int main(void)
     rcy_free(h, big);
     CHECK_EQ(rcy_gc_collect(h, -1), 2);
     rcy_heap_destroy(h);
+    test_traced_sites();
     return check_summary("test_report");
 }

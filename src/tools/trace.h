@@ -1,0 +1,95 @@
+/* SPDX-License-Identifier: MIT */
+/* trace: allocation tracing (Python's tracemalloc for a heap), the
+ * tracer's state shared by trace.c (recording) and snapshot.c (snapshots,
+ * statistics), and the entry point the heap report uses.
+ *
+ * The tracer is the memory layer's trace hook (mem.h): while it is set,
+ * every allocation and free of the heap takes a slow path that calls it,
+ * and nothing else changes (docs/design.md, "Tracing costs nothing when
+ * off"). It keeps one record per traced block, keyed by the block's start
+ * (an object's block starts 8 bytes before the object), in an open-address
+ * table with backward-shift deletion, and each distinct traceback once
+ * (interned, kept until tracing stops). Sampling draws the bytes to the
+ * next sample from an exponential distribution (a Poisson process over
+ * bytes; the memory layer counts them down, mem.h) and gives a sampled block of n bytes the weight
+ * n / (1 - exp(-n / mean)): the inverse of its chance to be sampled, so
+ * that sums of weights estimate bytes without bias. Invariants: current is
+ * the sum of the live records' weights; peak >= current. */
+#ifndef RCY_TRACE_H
+#define RCY_TRACE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "obj/object.h"
+
+/* One traced block, 16 bytes, so that the table stays small: its type,
+   if an object's, is read from the heap when a snapshot is taken (the
+   object is alive while traced), and its weight is computed from its size
+   (rcy__trace_weight). */
+typedef struct rcy_trace_rec {
+    uintptr_t block; /* 0: an empty slot */
+    uint32_t tb;     /* index of its traceback << 1, | 1 for an object's block (object + 8) */
+    uint32_t size;   /* bytes asked for, saturated at UINT32_MAX */
+} rcy_trace_rec;
+
+/* A trace as a snapshot keeps it. */
+typedef struct rcy_trace_item {
+    const rcy_type *type; /* NULL for a block of rcy_malloc's */
+    size_t size;
+    double weight; /* its bytes, or their estimate when sampling */
+    uint32_t tb;
+    uint32_t object;
+} rcy_trace_item;
+
+/* An interned traceback: frames[first .. first + n) of the tracer's. */
+typedef struct rcy_trace_tb {
+    uint32_t first, n;
+    uint64_t hash;
+} rcy_trace_tb;
+
+typedef struct rcy_tracer {
+    int nframes;
+    int busy;    /* inside the hook: an allocation made by backtrace() is not traced */
+    size_t mean; /* sampling's mean interval in bytes; 0: every allocation */
+    uint64_t rng;
+    rcy_trace_rec *recs; /* the traces, open addressing by block */
+    size_t mask, used;
+    unsigned shift;    /* 64 - log2(mask + 1): the hash's top bits (trace.c) */
+    rcy_trace_tb *tbs; /* interned tracebacks */
+    size_t ntbs, captbs;
+    uint32_t *tb_index; /* hash -> tbs index + 1 (0: empty), power-of-two size */
+    size_t tb_mask;
+    void **frames; /* every interned traceback's frames */
+    size_t nframes_used, capframes;
+    double current, peak;
+    size_t dropped; /* traces lost for want of memory */
+    void *last_ra;  /* one frame: the last caller and its traceback, for loops */
+    long last_tb;
+} rcy_tracer;
+
+/* The bytes a trace of size bytes stands for: size, or when sampling
+   size / P(sampled). */
+double rcy__trace_weight(const rcy_tracer *T, size_t size);
+/* The tracer of h, NULL when it does not trace. */
+rcy_tracer *rcy__tracer_of(rcy_heap *h);
+/* Forgets h's traces at heap destruction. */
+void rcy__trace_fini(rcy_heap *h);
+
+/* ---- for the heap report ----
+ * The top sites of a heap, by innermost frame, for a report to print. */
+#define RCY_TRACE_SITE_FRAMES 8
+typedef struct rcy_trace_site {
+    void *frames[RCY_TRACE_SITE_FRAMES]; /* a traceback of the site, innermost first */
+    int nframes;
+    char text[256]; /* the innermost frame symbolized: "func (file:line)" */
+    size_t count;   /* blocks traced there (sampling: estimated) */
+    size_t bytes;   /* their bytes (sampling: estimated) */
+    size_t traces;  /* traces behind these figures (samples when sampling) */
+    int sampled;    /* 1: count and bytes are estimates from samples */
+} rcy_trace_site;
+/* Fills out[0 .. max) with h's sites holding the most bytes, most first;
+   returns how many it filled (0 when h does not trace or out of memory). */
+size_t rcy__trace_top_sites(rcy_heap *h, rcy_trace_site *out, size_t max);
+
+#endif
