@@ -241,10 +241,11 @@ typedef struct rcy_type {
  *   RCY_IMPL_ATOMIC..RCY_IMMORTAL-1: an atomic count (large objects) of
  *   refcnt - RCY_IMPL_ATOMIC, changed by every thread with atomics;
  *   RCY_IMMORTAL: saturated, never freed.
- * The owner is found from the object's arena (1 MiB aligned, the owner's
- * thread pointer at a fixed place in its bookkeeping), so the fast paths
- * test the count's range first (a large object's arena is not there to
- * read), then the owner. */
+ * The owner is found from the object's arena (1 MiB aligned, a copy of
+ * the owner's thread pointer at a fixed offset, not coloured like the
+ * arena's bookkeeping: mask, load, compare), so the fast paths test the
+ * count's range first (a large object's arena is not there to read), then
+ * the owner. */
 typedef struct rcy_objhead {
     uint32_t refcnt; /* see above */
     uint32_t gcword; /* flags, generation, and during a collection gc_refs */
@@ -254,8 +255,9 @@ typedef struct rcy_objhead {
 #define RCY_IMPL_LOCAL_MAX 0x7fffffffu
 #define RCY_IMPL_ATOMIC 0x80000000u
 #define RCY_IMPL_ARENA_SHIFT 20
-/* offsetof(rcy_arena, thread) at check level 0: mem/pool.h checks */
-#define RCY_IMPL_ARENA_THREAD_AT 3648
+/* where each arena keeps the owner's id for the inline paths (mem/pool.h's
+   RCY_ARENA_OWNER_AT at check level 0, which it checks) */
+#define RCY_IMPL_ARENA_OWNER_AT 16320
 /* gcword bit: this object's decrements need not be reported to the
    collector (it is untracked, or one was reported since it was examined) */
 #define RCY_GCWORD_NOTED (1u << 26)
@@ -276,12 +278,11 @@ RCY_API void rcy_impl_decref_shared(void *o);
 
 /* 1 if the calling thread owns the heap of the small object whose header
    is hd: its arena's copy of the owner's id is compared with the thread
-   pointer (x86-64: one compare with %fs:0 in memory). */
+   pointer (x86-64: mask, load, one compare with %fs:0 in memory). */
 static inline int rcy_impl_owner(const rcy_objhead *hd)
 {
     uintptr_t base = (uintptr_t)hd & ~(((uintptr_t)1 << RCY_IMPL_ARENA_SHIFT) - 1);
-    uintptr_t colour = ((base >> RCY_IMPL_ARENA_SHIFT) & 31u) << 8; /* mem/pool.h's colours */
-    const uintptr_t *owner = (const uintptr_t *)(base + colour + RCY_IMPL_ARENA_THREAD_AT);
+    const uintptr_t *owner = (const uintptr_t *)(base + RCY_IMPL_ARENA_OWNER_AT);
 #if defined(__GNUC__)
     uintptr_t id = __atomic_load_n(owner, __ATOMIC_RELAXED);
 #if defined(__x86_64__)
