@@ -349,7 +349,8 @@ static inline rcy_arena *rcy__arena_at(const void *p)
    and the inline counts' uncoloured copy (RCY_ARENA_OWNER_AT). */
 static inline void rcy__arena_set_thread(rcy_arena *a, uintptr_t id)
 {
-    _Atomic uintptr_t *copy = (_Atomic uintptr_t *)((uintptr_t)rcy__arena_base(a) + RCY_ARENA_OWNER_AT);
+    _Atomic uintptr_t *copy =
+        (_Atomic uintptr_t *)((uintptr_t)rcy__arena_base(a) + RCY_ARENA_OWNER_AT);
     atomic_store_explicit(copy, id, memory_order_relaxed);
     atomic_store_explicit(&a->thread, id, memory_order_relaxed);
 }
