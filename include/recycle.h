@@ -241,10 +241,11 @@ typedef struct rcy_type {
  *   RCY_IMPL_ATOMIC..RCY_IMMORTAL-1: an atomic count (large objects) of
  *   refcnt - RCY_IMPL_ATOMIC, changed by every thread with atomics;
  *   RCY_IMMORTAL: saturated, never freed.
- * The owner is found from the object's arena (1 MiB aligned, the owner's
- * thread pointer at a fixed place in its bookkeeping), so the fast paths
- * test the count's range first (a large object's arena is not there to
- * read), then the owner. */
+ * The owner is found from the object's arena (1 MiB aligned, a copy of
+ * the owner's thread pointer at a fixed offset, not coloured like the
+ * arena's bookkeeping: mask, load, compare), so the fast paths test the
+ * count's range first (a large object's arena is not there to read), then
+ * the owner. */
 typedef struct rcy_objhead {
     uint32_t refcnt; /* see above */
     uint32_t gcword; /* flags, generation, and during a collection gc_refs */
@@ -254,8 +255,9 @@ typedef struct rcy_objhead {
 #define RCY_IMPL_LOCAL_MAX 0x7fffffffu
 #define RCY_IMPL_ATOMIC 0x80000000u
 #define RCY_IMPL_ARENA_SHIFT 20
-/* offsetof(rcy_arena, thread) at check level 0: mem/pool.h checks */
-#define RCY_IMPL_ARENA_THREAD_AT 3648
+/* where each arena keeps the owner's id for the inline paths (mem/pool.h's
+   RCY_ARENA_OWNER_AT at check level 0, which it checks) */
+#define RCY_IMPL_ARENA_OWNER_AT 16320
 /* gcword bit: this object's decrements need not be reported to the
    collector (it is untracked, or one was reported since it was examined) */
 #define RCY_GCWORD_NOTED (1u << 26)
@@ -274,14 +276,15 @@ RCY_API void rcy_impl_decref_shared(void *o);
 #define RCY_IMPL_STORE32(p, v) (*(p) = (v))
 #endif
 
-/* 1 if the calling thread owns the heap of the small object whose header
-   is hd: its arena's copy of the owner's id is compared with the thread
-   pointer (x86-64: one compare with %fs:0 in memory). */
-static inline int rcy_impl_owner(const rcy_objhead *hd)
+/* 1 if the calling thread owns the heap of small object o: its arena's
+   copy of the owner's id is compared with the thread pointer (x86-64:
+   mask, load, one compare with %fs:0 in memory). o, not its header, is
+   masked (the same arena: no block starts an arena), so the header's
+   address need not be kept in a register. */
+static inline int rcy_impl_owner(const void *o)
 {
-    uintptr_t base = (uintptr_t)hd & ~(((uintptr_t)1 << RCY_IMPL_ARENA_SHIFT) - 1);
-    uintptr_t colour = ((base >> RCY_IMPL_ARENA_SHIFT) & 31u) << 8; /* mem/pool.h's colours */
-    const uintptr_t *owner = (const uintptr_t *)(base + colour + RCY_IMPL_ARENA_THREAD_AT);
+    uintptr_t base = (uintptr_t)o & ~(((uintptr_t)1 << RCY_IMPL_ARENA_SHIFT) - 1);
+    const uintptr_t *owner = (const uintptr_t *)(base + RCY_IMPL_ARENA_OWNER_AT);
 #if defined(__GNUC__)
     uintptr_t id = __atomic_load_n(owner, __ATOMIC_RELAXED);
 #if defined(__x86_64__)
@@ -319,10 +322,11 @@ static inline void rcy_incref(void *o)
     rcy_impl_incref_checked(o);
 #else
     rcy_objhead *hd = RCY_HEAD(o);
-    uint32_t rc = RCY_IMPL_LOAD32(&hd->refcnt);
-    /* the owner's count, below its maximum, and the caller is the owner */
-    if (RCY_IMPL_LIKELY(rc - 1u < RCY_IMPL_LOCAL_MAX - 1u) && RCY_IMPL_LIKELY(rcy_impl_owner(hd)))
-        RCY_IMPL_STORE32(&hd->refcnt, rc + 1u);
+    uint32_t n = RCY_IMPL_LOAD32(&hd->refcnt) + 1u;
+    /* the owner's count was 1..LOCAL_MAX-1 (n 2..LOCAL_MAX: one signed
+       test on the sum that is stored) and the caller is the owner */
+    if (RCY_IMPL_LIKELY((int32_t)n > 1) && RCY_IMPL_LIKELY(rcy_impl_owner(o)))
+        RCY_IMPL_STORE32(&hd->refcnt, n);
     else
         rcy_impl_incref_slow(o);
 #endif
@@ -338,8 +342,8 @@ static inline void rcy_decref(void *o)
 #else
     rcy_objhead *hd = RCY_HEAD(o);
     uint32_t rc = RCY_IMPL_LOAD32(&hd->refcnt);
-    /* one range test: the owner's count of 2..LOCAL_MAX is the common case */
-    if (RCY_IMPL_LIKELY(rc - 2u < RCY_IMPL_LOCAL_MAX - 1u) && RCY_IMPL_LIKELY(rcy_impl_owner(hd))) {
+    /* one signed test: the owner's count of 2..LOCAL_MAX is the common case */
+    if (RCY_IMPL_LIKELY((int32_t)rc > 1) && RCY_IMPL_LIKELY(rcy_impl_owner(o))) {
         RCY_IMPL_STORE32(&hd->refcnt, rc - 1u);
         /* a drop that leaves the object alive may have orphaned a cycle:
            the collector hears of the first one since it last looked */

@@ -268,9 +268,8 @@ static rcy_arena *arena_new(rcy_pools *P)
        references pointing ahead (walking newest first made a full
        collection of a 1e6-object graph 1.12x slower). */
     arenas_lock(P);
-    atomic_store_explicit(
-        &a->thread, atomic_load_explicit(&P->thread, memory_order_relaxed) | P->arena_thread_mark,
-        memory_order_relaxed);
+    rcy__arena_set_thread(a, atomic_load_explicit(&P->thread, memory_order_relaxed),
+                          P->arena_thread_mark);
     a->all_next = NULL;
     a->all_prev = P->all_last;
     if (P->all_last)
@@ -668,7 +667,7 @@ void rcy__pools_set_thread(rcy_pools *P, uintptr_t id)
     arenas_lock(P);
     atomic_store_explicit(&P->thread, id, memory_order_relaxed);
     for (rcy_arena *a = P->all; a; a = a->all_next)
-        atomic_store_explicit(&a->thread, id | P->arena_thread_mark, memory_order_relaxed);
+        rcy__arena_set_thread(a, id, P->arena_thread_mark);
     arenas_unlock(P);
 }
 

@@ -569,7 +569,7 @@ void rcy_impl_decref_slow(void *o)
     rcy_objhead *hd = RCY_HEAD(o);
     if (RCY_LIKELY(rcy__load_rc(o) == 1)) { /* the owner's count: a small object */
         rcy_arena *a = rcy__arena_at(hd);
-        if (RCY_LIKELY(rcy__thread_owns(&a->thread)) &&
+        if (RCY_LIKELY(rcy__arena_owned(a)) &&
             !(hd->gcword & (RCY_GC_FINALIZING | RCY_GC_WEAKREFD)) &&
             !atomic_load_explicit(&a->shared, memory_order_acquire)) {
             rcy__store_rc(o, 0);

@@ -25,7 +25,7 @@
 
 static inline int owns_arena(rcy_arena *a)
 {
-    return rcy__thread_owns(&a->thread);
+    return rcy__arena_owned(a);
 }
 
 /* For objects in the atomic mode, which may be large (the header's LARGE
