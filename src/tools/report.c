@@ -165,7 +165,7 @@ static void report_sites(writer *w, rcy_heap *h)
 {
     rcy_trace_site *sites = calloc(TOP_SITES, sizeof *sites);
     size_t n = sites ? rcy__trace_top_sites(h, sites, TOP_SITES) : 0;
-    const char *why = !sites                    ? "out of memory for the sites"
+    const char *why = !sites                     ? "out of memory for the sites"
                       : !rcy_trace_is_tracing(h) ? "allocation tracing is off (rcy_trace_start)"
                                                  : NULL;
     if (w->json) {

@@ -411,8 +411,9 @@ static void test_remote_frees(void)
         pthread_t t;
         CHECK_EQ(pthread_create(&t, NULL, free_remotely, p), 0);
         pthread_join(t, NULL);
-        rcy_safepoint(); /* the object died on the other thread: its death
-                            waits in h's inbox for the owner (api.md, "Shared objects") */
+        /* the object died on the other thread: its death waits in h's inbox
+           for the owner (api.md, "Shared objects") */
+        rcy_safepoint();
         (void)rcy_purge(h); /* collects the remote frees */
         CHECK(site_of(h, p[1]) == NULL && site_of(h, p[2]) == NULL);
         CHECK_EQ(traced_now(h), 0);
