@@ -163,7 +163,7 @@ static void report_types(writer *w, const rcy_census *c)
    "bytes": n}]}, or "available": false with the reason. */
 static void report_sites(writer *w, rcy_heap *h)
 {
-    rcy_trace_site *sites = calloc(TOP_SITES, sizeof *sites);
+    rcy_trace_site *sites = rcy__sys_calloc(TOP_SITES, sizeof *sites);
     size_t n = sites ? rcy__trace_top_sites(h, sites, TOP_SITES) : 0;
     const char *why = !sites                     ? "out of memory for the sites"
                       : !rcy_trace_is_tracing(h) ? "allocation tracing is off (rcy_trace_start)"
@@ -196,7 +196,7 @@ static void report_sites(writer *w, rcy_heap *h)
         for (size_t i = 0; i < n; i++)
             fprintf(w->out, "%12zu %12zu  %s\n", sites[i].count, sites[i].bytes, sites[i].text);
     }
-    free(sites);
+    rcy__sys_free(sites);
 }
 
 static void report_pools(writer *w, const rcy_mem_stats *s)
