@@ -1265,6 +1265,27 @@ static void test_tracked_header_size(void)
     rcy_heap_destroy(h);
 }
 
+/* A ring of n new pairs, each holding hub (l) and the next (r); returns
+   its first member, which the caller holds (one reference) besides the
+   ring's last member. */
+static pair *ring_on_hub(rcy_heap *h, pair *hub, size_t n)
+{
+    pair *first = rcy_new(h, &pair_type), *prev = first;
+    CHECK(first != NULL);
+    for (size_t i = 0; i < n; i++) {
+        pair *m = i == 0 ? first : rcy_new(h, &pair_type);
+        CHECK(m != NULL);
+        rcy_incref(hub);
+        m->l = hub;
+        if (i > 0)
+            prev->r = m; /* the new reference moves into the ring */
+        prev = m;
+    }
+    rcy_incref(first);
+    prev->r = first; /* the ring closes */
+    return first;
+}
+
 /* An object with more references from inside the set than a byte of the
    side table holds: its count lives in the header during a full
    collection. A hub referenced by `n` ring members, each of which also
@@ -1278,19 +1299,8 @@ static void test_many_referrers(void)
         size_t n = counts[k];
         rcy_heap *h = quiet_heap();
         pair *hub = rcy_new(h, &pair_type);
-        pair *first = rcy_new(h, &pair_type), *prev = first;
-        CHECK(hub && first);
-        for (size_t i = 0; i < n; i++) {
-            pair *m = i == 0 ? first : rcy_new(h, &pair_type);
-            CHECK(m != NULL);
-            rcy_incref(hub);
-            m->l = hub;
-            if (i > 0)
-                prev->r = m; /* the new reference moves into the ring */
-            prev = m;
-        }
-        rcy_incref(first);
-        prev->r = first; /* the ring closes */
+        CHECK(hub != NULL);
+        pair *first = ring_on_hub(h, hub, n);
         rcy_incref(first);
         hub->l = first;
         rcy_decref(hub); /* only the ring holds it now */
@@ -1318,19 +1328,7 @@ static void test_many_referrers_outside(void)
         pair *hub = rcy_new(h, &pair_type);
         CHECK(hub != NULL);
         rcy_gc_freeze(h);
-        pair *first = rcy_new(h, &pair_type), *prev = first;
-        CHECK(first != NULL);
-        for (size_t i = 0; i < n; i++) {
-            pair *m = i == 0 ? first : rcy_new(h, &pair_type);
-            CHECK(m != NULL);
-            rcy_incref(hub);
-            m->l = hub;
-            if (i > 0)
-                prev->r = m;
-            prev = m;
-        }
-        rcy_incref(first);
-        prev->r = first;
+        pair *first = ring_on_hub(h, hub, n);
         hub->l = first; /* the hub holds the ring: ours moves to it */
         CHECK_EQ(rcy_gc_collect(h, -1), 0);
         CHECK_EQ(objects_in(h, -1), n);
