@@ -101,8 +101,9 @@ static void test_traced_sites(void)
     char *t = read_all(text);
     const char *sites = t ? strstr(t, "-- allocation sites") : NULL;
     CHECK(sites != NULL);
-    unsigned long count = 0;
-    CHECK(sites && sscanf(strchr(sites, '\n') + 1, "%lu", &count) == 1);
+    char *end = NULL;
+    unsigned long count = sites ? strtoul(strchr(sites, '\n') + 1, &end, 10) : 0;
+    CHECK(end != NULL && *end == ' ');
     CHECK_EQ(count, 200);
     CHECK(sites && strstr(sites, "make_traced_entries"));
     free(t);
