@@ -361,18 +361,19 @@ static RCY_NOINLINE void forget(rcy_tracer *T, void *block)
     }
 }
 
-static void record(rcy_tracer *T, rcy_mem *M, void *block, size_t n, const void *type, void *ra)
+static RCY_NOINLINE void record_slow(rcy_tracer *T, rcy_mem *M, void *block, size_t n,
+                                     const void *type, void *ra)
 {
     if (T->mean) /* the memory layer counts down to the next sample */
         M->sample_left = (int64_t)draw_interval(T) + 1;
     uint32_t size = n < UINT32_MAX ? (uint32_t)n : UINT32_MAX;
     long tb;
-    if (T->nframes == 1 && ra == T->last_ra && ra) { /* a loop's allocations: no hashing */
+    if (ra == T->last_ra && ra) { /* a loop's allocations: no hashing */
         tb = T->last_tb;
     } else {
         void *f[RCY_TRACE_MAX_FRAMES];
         tb = intern(T, f, capture(T, ra, f));
-        T->last_ra = tb >= 0 ? ra : NULL;
+        T->last_ra = tb >= 0 && T->nframes == 1 ? ra : NULL;
         T->last_tb = tb;
     }
     if (tb >= 0 && rcy__pagemap_lookup(block)) {
@@ -401,6 +402,32 @@ static void record(rcy_tracer *T, rcy_mem *M, void *block, size_t n, const void 
     T->recs[i] = rec;
     T->used++;
     note_current(T, rcy__trace_weight(T, size));
+}
+
+/* The slot of the small block at p if its arena's side is the last one
+   found and its pool has slots, else NULL: no call. */
+static inline rcy_trace_slot *slot_if_ready(const rcy_tracer *T, uintptr_t p)
+{
+    if ((p & ~(uintptr_t)(RCY_ARENA_SIZE - 1)) != T->last_base || !T->last_side)
+        return NULL;
+    rcy_trace_slot *pool = T->last_side->pools[(p >> RCY_POOL_SHIFT) & (RCY_POOLS_PER_ARENA - 1)];
+    return pool ? &pool[(p & (RCY_POOL_SIZE - 1)) >> RCY_CLASS_SHIFT] : NULL;
+}
+
+/* Full tracing's common case, the caller of the last allocation again
+   (one frame) and a small block whose pool has slots, with no call and
+   no hashing; record_slow for the rest. */
+static void record(rcy_tracer *T, rcy_mem *M, void *block, size_t n, const void *type, void *ra)
+{
+    rcy_trace_slot *s;
+    if (RCY_LIKELY(ra == T->last_ra && ra && !T->mean && n < UINT32_MAX) &&
+        rcy__pagemap_lookup(block) && (s = slot_if_ready(T, (uintptr_t)block)) != NULL && !s->tb) {
+        *s = (rcy_trace_slot){((uint32_t)T->last_tb + 1) << 1 | (type != NULL), (uint32_t)n};
+        T->nslots++;
+        note_current(T, (double)n);
+        return;
+    }
+    record_slow(T, M, block, n, type, ra);
 }
 
 /* A resize in place: the old trace goes, the new one comes. */
