@@ -131,9 +131,9 @@ static void delete_rec(rcy_tracer *T, rcy_trace_rec *r)
 
 /* ---- small blocks' traces, beside their pools ---- */
 
-/* The side of the arena at base; made if missing and make (NULL when it
-   is missing, or out of memory). Out of line: the hook's common case, the
-   last arena again, saves no registers for its call. */
+/* The side of the arena at base, put in the cache; made if missing and
+   make (NULL when it is missing, or out of memory). Out of line: the
+   hook's common case, a cached arena, saves no registers for its call. */
 static RCY_NOINLINE rcy_trace_side *side_lookup(rcy_tracer *T, uintptr_t base, int make)
 {
     void **v = rcy__ptrmap_find(&T->sides, base);
@@ -149,15 +149,23 @@ static RCY_NOINLINE rcy_trace_side *side_lookup(rcy_tracer *T, uintptr_t base, i
         side->base = base;
         *v = side;
     }
-    T->last_base = base;
-    T->last_side = *v;
+    size_t k = (base >> RCY_ARENA_SHIFT) & (RCY_TRACE_SIDE_CACHE - 1);
+    T->side_cache[k].base = base;
+    T->side_cache[k].side = *v;
     return *v;
 }
 
-/* The last side found is kept: a loop's blocks come from one arena. */
+/* The side of the arena at base from the cache, or NULL: no call. */
+static inline rcy_trace_side *side_cached(const rcy_tracer *T, uintptr_t base)
+{
+    size_t k = (base >> RCY_ARENA_SHIFT) & (RCY_TRACE_SIDE_CACHE - 1);
+    return T->side_cache[k].base == base ? T->side_cache[k].side : NULL;
+}
+
 static inline rcy_trace_side *side_at(rcy_tracer *T, uintptr_t base, int make)
 {
-    return RCY_LIKELY(base == T->last_base) ? T->last_side : side_lookup(T, base, make);
+    rcy_trace_side *side = side_cached(T, base);
+    return RCY_LIKELY(side != NULL) ? side : side_lookup(T, base, make);
 }
 
 /* The slot of the small block at p (see side_at for make). */
@@ -404,13 +412,14 @@ static RCY_NOINLINE void record_slow(rcy_tracer *T, rcy_mem *M, void *block, siz
     note_current(T, rcy__trace_weight(T, size));
 }
 
-/* The slot of the small block at p if its arena's side is the last one
-   found and its pool has slots, else NULL: no call. */
+/* The slot of the small block at p if its arena's side is in the cache
+   and its pool has slots, else NULL: no call. */
 static inline rcy_trace_slot *slot_if_ready(const rcy_tracer *T, uintptr_t p)
 {
-    if ((p & ~(uintptr_t)(RCY_ARENA_SIZE - 1)) != T->last_base || !T->last_side)
+    const rcy_trace_side *side = side_cached(T, p & ~(uintptr_t)(RCY_ARENA_SIZE - 1));
+    if (!side)
         return NULL;
-    rcy_trace_slot *pool = T->last_side->pools[(p >> RCY_POOL_SHIFT) & (RCY_POOLS_PER_ARENA - 1)];
+    rcy_trace_slot *pool = side->pools[(p >> RCY_POOL_SHIFT) & (RCY_POOLS_PER_ARENA - 1)];
     return pool ? &pool[(p & (RCY_POOL_SIZE - 1)) >> RCY_CLASS_SHIFT] : NULL;
 }
 

@@ -71,14 +71,19 @@ typedef struct rcy_trace_tb {
     uint64_t hash;
 } rcy_trace_tb;
 
+#define RCY_TRACE_SIDE_CACHE 256
 typedef struct rcy_tracer {
     int nframes;
     int busy;    /* inside the hook: an allocation made by backtrace() is not traced */
     size_t mean; /* sampling's mean interval in bytes; 0: every allocation */
     uint64_t rng;
-    rcy_ptrmap sides;    /* arena base -> rcy_trace_side: small blocks' traces */
-    uintptr_t last_base; /* the last arena looked up, and its side */
-    rcy_trace_side *last_side;
+    rcy_ptrmap sides; /* arena base -> rcy_trace_side: small blocks' traces */
+    /* arena base -> side, direct-mapped by the arena's number: a heap's
+       arenas are mostly mapped one after another, so few collide */
+    struct {
+        uintptr_t base;
+        rcy_trace_side *side;
+    } side_cache[RCY_TRACE_SIDE_CACHE];
     size_t nslots;       /* small blocks traced */
     rcy_trace_rec *recs; /* large blocks' traces, open addressing by block */
     size_t mask, used;
