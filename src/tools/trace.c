@@ -369,6 +369,13 @@ static RCY_NOINLINE void forget(rcy_tracer *T, void *block)
     }
 }
 
+/* The ra_cache entry of return address ra. */
+static inline size_t ra_slot(const void *ra)
+{
+    uintptr_t a = (uintptr_t)ra;
+    return (size_t)(a & (RCY_TRACE_RA_CACHE - 1)); /* call sites differ in their low bits */
+}
+
 static RCY_NOINLINE void record_slow(rcy_tracer *T, rcy_mem *M, void *block, size_t n,
                                      const void *type, void *ra)
 {
@@ -376,13 +383,14 @@ static RCY_NOINLINE void record_slow(rcy_tracer *T, rcy_mem *M, void *block, siz
         M->sample_left = (int64_t)draw_interval(T) + 1;
     uint32_t size = n < UINT32_MAX ? (uint32_t)n : UINT32_MAX;
     long tb;
-    if (ra == T->last_ra && ra) { /* a loop's allocations: no hashing */
-        tb = T->last_tb;
+    size_t k = ra_slot(ra);
+    if (ra == T->ra_cache[k].ra && ra) { /* a loop's allocations: no hashing */
+        tb = T->ra_cache[k].tb;
     } else {
         void *f[RCY_TRACE_MAX_FRAMES];
         tb = intern(T, f, capture(T, ra, f));
-        T->last_ra = tb >= 0 && T->nframes == 1 ? ra : NULL;
-        T->last_tb = tb;
+        T->ra_cache[k].ra = tb >= 0 && T->nframes == 1 ? ra : NULL;
+        T->ra_cache[k].tb = tb;
     }
     if (tb >= 0 && rcy__pagemap_lookup(block)) {
         rcy_trace_slot *s = slot_at(T, (uintptr_t)block, 1);
@@ -429,9 +437,10 @@ static inline rcy_trace_slot *slot_if_ready(const rcy_tracer *T, uintptr_t p)
 static void record(rcy_tracer *T, rcy_mem *M, void *block, size_t n, const void *type, void *ra)
 {
     rcy_trace_slot *s;
-    if (RCY_LIKELY(ra == T->last_ra && ra && !T->mean && n < UINT32_MAX) &&
+    size_t k = ra_slot(ra);
+    if (RCY_LIKELY(ra == T->ra_cache[k].ra && ra && !T->mean && n < UINT32_MAX) &&
         rcy__pagemap_lookup(block) && (s = slot_if_ready(T, (uintptr_t)block)) != NULL && !s->tb) {
-        *s = (rcy_trace_slot){((uint32_t)T->last_tb + 1) << 1 | (type != NULL), (uint32_t)n};
+        *s = (rcy_trace_slot){((uint32_t)T->ra_cache[k].tb + 1) << 1 | (type != NULL), (uint32_t)n};
         T->nslots++;
         note_current(T, (double)n);
         return;

@@ -72,6 +72,7 @@ typedef struct rcy_trace_tb {
 } rcy_trace_tb;
 
 #define RCY_TRACE_SIDE_CACHE 256
+#define RCY_TRACE_RA_CACHE 64
 typedef struct rcy_tracer {
     int nframes;
     int busy;    /* inside the hook: an allocation made by backtrace() is not traced */
@@ -96,8 +97,13 @@ typedef struct rcy_tracer {
     size_t nframes_used, capframes;
     double current, peak;
     size_t dropped; /* traces lost for want of memory */
-    void *last_ra;  /* one frame: the last caller and its traceback, for loops */
-    long last_tb;
+    /* one frame: callers and their tracebacks, direct-mapped by the
+       return address, so that a loop's allocations (or a recursion's,
+       which the compiler unrolls into several call sites) hash nothing */
+    struct {
+        void *ra;
+        long tb;
+    } ra_cache[RCY_TRACE_RA_CACHE];
 } rcy_tracer;
 
 /* The bytes a trace of size bytes stands for: size, or when sampling
