@@ -62,7 +62,7 @@ double rcy__trace_weight(const rcy_tracer *T, size_t n)
     return RCY_LIKELY(!T->mean) ? (double)n : sampled_weight(T->mean, n);
 }
 
-/* ---- the table of traces ---- */
+/* ---- the table of large blocks' traces ---- */
 
 /* Fibonacci hashing: the product's top bits, as many as the table of
    mask + 1 (a power of two) slots has. */

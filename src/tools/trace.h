@@ -27,7 +27,7 @@
 #include "obj/object.h"
 #include "util/ptrmap.h"
 
-/* One traced block, 16 bytes, so that the table stays small: its type,
+/* One traced large block, 16 bytes, so that the table stays small: its type,
    if an object's, is read from the heap when a snapshot is taken (the
    object is alive while traced), and its weight is computed from its size
    (rcy__trace_weight). */
