@@ -98,6 +98,21 @@ static rcy_trace_snapshot *snapshot_new(const rcy_trace_tb *tbs, size_t ntbs, vo
     return s;
 }
 
+struct take_arg {
+    const rcy_tracer *T;
+    rcy_trace_snapshot *s;
+};
+
+static void take_one(uintptr_t block, uint32_t tb, uint32_t size, void *arg)
+{
+    struct take_arg *a = arg;
+    /* an object's type from its pool (it is alive while traced) */
+    uint32_t object = tb & 1;
+    const rcy_type *type = object ? rcy__type((const char *)block + sizeof(rcy_objhead)) : NULL;
+    a->s->recs[a->s->n++] =
+        (rcy_trace_item){type, size, rcy__trace_weight(a->T, size), tb >> 1, object};
+}
+
 rcy_trace_snapshot *rcy_trace_snapshot_take(rcy_heap *h)
 {
     rcy_tracer *T = h ? rcy__tracer_of(h) : NULL;
@@ -105,23 +120,14 @@ rcy_trace_snapshot *rcy_trace_snapshot_take(rcy_heap *h)
         errno = EINVAL;
         return NULL;
     }
-    rcy_trace_snapshot *s =
-        snapshot_new(T->tbs, T->ntbs, T->frames, T->nframes_used, T->used, T->mean != 0);
+    rcy_trace_snapshot *s = snapshot_new(T->tbs, T->ntbs, T->frames, T->nframes_used,
+                                         rcy__trace_count(T), T->mean != 0);
     if (!s) {
         errno = ENOMEM;
         return NULL;
     }
-    for (size_t i = 0; i <= T->mask; i++) {
-        const rcy_trace_rec *r = &T->recs[i];
-        if (!r->block)
-            continue;
-        /* an object's type from its pool (it is alive while traced) */
-        uint32_t object = r->tb & 1;
-        const rcy_type *type =
-            object ? rcy__type((const char *)r->block + sizeof(rcy_objhead)) : NULL;
-        s->recs[s->n++] =
-            (rcy_trace_item){type, r->size, rcy__trace_weight(T, r->size), r->tb >> 1, object};
-    }
+    struct take_arg a = {T, s};
+    rcy__trace_each(T, take_one, &a);
     return s;
 }
 

@@ -49,16 +49,20 @@ static double draw_interval(rcy_tracer *T)
     return -log(u) * (double)T->mean;
 }
 
-double rcy__trace_weight(const rcy_tracer *T, size_t n)
+/* P(sampled) = 1 - exp(-n / mean): some event of the process falls in
+   the block's n bytes; expm1 keeps it exact for n much below mean. Out of
+   line: full tracing's hook makes no call for it. */
+static RCY_NOINLINE double sampled_weight(size_t mean, size_t n)
 {
-    if (!T->mean)
-        return (double)n;
-    /* P(sampled) = 1 - exp(-n / mean): some event of the process falls in
-       the block's n bytes; expm1 keeps it exact for n much below mean */
-    return n ? (double)n / -expm1(-(double)n / (double)T->mean) : 0.0;
+    return n ? (double)n / -expm1(-(double)n / (double)mean) : 0.0;
 }
 
-/* ---- the table of traces ---- */
+double rcy__trace_weight(const rcy_tracer *T, size_t n)
+{
+    return RCY_LIKELY(!T->mean) ? (double)n : sampled_weight(T->mean, n);
+}
+
+/* ---- the table of large blocks' traces ---- */
 
 /* Fibonacci hashing: the product's top bits, as many as the table of
    mask + 1 (a power of two) slots has. */
@@ -123,6 +127,105 @@ static void delete_rec(rcy_tracer *T, rcy_trace_rec *r)
     }
     T->recs[i].block = 0;
     T->used--;
+}
+
+/* ---- small blocks' traces, beside their pools ---- */
+
+/* The side of the arena at base, put in the cache; made if missing and
+   make (NULL when it is missing, or out of memory). Out of line: the
+   hook's common case, a cached arena, saves no registers for its call. */
+static RCY_NOINLINE rcy_trace_side *side_lookup(rcy_tracer *T, uintptr_t base, int make)
+{
+    void **v = rcy__ptrmap_find(&T->sides, base);
+    if (!v) {
+        rcy_trace_side *side = make ? rcy__sys_calloc(1, sizeof *side) : NULL;
+        if (!side)
+            return NULL;
+        v = rcy__ptrmap_insert(&T->sides, base);
+        if (!v) {
+            rcy__sys_free(side);
+            return NULL;
+        }
+        side->base = base;
+        *v = side;
+    }
+    size_t k = (base >> RCY_ARENA_SHIFT) & (RCY_TRACE_SIDE_CACHE - 1);
+    T->side_cache[k].base = base;
+    T->side_cache[k].side = *v;
+    return *v;
+}
+
+/* The side of the arena at base from the cache, or NULL: no call. */
+static inline rcy_trace_side *side_cached(const rcy_tracer *T, uintptr_t base)
+{
+    size_t k = (base >> RCY_ARENA_SHIFT) & (RCY_TRACE_SIDE_CACHE - 1);
+    return T->side_cache[k].base == base ? T->side_cache[k].side : NULL;
+}
+
+static inline rcy_trace_side *side_at(rcy_tracer *T, uintptr_t base, int make)
+{
+    rcy_trace_side *side = side_cached(T, base);
+    return RCY_LIKELY(side != NULL) ? side : side_lookup(T, base, make);
+}
+
+/* The slot of the small block at p (see side_at for make). */
+static rcy_trace_slot *slot_at(rcy_tracer *T, uintptr_t p, int make)
+{
+    rcy_trace_side *side = side_at(T, p & ~(uintptr_t)(RCY_ARENA_SIZE - 1), make);
+    if (!side)
+        return NULL;
+    rcy_trace_slot **pool = &side->pools[(p >> RCY_POOL_SHIFT) & (RCY_POOLS_PER_ARENA - 1)];
+    if (RCY_UNLIKELY(!*pool) &&
+        (!make || !(*pool = rcy__sys_calloc(RCY_TRACE_POOL_SLOTS, sizeof **pool))))
+        return NULL;
+    return &(*pool)[(p & (RCY_POOL_SIZE - 1)) >> RCY_CLASS_SHIFT];
+}
+
+/* As slot_at without making anything or moving the cache: for queries. */
+static const rcy_trace_slot *find_slot(const rcy_tracer *T, uintptr_t p)
+{
+    void **v = rcy__ptrmap_find(&T->sides, p & ~(uintptr_t)(RCY_ARENA_SIZE - 1));
+    const rcy_trace_slot *pool =
+        v ? ((rcy_trace_side *)*v)->pools[(p >> RCY_POOL_SHIFT) & (RCY_POOLS_PER_ARENA - 1)] : NULL;
+    return pool ? &pool[(p & (RCY_POOL_SIZE - 1)) >> RCY_CLASS_SHIFT] : NULL;
+}
+
+static void free_sides(rcy_tracer *T)
+{
+    for (size_t i = 0; T->sides.slots && i <= T->sides.mask; i++) {
+        rcy_trace_side *side = T->sides.slots[i].value;
+        if (!T->sides.slots[i].key)
+            continue;
+        for (size_t k = 0; k < RCY_POOLS_PER_ARENA; k++)
+            rcy__sys_free(side->pools[k]);
+        rcy__sys_free(side);
+    }
+    rcy__ptrmap_fini(&T->sides);
+}
+
+void rcy__trace_each(const rcy_tracer *T,
+                     void (*fn)(uintptr_t block, uint32_t tb, uint32_t size, void *arg), void *arg)
+{
+    for (size_t i = 0; T->sides.slots && i <= T->sides.mask; i++) {
+        const rcy_trace_side *side = T->sides.slots[i].value;
+        if (!T->sides.slots[i].key)
+            continue;
+        for (size_t k = 0; k < RCY_POOLS_PER_ARENA; k++)
+            for (size_t g = 0; side->pools[k] && g < RCY_TRACE_POOL_SLOTS; g++) {
+                const rcy_trace_slot *s = &side->pools[k][g];
+                if (s->tb)
+                    fn(side->base + (k << RCY_POOL_SHIFT) + (g << RCY_CLASS_SHIFT), s->tb - 2,
+                       s->size, arg);
+            }
+    }
+    for (size_t i = 0; T->recs && i <= T->mask; i++)
+        if (T->recs[i].block)
+            fn(T->recs[i].block, T->recs[i].tb, T->recs[i].size, arg);
+}
+
+size_t rcy__trace_count(const rcy_tracer *T)
+{
+    return T->used + T->nslots;
 }
 
 /* ---- interned tracebacks ---- */
@@ -208,14 +311,16 @@ static long intern(rcy_tracer *T, void *const *f, int n)
 /* ---- capturing a traceback ---- */
 
 /* The frames of the allocation whose caller's return address is ra. */
-static int capture(const rcy_tracer *T, void *ra, void **out)
+static int capture(rcy_tracer *T, void *ra, void **out)
 {
     if (T->nframes == 1 || !ra) {
         out[0] = ra;
         return 1;
     }
     void *buf[RCY_TRACE_MAX_FRAMES + LIBRARY_FRAMES];
+    T->busy = 1; /* an allocation the unwinder makes is not traced */
     int got = rcy__unwind(buf, T->nframes + LIBRARY_FRAMES);
+    T->busy = 0;
     int i = 0;
     while (i < got && buf[i] != ra)
         i++;
@@ -239,7 +344,9 @@ static void note_current(rcy_tracer *T, double delta)
         T->peak = T->current;
 }
 
-static void forget(rcy_tracer *T, void *block)
+/* A large block's trace, out of line: the small blocks' path saves no
+   registers for it. */
+static RCY_NOINLINE void forget_large(rcy_tracer *T, void *block)
 {
     rcy_trace_rec *r = find_rec(T, (uintptr_t)block);
     if (!r)
@@ -248,19 +355,56 @@ static void forget(rcy_tracer *T, void *block)
     delete_rec(T, r);
 }
 
-static void record(rcy_tracer *T, rcy_mem *M, void *block, size_t n, const void *type, void *ra)
+static RCY_NOINLINE void forget(rcy_tracer *T, void *block)
+{
+    if (!rcy__pagemap_lookup(block)) {
+        forget_large(T, block);
+        return;
+    }
+    rcy_trace_slot *s = slot_at(T, (uintptr_t)block, 0);
+    if (s && s->tb) {
+        note_current(T, -rcy__trace_weight(T, s->size));
+        s->tb = 0;
+        T->nslots--;
+    }
+}
+
+/* The ra_cache entry of return address ra. */
+static inline size_t ra_slot(const void *ra)
+{
+    uintptr_t a = (uintptr_t)ra;
+    return (size_t)(a & (RCY_TRACE_RA_CACHE - 1)); /* call sites differ in their low bits */
+}
+
+static RCY_NOINLINE void record_slow(rcy_tracer *T, rcy_mem *M, void *block, size_t n,
+                                     const void *type, void *ra)
 {
     if (T->mean) /* the memory layer counts down to the next sample */
         M->sample_left = (int64_t)draw_interval(T) + 1;
     uint32_t size = n < UINT32_MAX ? (uint32_t)n : UINT32_MAX;
     long tb;
-    if (T->nframes == 1 && ra == T->last_ra && ra) { /* a loop's allocations: no hashing */
-        tb = T->last_tb;
+    size_t k = ra_slot(ra);
+    if (ra == T->ra_cache[k].ra && ra) { /* a loop's allocations: no hashing */
+        tb = T->ra_cache[k].tb;
     } else {
         void *f[RCY_TRACE_MAX_FRAMES];
         tb = intern(T, f, capture(T, ra, f));
-        T->last_ra = tb >= 0 ? ra : NULL;
-        T->last_tb = tb;
+        T->ra_cache[k].ra = tb >= 0 && T->nframes == 1 ? ra : NULL;
+        T->ra_cache[k].tb = tb;
+    }
+    if (tb >= 0 && rcy__pagemap_lookup(block)) {
+        rcy_trace_slot *s = slot_at(T, (uintptr_t)block, 1);
+        if (!s) {
+            T->dropped++;
+            return;
+        }
+        if (s->tb) /* a block freed unseen: its old trace goes */
+            note_current(T, -rcy__trace_weight(T, s->size));
+        else
+            T->nslots++;
+        *s = (rcy_trace_slot){((uint32_t)tb + 1) << 1 | (type != NULL), size};
+        note_current(T, rcy__trace_weight(T, size));
+        return;
     }
     /* at most half full: linear probing's misses stay short */
     if (tb < 0 || ((T->used + 1) * 2 > T->mask + 1 && !grow_recs(T))) {
@@ -276,24 +420,62 @@ static void record(rcy_tracer *T, rcy_mem *M, void *block, size_t n, const void 
     note_current(T, rcy__trace_weight(T, size));
 }
 
-/* The memory layer's trace hook (mem.h). */
+/* The slot of the small block at p if its arena's side is in the cache
+   and its pool has slots, else NULL: no call. */
+static inline rcy_trace_slot *slot_if_ready(const rcy_tracer *T, uintptr_t p)
+{
+    const rcy_trace_side *side = side_cached(T, p & ~(uintptr_t)(RCY_ARENA_SIZE - 1));
+    if (!side)
+        return NULL;
+    rcy_trace_slot *pool = side->pools[(p >> RCY_POOL_SHIFT) & (RCY_POOLS_PER_ARENA - 1)];
+    return pool ? &pool[(p & (RCY_POOL_SIZE - 1)) >> RCY_CLASS_SHIFT] : NULL;
+}
+
+/* Full tracing's common case, the caller of the last allocation again
+   (one frame) and a small block whose pool has slots, with no call and
+   no hashing; record_slow for the rest. */
+static void record(rcy_tracer *T, rcy_mem *M, void *block, size_t n, const void *type, void *ra)
+{
+    rcy_trace_slot *s;
+    size_t k = ra_slot(ra);
+    if (RCY_LIKELY(ra == T->ra_cache[k].ra && ra && !T->mean && n < UINT32_MAX) &&
+        rcy__pagemap_lookup(block) && (s = slot_if_ready(T, (uintptr_t)block)) != NULL && !s->tb) {
+        *s = (rcy_trace_slot){((uint32_t)T->ra_cache[k].tb + 1) << 1 | (type != NULL), (uint32_t)n};
+        T->nslots++;
+        note_current(T, (double)n);
+        return;
+    }
+    record_slow(T, M, block, n, type, ra);
+}
+
+/* A resize in place: the old trace goes, the new one comes. */
+static RCY_NOINLINE void forget_record(rcy_tracer *T, rcy_mem *M, void *old, void *block, size_t n,
+                                       const void *type, void *ra)
+{
+    forget(T, old);
+    record(T, M, block, n, type, ra);
+}
+
+/* The memory layer's trace hook (mem.h): a jump to one of the three, so
+   that it saves no registers itself. */
 static void on_trace(rcy_mem *M, void *old, void *block, size_t n, const void *type, void *ra)
 {
     rcy_tracer *T = M->trace_state;
-    if (T->busy)
+    if (RCY_UNLIKELY(T->busy))
         return;
-    T->busy = 1;
-    if (old)
-        forget(T, old);
-    if (block)
+    if (!old)
         record(T, M, block, n, type, ra);
-    T->busy = 0;
+    else if (!block)
+        forget(T, old);
+    else
+        forget_record(T, M, old, block, n, type, ra);
 }
 
 /* ---- the public API ---- */
 
 static void tracer_free(rcy_tracer *T)
 {
+    free_sides(T);
     rcy__sys_free(T->recs);
     rcy__sys_free(T->tbs);
     rcy__sys_free(T->tb_index);
@@ -400,14 +582,33 @@ void rcy_trace_reset_peak(rcy_heap *h)
         T->peak = T->current;
 }
 
-/* p is a block's start, or an object's (its block 8 bytes before). */
-static const rcy_trace_rec *rec_of_pointer(const rcy_tracer *T, const void *p)
+/* The trace of the block at block: 1 and *tb (traceback index << 1 |
+   object), or 0. */
+static int trace_at(const rcy_tracer *T, uintptr_t block, uint32_t *tb)
 {
-    const rcy_trace_rec *r = find_rec(T, (uintptr_t)p);
-    if (r && !(r->tb & 1))
-        return r;
-    r = find_rec(T, (uintptr_t)p - sizeof(rcy_objhead));
-    return r && (r->tb & 1) ? r : NULL;
+    if (rcy__pagemap_lookup((const void *)block)) {
+        const rcy_trace_slot *s = find_slot(T, block);
+        if (!s || !s->tb)
+            return 0;
+        *tb = s->tb - 2;
+        return 1;
+    }
+    const rcy_trace_rec *r = find_rec(T, block);
+    if (r)
+        *tb = r->tb;
+    return r != NULL;
+}
+
+/* p is a block's start, or an object's (its block 8 bytes before): the
+   index of its traceback, or -1. */
+static long tb_of_pointer(const rcy_tracer *T, const void *p)
+{
+    uint32_t tb;
+    if (trace_at(T, (uintptr_t)p, &tb) && !(tb & 1))
+        return (long)(tb >> 1);
+    if (trace_at(T, (uintptr_t)p - sizeof(rcy_objhead), &tb) && (tb & 1))
+        return (long)(tb >> 1);
+    return -1;
 }
 
 int rcy_trace_get_site(rcy_heap *h, const void *p, void **frames, int max)
@@ -415,10 +616,10 @@ int rcy_trace_get_site(rcy_heap *h, const void *p, void **frames, int max)
     rcy_tracer *T = h ? rcy__tracer_of(h) : NULL;
     if (!T || !p || !frames || max < 1)
         return 0;
-    const rcy_trace_rec *r = rec_of_pointer(T, p);
-    if (!r)
+    long k = tb_of_pointer(T, p);
+    if (k < 0)
         return 0;
-    const rcy_trace_tb *tb = &T->tbs[r->tb >> 1];
+    const rcy_trace_tb *tb = &T->tbs[k];
     int n = (int)tb->n < max ? (int)tb->n : max;
     memcpy(frames, T->frames + tb->first, (size_t)n * sizeof *frames);
     return n;

@@ -275,6 +275,12 @@ static void test_many(void)
     for (size_t i = N / 2; i < N; i++)
         lost += site_of(h, p[i]) == NULL;
     CHECK_EQ(lost, 0);
+    /* a freed block's trace is gone, in its pool's slots (small) as in the
+       table (large), whatever arena it was in */
+    int kept = 0;
+    for (size_t i = 0; i < N / 2; i++)
+        kept += site_of(h, p[i]) != NULL;
+    CHECK_EQ(kept, 0);
     for (size_t i = N / 2; i < N; i++)
         rcy_free(h, p[i]);
     CHECK_EQ(traced_now(h), 0);
