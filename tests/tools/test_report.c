@@ -144,7 +144,7 @@ int main(void)
     free(t);
     (void)fclose(text);
 
-    char path[] = "/tmp/test_report_XXXXXX";
+    char path[] = "test_report_XXXXXX"; /* in the working directory (ctest: the build tree) */
     int fd = mkstemp(path);
     CHECK(fd >= 0);
     FILE *json = fdopen(fd, "w+");
