@@ -41,6 +41,9 @@
 #define SUBTRACT_LAG 16
 #define SUBTRACT_LAG_TABLE ((size_t)2 << 20) /* bytes of table that call for it */
 
+static void subtract_side(rcy_refs *r); /* SIDE's loops over the pools' spans */
+static void scan_side(rcy_refs *r);
+
 /* ---- the place ---- */
 
 void rcy__gc_refs_begin(rcy_gc *g, rcy_refs *r)
@@ -235,7 +238,7 @@ void rcy__gc_subtract_refs(rcy_refs *r)
     else if (r->place == RCY_REFS_SIDE && r->lag)
         subtract_refs_lagged(r);
     else if (r->place == RCY_REFS_SIDE)
-        subtract_refs(r, RCY_REFS_SIDE, RCY_REFS_GENERATIONS);
+        subtract_side(r);
     else if (r->place == RCY_REFS_YOUNG)
         subtract_refs(r, RCY_REFS_YOUNG, RCY_REFS_GENERATIONS);
     else
@@ -340,7 +343,10 @@ static RCY_ALWAYS_INLINE void scan(rcy_refs *r, rcy_refs_place P, rcy_refs_set S
     do {
         g->passed_lost |= g->stack_overflowed; /* a second scan lists members again */
         g->stack_overflowed = 0;
-        rcy__gc_refs_for_each(r, S, step, r);
+        if (P == RCY_REFS_SIDE && S == RCY_REFS_GENERATIONS)
+            scan_side(r);
+        else
+            rcy__gc_refs_for_each(r, S, step, r);
     } while (g->stack_overflowed);
     rcy__gc_trim(&g->stack);
 }
@@ -419,6 +425,217 @@ void rcy__gc_mark_reachable(rcy_refs *r)
     else
         scan(r, RCY_REFS_HEADER, RCY_REFS_GENERATIONS);
     rcy__gc_check_marked(r);
+}
+
+/* ---- SIDE: the loops over the pools' spans ----
+   A full collection's two passes spend most of their instructions on the
+   pools' blocks, so those get loops of their own: the span's type's
+   descriptor and traverse and the table's fields are read once per span
+   into locals (a byte store may alias any memory, so in the generic steps
+   each object reloaded them), a descriptor's words are found by counting
+   trailing zeros, and each reference takes one compare on its common path
+   (a byte holding a small count, or not yet reached); everything else
+   (saturated bytes, objects beyond the table, null references, members
+   the scan passed) goes to the generic code above, out of line. The large
+   objects are walked before, by the generic steps. */
+
+/* Subtract: the common path of one reference, where the referent's byte
+   counts fewer than RCY_SIDE_MET_MAX references (a null child falls out
+   of the table's range too: off wraps, and it is tested only then). */
+static RCY_NOINLINE void subtract_side_slow(rcy_refs *r, void *child)
+{
+    rcy__gc_refs_subtract(r, RCY_REFS_SIDE, child, rcy__gc_refs_referent(r, RCY_REFS_SIDE, child));
+}
+
+static RCY_ALWAYS_INLINE void subtract_side_fast(rcy_refs *r, rcy_side S, void *child)
+{
+    uintptr_t off = (uintptr_t)child - S.lo;
+    if (off < S.span) {
+        uint8_t *byte = &S.bytes[off >> RCY_SIDE_SHIFT];
+        uint8_t b = *byte;
+        if (RCY_LIKELY(b < RCY_SIDE_MET_MAX)) {
+            *byte = (uint8_t)(b + 1);
+            return;
+        }
+    }
+    if (child)
+        subtract_side_slow(r, child);
+}
+
+/* The mark: not yet reached gets REACHED; reached or done needs nothing;
+   a passed member (rescue), a saturated byte or no byte goes the generic
+   way. */
+static RCY_NOINLINE void mark_side_slow(rcy_refs *r, void *child)
+{
+    visit_mark_side(&child, r);
+}
+
+static RCY_ALWAYS_INLINE void mark_side_fast(rcy_refs *r, rcy_side S, void *child)
+{
+    uintptr_t off = (uintptr_t)child - S.lo;
+    if (off < S.span) {
+        uint8_t *byte = &S.bytes[off >> RCY_SIDE_SHIFT];
+        uint8_t b = *byte;
+        if (RCY_LIKELY(b < RCY_SIDE_REACHED)) {
+            *byte = (uint8_t)(b | RCY_SIDE_REACHED);
+            return;
+        }
+        if (b < RCY_SIDE_PASSED)
+            return; /* reached already, or done */
+    }
+    if (child)
+        mark_side_slow(r, child);
+}
+
+/* Which of the two a span loop does to each reference. */
+typedef void (*side_traverse)(void *self, rcy_visit_fn visit, void *arg);
+typedef enum side_op { SIDE_SUBTRACT, SIDE_MARK } side_op;
+
+static RCY_ALWAYS_INLINE void side_ref(rcy_refs *r, rcy_side S, side_op op, void *child)
+{
+    if (op == SIDE_SUBTRACT)
+        subtract_side_fast(r, S, child);
+    else
+        mark_side_fast(r, S, child);
+}
+
+/* o's references: the descriptor's words m inline, then traverse. K, a
+   constant: the descriptor when the span loop was compiled for one that
+   names some of the first three words only and no traverse (each word then
+   a load and its reference's code, nothing else); 0: m and trav as read. */
+static RCY_ALWAYS_INLINE void side_refs(rcy_refs *r, rcy_side S, side_op op, void *o, unsigned K,
+                                        uint64_t m, side_traverse trav)
+{
+    void **words = o;
+    if (K) {
+        for (unsigned j = 0; j < 3; j++)
+            if (K & (1u << j))
+                side_ref(r, S, op, words[j]);
+        return;
+    }
+    for (; m; m &= m - 1)
+        side_ref(r, S, op, words[__builtin_ctzll(m)]);
+    if (trav)
+        trav(o, op == SIDE_SUBTRACT ? visit_subtract_side : visit_mark_side, r);
+}
+
+/* The descriptors that get span loops of their own (side_refs' K). */
+#define SIDE_FIXED_MAX 7u
+
+/* Subtract over one span of generations 0..gen, with side_refs' K. */
+static RCY_ALWAYS_INLINE void subtract_span(rcy_refs *r, rcy_side S, const rcy_span *sp,
+                                            unsigned gen, unsigned K)
+{
+    const rcy_type *t = sp->tag;
+    uint64_t m = t->ref_words;
+    side_traverse trav = t->traverse;
+    char *b = sp->first;
+    size_t n = sp->n, stride = sp->stride;
+    for (size_t i = 0; i < n; i++, b += stride) {
+        void *o = rcy__gc_tracked_at(b, gen);
+        if (o)
+            side_refs(r, S, SIDE_SUBTRACT, o, K, m, trav);
+    }
+}
+
+/* The scan's step for a member of the pools, whose byte is at byte: the
+   common states here, the rest in scan_step_side. */
+static RCY_ALWAYS_INLINE void scan_member_side(rcy_refs *r, rcy_side S, void *o, uint8_t *byte,
+                                               unsigned K, uint64_t m, side_traverse trav)
+{
+    uint8_t b = *byte;
+    if (b == RCY_SIDE_DONE)
+        return; /* rescued: traversed already */
+    if (b >= RCY_SIDE_PASSED) {
+        scan_step_side(r->g, o, rcy__type(o), 0, r); /* saturated, or passed before a rescan */
+        return;
+    }
+    rcy_objhead *hd = RCY_HEAD(o);
+    if (b < RCY_SIDE_REACHED && rcy__gc_refs_count(RCY_REFS_GENERATIONS, o) == b) {
+        *byte = RCY_SIDE_PASSED; /* gc_refs 0: tentatively unreachable */
+        if (!rcy__ptrvec_push(&r->g->passed, o))
+            r->g->passed_lost = 1;
+        return;
+    }
+    *byte = RCY_SIDE_DONE;
+    hd->gcword = rcy__gc_settled_old(hd->gcword);
+    side_refs(r, S, SIDE_MARK, o, K, m, trav);
+    rcy_ptrvec *stack = &r->g->stack;
+    while (stack->len)
+        rcy__traverse(stack->items[--stack->len], visit_mark_side, r);
+}
+
+/* The scan over one span, with side_refs' K. A member's byte follows
+   from its address with no range test: the pools' blocks all lie in the
+   table's range (nothing is mapped during steps 2-3). */
+static RCY_ALWAYS_INLINE void scan_span(rcy_refs *r, rcy_side S, const rcy_span *sp, unsigned gen,
+                                        unsigned K)
+{
+    const rcy_type *t = sp->tag;
+    uint64_t m = t->ref_words;
+    side_traverse trav = t->traverse;
+    char *b = sp->first;
+    size_t n = sp->n, stride = sp->stride;
+    RCY_ASSERT(n == 0 || (rcy__side_byte(&S, b) && rcy__side_byte(&S, b + (n - 1) * stride)));
+    for (size_t i = 0; i < n; i++, b += stride) {
+        void *o = rcy__gc_tracked_at(b, gen);
+        if (o)
+            scan_member_side(r, S, o, &S.bytes[((uintptr_t)o - S.lo) >> RCY_SIDE_SHIFT], K, m,
+                             trav);
+    }
+}
+
+/* One span, by the loop compiled for its descriptor. */
+static RCY_ALWAYS_INLINE void side_span(rcy_refs *r, rcy_side S, side_op op, const rcy_span *sp)
+{
+    const rcy_type *t = sp->tag;
+    unsigned K = !t->traverse && t->ref_words <= SIDE_FIXED_MAX ? (unsigned)t->ref_words : 0;
+    switch (K) { /* each case a loop with its K a constant */
+#define SIDE_CASE(k)                                                                               \
+    case k:                                                                                        \
+        if (op == SIDE_SUBTRACT)                                                                   \
+            subtract_span(r, S, sp, r->gen, k);                                                    \
+        else                                                                                       \
+            scan_span(r, S, sp, r->gen, k);                                                        \
+        break;
+        SIDE_CASE(1)
+        SIDE_CASE(2)
+        SIDE_CASE(3)
+        SIDE_CASE(4)
+        SIDE_CASE(5)
+        SIDE_CASE(6)
+        SIDE_CASE(7)
+#undef SIDE_CASE
+    default:
+        if (op == SIDE_SUBTRACT)
+            subtract_span(r, S, sp, r->gen, 0);
+        else
+            scan_span(r, S, sp, r->gen, 0);
+    }
+}
+
+/* One pass of SIDE over the set: the large objects by the generic step,
+   then the pools' spans by the loops above. */
+static RCY_ALWAYS_INLINE void side_pass(rcy_refs *r, side_op op)
+{
+    rcy_gc *g = r->g;
+    const rcy_side S = r->side;
+    rcy__gc_walk_larges(g, r->gen, op == SIDE_SUBTRACT ? subtract_step_side : scan_step_side, r);
+    rcy_pool_cursor c = {0};
+    rcy_span sp;
+    while (rcy__pools_next_span(&g->weak.objects.mem.pools, RCY_KIND_OBJECTS, &c, &sp)) {
+        side_span(r, S, op, &sp);
+    }
+}
+
+static void subtract_side(rcy_refs *r)
+{
+    side_pass(r, SIDE_SUBTRACT);
+}
+
+static void scan_side(rcy_refs *r)
+{
+    side_pass(r, SIDE_MARK);
 }
 
 /* ---- one function per place ---- */
