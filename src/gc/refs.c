@@ -467,7 +467,7 @@ static RCY_ALWAYS_INLINE void subtract_side_fast(rcy_refs *r, rcy_side S, void *
    way. */
 static RCY_NOINLINE void mark_side_slow(rcy_refs *r, void *child)
 {
-    visit_mark_side(&child, r);
+    visit_mark(&child, r, RCY_REFS_SIDE);
 }
 
 static RCY_ALWAYS_INLINE void mark_side_fast(rcy_refs *r, rcy_side S, void *child)
@@ -671,7 +671,8 @@ static RCY_ALWAYS_INLINE void visit_subtract_header(void **slot, void *arg)
 
 static RCY_ALWAYS_INLINE void visit_subtract_side(void **slot, void *arg)
 {
-    visit_subtract(slot, arg, RCY_REFS_SIDE);
+    rcy_refs *r = arg;
+    subtract_side_fast(r, r->side, *slot); /* the span loops' common path */
 }
 
 static RCY_ALWAYS_INLINE void visit_subtract_young(void **slot, void *arg)
@@ -719,7 +720,8 @@ static RCY_ALWAYS_INLINE void visit_mark_header(void **slot, void *arg)
 
 static RCY_ALWAYS_INLINE void visit_mark_side(void **slot, void *arg)
 {
-    visit_mark(slot, arg, RCY_REFS_SIDE);
+    rcy_refs *r = arg;
+    mark_side_fast(r, r->side, *slot); /* the span loops' common path */
 }
 
 static RCY_ALWAYS_INLINE void scan_step_header(rcy_gc *g, void *o, const rcy_type *t, uint32_t i,
