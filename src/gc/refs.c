@@ -42,6 +42,7 @@
 #define SUBTRACT_LAG_TABLE ((size_t)2 << 20) /* bytes of table that call for it */
 
 static void subtract_side(rcy_refs *r); /* SIDE's loops over the pools' spans */
+static RCY_ALWAYS_INLINE void subtract_side_fast(rcy_refs *r, rcy_side S, void *child);
 static void scan_side(rcy_refs *r);
 
 /* ---- the place ---- */
@@ -145,7 +146,7 @@ static RCY_ALWAYS_INLINE void subtract_one(rcy_refs *r, rcy_refs_place P, rcy_re
 /* SIDE with the ring: each reference's byte is prefetched, and the
    decrement of the reference met SUBTRACT_LAG before it is done. */
 typedef struct subtract_ring {
-    const rcy_refs *r;
+    rcy_refs *r;
     void *child[SUBTRACT_LAG];
     unsigned next;
 } subtract_ring;
@@ -163,8 +164,7 @@ static RCY_ALWAYS_INLINE void visit_subtract_lagged(void **slot, void *arg)
     void *due = *place;
     *place = child;
     if (due)
-        rcy__gc_refs_subtract(q->r, RCY_REFS_SIDE, due,
-                              rcy__gc_refs_referent(q->r, RCY_REFS_SIDE, due));
+        subtract_side_fast(q->r, q->r->side, due);
 }
 
 static RCY_ALWAYS_INLINE void subtract_lagged_step(rcy_gc *g, void *o, const rcy_type *t,
@@ -209,16 +209,6 @@ static RCY_ALWAYS_INLINE void subtract_refs(rcy_refs *r, rcy_refs_place P, rcy_r
     rcy__gc_refs_for_each(r, S, step, r);
 }
 
-static void subtract_refs_lagged(rcy_refs *r)
-{
-    subtract_ring q = {r, {0}, 0};
-    rcy__gc_refs_for_each(r, RCY_REFS_GENERATIONS, subtract_lagged_step, &q);
-    for (unsigned i = 0; i < SUBTRACT_LAG; i++)
-        if (q.child[i])
-            rcy__gc_refs_subtract(r, RCY_REFS_SIDE, q.child[i],
-                                  rcy__gc_refs_referent(r, RCY_REFS_SIDE, q.child[i]));
-}
-
 void rcy__gc_update_refs(rcy_refs *r)
 {
     if (r->garbage)
@@ -235,8 +225,6 @@ void rcy__gc_subtract_refs(rcy_refs *r)
 {
     if (r->garbage)
         subtract_refs(r, RCY_REFS_HEADER, RCY_REFS_GARBAGE);
-    else if (r->place == RCY_REFS_SIDE && r->lag)
-        subtract_refs_lagged(r);
     else if (r->place == RCY_REFS_SIDE)
         subtract_side(r);
     else if (r->place == RCY_REFS_YOUNG)
@@ -487,14 +475,35 @@ static RCY_ALWAYS_INLINE void mark_side_fast(rcy_refs *r, rcy_side S, void *chil
         mark_side_slow(r, child);
 }
 
-/* Which of the two a span loop does to each reference. */
+/* Which a span loop does to each reference: subtract at once, subtract
+   through the ring (a table larger than the cache), or mark. */
 typedef void (*side_traverse)(void *self, rcy_visit_fn visit, void *arg);
-typedef enum side_op { SIDE_SUBTRACT, SIDE_MARK } side_op;
+typedef enum side_op { SIDE_SUBTRACT, SIDE_SUBTRACT_LAG, SIDE_MARK } side_op;
 
-static RCY_ALWAYS_INLINE void side_ref(rcy_refs *r, rcy_side S, side_op op, void *child)
+/* SUBTRACT_LAG: child's byte is prefetched and its decrement waits in q
+   while the one met SUBTRACT_LAG references before is done. */
+static RCY_ALWAYS_INLINE void subtract_side_lagged(rcy_refs *r, rcy_side S, subtract_ring *q,
+                                                   void *child)
+{
+    if (!child)
+        return;
+    uintptr_t off = (uintptr_t)child - S.lo;
+    if (off < S.span)
+        __builtin_prefetch(&S.bytes[off >> RCY_SIDE_SHIFT], 1);
+    void **place = &q->child[q->next++ % SUBTRACT_LAG];
+    void *due = *place;
+    *place = child;
+    if (due)
+        subtract_side_fast(r, S, due);
+}
+
+static RCY_ALWAYS_INLINE void side_ref(rcy_refs *r, rcy_side S, side_op op, subtract_ring *q,
+                                       void *child)
 {
     if (op == SIDE_SUBTRACT)
         subtract_side_fast(r, S, child);
+    else if (op == SIDE_SUBTRACT_LAG)
+        subtract_side_lagged(r, S, q, child);
     else
         mark_side_fast(r, S, child);
 }
@@ -503,19 +512,23 @@ static RCY_ALWAYS_INLINE void side_ref(rcy_refs *r, rcy_side S, side_op op, void
    constant: the descriptor when the span loop was compiled for one that
    names some of the first three words only and no traverse (each word then
    a load and its reference's code, nothing else); 0: m and trav as read. */
-static RCY_ALWAYS_INLINE void side_refs(rcy_refs *r, rcy_side S, side_op op, void *o, unsigned K,
-                                        uint64_t m, side_traverse trav)
+static RCY_ALWAYS_INLINE void side_refs(rcy_refs *r, rcy_side S, side_op op, subtract_ring *q,
+                                        void *o, unsigned K, uint64_t m, side_traverse trav)
 {
     void **words = o;
     if (K) {
         for (unsigned j = 0; j < 3; j++)
             if (K & (1u << j))
-                side_ref(r, S, op, words[j]);
+                side_ref(r, S, op, q, words[j]);
         return;
     }
     for (; m; m &= m - 1)
-        side_ref(r, S, op, words[__builtin_ctzll(m)]);
-    if (trav)
+        side_ref(r, S, op, q, words[__builtin_ctzll(m)]);
+    if (!trav)
+        return;
+    if (op == SIDE_SUBTRACT_LAG)
+        trav(o, visit_subtract_lagged, q);
+    else
         trav(o, op == SIDE_SUBTRACT ? visit_subtract_side : visit_mark_side, r);
 }
 
@@ -523,8 +536,8 @@ static RCY_ALWAYS_INLINE void side_refs(rcy_refs *r, rcy_side S, side_op op, voi
 #define SIDE_FIXED_MAX 7u
 
 /* Subtract over one span of generations 0..gen, with side_refs' K. */
-static RCY_ALWAYS_INLINE void subtract_span(rcy_refs *r, rcy_side S, const rcy_span *sp,
-                                            unsigned gen, unsigned K)
+static RCY_ALWAYS_INLINE void subtract_span(rcy_refs *r, rcy_side S, side_op op, subtract_ring *q,
+                                            const rcy_span *sp, unsigned gen, unsigned K)
 {
     const rcy_type *t = sp->tag;
     uint64_t m = t->ref_words;
@@ -534,7 +547,7 @@ static RCY_ALWAYS_INLINE void subtract_span(rcy_refs *r, rcy_side S, const rcy_s
     for (size_t i = 0; i < n; i++, b += stride) {
         void *o = rcy__gc_tracked_at(b, gen);
         if (o)
-            side_refs(r, S, SIDE_SUBTRACT, o, K, m, trav);
+            side_refs(r, S, op, q, o, K, m, trav);
     }
 }
 
@@ -559,7 +572,7 @@ static RCY_ALWAYS_INLINE void scan_member_side(rcy_refs *r, rcy_side S, void *o,
     }
     *byte = RCY_SIDE_DONE;
     hd->gcword = rcy__gc_settled_old(hd->gcword);
-    side_refs(r, S, SIDE_MARK, o, K, m, trav);
+    side_refs(r, S, SIDE_MARK, NULL, o, K, m, trav);
     rcy_ptrvec *stack = &r->g->stack;
     while (stack->len)
         rcy__traverse(stack->items[--stack->len], visit_mark_side, r);
@@ -586,17 +599,18 @@ static RCY_ALWAYS_INLINE void scan_span(rcy_refs *r, rcy_side S, const rcy_span 
 }
 
 /* One span, by the loop compiled for its descriptor. */
-static RCY_ALWAYS_INLINE void side_span(rcy_refs *r, rcy_side S, side_op op, const rcy_span *sp)
+static RCY_ALWAYS_INLINE void side_span(rcy_refs *r, rcy_side S, side_op op, subtract_ring *q,
+                                        const rcy_span *sp)
 {
     const rcy_type *t = sp->tag;
     unsigned K = !t->traverse && t->ref_words <= SIDE_FIXED_MAX ? (unsigned)t->ref_words : 0;
     switch (K) { /* each case a loop with its K a constant */
 #define SIDE_CASE(k)                                                                               \
     case k:                                                                                        \
-        if (op == SIDE_SUBTRACT)                                                                   \
-            subtract_span(r, S, sp, r->gen, k);                                                    \
-        else                                                                                       \
+        if (op == SIDE_MARK)                                                                       \
             scan_span(r, S, sp, r->gen, k);                                                        \
+        else                                                                                       \
+            subtract_span(r, S, op, q, sp, r->gen, k);                                             \
         break;
         SIDE_CASE(1)
         SIDE_CASE(2)
@@ -607,35 +621,47 @@ static RCY_ALWAYS_INLINE void side_span(rcy_refs *r, rcy_side S, side_op op, con
         SIDE_CASE(7)
 #undef SIDE_CASE
     default:
-        if (op == SIDE_SUBTRACT)
-            subtract_span(r, S, sp, r->gen, 0);
-        else
+        if (op == SIDE_MARK)
             scan_span(r, S, sp, r->gen, 0);
+        else
+            subtract_span(r, S, op, q, sp, r->gen, 0);
     }
 }
 
 /* One pass of SIDE over the set: the large objects by the generic step,
    then the pools' spans by the loops above. */
-static RCY_ALWAYS_INLINE void side_pass(rcy_refs *r, side_op op)
+static RCY_ALWAYS_INLINE void side_pass(rcy_refs *r, side_op op, subtract_ring *q)
 {
     rcy_gc *g = r->g;
     const rcy_side S = r->side;
-    rcy__gc_walk_larges(g, r->gen, op == SIDE_SUBTRACT ? subtract_step_side : scan_step_side, r);
+    if (op == SIDE_MARK)
+        rcy__gc_walk_larges(g, r->gen, scan_step_side, r);
+    else if (op == SIDE_SUBTRACT)
+        rcy__gc_walk_larges(g, r->gen, subtract_step_side, r);
+    else
+        rcy__gc_walk_larges(g, r->gen, subtract_lagged_step, q);
     rcy_pool_cursor c = {0};
     rcy_span sp;
-    while (rcy__pools_next_span(&g->weak.objects.mem.pools, RCY_KIND_OBJECTS, &c, &sp)) {
-        side_span(r, S, op, &sp);
-    }
+    while (rcy__pools_next_span(&g->weak.objects.mem.pools, RCY_KIND_OBJECTS, &c, &sp))
+        side_span(r, S, op, q, &sp);
 }
 
 static void subtract_side(rcy_refs *r)
 {
-    side_pass(r, SIDE_SUBTRACT);
+    if (!r->lag) {
+        side_pass(r, SIDE_SUBTRACT, NULL);
+        return;
+    }
+    subtract_ring q = {r, {0}, 0};
+    side_pass(r, SIDE_SUBTRACT_LAG, &q);
+    for (unsigned i = 0; i < SUBTRACT_LAG; i++)
+        if (q.child[i])
+            subtract_side_fast(r, r->side, q.child[i]);
 }
 
 static void scan_side(rcy_refs *r)
 {
-    side_pass(r, SIDE_MARK);
+    side_pass(r, SIDE_MARK, NULL);
 }
 
 /* ---- one function per place ---- */
