@@ -640,10 +640,26 @@ static RCY_ALWAYS_INLINE void side_pass(rcy_refs *r, side_op op, subtract_ring *
         rcy__gc_walk_larges(g, r->gen, subtract_step_side, r);
     else
         rcy__gc_walk_larges(g, r->gen, subtract_lagged_step, q);
-    rcy_pool_cursor c = {0};
-    rcy_span sp;
-    while (rcy__pools_next_span(&g->weak.objects.mem.pools, RCY_KIND_OBJECTS, &c, &sp))
-        side_span(r, S, op, q, &sp);
+    /* The scan walks the spans of types with traverse first (containers,
+       whose entries were mostly made after them, in pools further on): it
+       raises their entries' bytes before it meets them, instead of passing
+       each and rescuing it later. Subtract counted those spans: with none,
+       one walk. */
+    int rounds = op == SIDE_MARK && r->containers ? 2 : 1;
+    if (op != SIDE_MARK)
+        r->containers = 0;
+    for (int round = 0; round < rounds; round++) {
+        rcy_pool_cursor c = {0};
+        rcy_span sp;
+        while (rcy__pools_next_span(&g->weak.objects.mem.pools, RCY_KIND_OBJECTS, &c, &sp)) {
+            int container = ((const rcy_type *)sp.tag)->traverse != NULL;
+            if (op != SIDE_MARK)
+                r->containers += (size_t)container;
+            else if (rounds == 2 && container != (round == 0))
+                continue;
+            side_span(r, S, op, q, &sp);
+        }
+    }
 }
 
 static void subtract_side(rcy_refs *r)

@@ -76,6 +76,7 @@ struct rcy_refs {
     unsigned gen;
     rcy_ptrvec *garbage; /* step 7's set; NULL for a collection's */
     int lag;             /* SIDE: decrements wait in a ring (refs.c) */
+    size_t containers;   /* SIDE: spans of types with traverse (refs.c) */
     rcy_side side;       /* SIDE: the table, made for this set */
     void **items;        /* YOUNG: the young vector, whose items[start..len) */
     int64_t *young;      /* are the set, and young[i] is gc_refs of items[i] */
