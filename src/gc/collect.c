@@ -118,8 +118,13 @@ static size_t collect(rcy_gc *g, int gen, int automatic)
     size_t n = g->unreachable.len;
     if (g->debug & RCY_DEBUG_COLLECTABLE)
         rcy__gc_print_collectable(&g->unreachable);
-    int user_code_ran = rcy__gc_handle_weakrefs(g, &g->unreachable); /* 5 */
-    user_code_ran |= rcy__gc_finalize_garbage(&g->unreachable);      /* 6 */
+    /* 5, 6: only if step 4 held garbage that has weak references, or
+       whose type has a finalizer */
+    int user_code_ran = 0;
+    if (g->garbage_needs & RCY_GC_NEEDS_WEAKREFS)
+        user_code_ran |= rcy__gc_handle_weakrefs(g, &g->unreachable);
+    if (g->garbage_needs & RCY_GC_NEEDS_FINALIZE)
+        user_code_ran |= rcy__gc_finalize_garbage(&g->unreachable);
     /* else nothing can have changed since step 4: unless an object the
        mark found unreachable could not be held (out of memory), survived,
        and keeps references into the garbage */

@@ -39,10 +39,12 @@ static void promote(rcy_objects *O, void *o, unsigned to)
 /* An object the mark left unreachable is garbage, held by the collector
    from here on; 0 if there is no room to hold it (then it survives this
    collection). Inline: settle's loops are the hot part of step 4. */
-static RCY_ALWAYS_INLINE int hold_as_garbage(rcy_gc *g, void *o)
+static RCY_ALWAYS_INLINE int hold_as_garbage(rcy_gc *g, void *o, const rcy_type *t)
 {
     rcy_objhead *hd = RCY_HEAD(o);
     uint32_t w = hd->gcword;
+    g->garbage_needs |= (w & RCY_GC_WEAKREFD ? RCY_GC_NEEDS_WEAKREFS : 0u) |
+                        (t->finalize ? RCY_GC_NEEDS_FINALIZE : 0u);
     if (!rcy__ptrvec_push(&g->unreachable, o)) {
         g->hold_failed = 1; /* it survives: step 7 must see what it holds */
         return 0;
@@ -61,10 +63,11 @@ typedef struct settle_old_arg {
 } settle_old_arg;
 
 /* A full collection: survivors stay in (or join) generation 2. */
-static RCY_ALWAYS_INLINE void settle_old(rcy_gc *g, rcy_refs_place P, void *o, settle_old_arg *s)
+static RCY_ALWAYS_INLINE void settle_old(rcy_gc *g, rcy_refs_place P, void *o, const rcy_type *t,
+                                         settle_old_arg *s)
 {
     rcy_refs_cell c = rcy__gc_refs_member(s->r, P, o, 0);
-    if (rcy__gc_refs_candidate(s->r, P, c, c.hd->gcword) && hold_as_garbage(g, o))
+    if (rcy__gc_refs_candidate(s->r, P, c, c.hd->gcword) && hold_as_garbage(g, o, t))
         return;
     clear_collector_bits(o);
     rcy__set_generation(o, RCY_GEN_OLD, 0);
@@ -74,15 +77,15 @@ static RCY_ALWAYS_INLINE void settle_old(rcy_gc *g, rcy_refs_place P, void *o, s
 static RCY_ALWAYS_INLINE void settle_old_header(rcy_gc *g, void *o, const rcy_type *t, uint32_t i,
                                                 void *arg)
 {
-    (void)t, (void)i;
-    settle_old(g, RCY_REFS_HEADER, o, arg);
+    (void)i;
+    settle_old(g, RCY_REFS_HEADER, o, t, arg);
 }
 
 static RCY_ALWAYS_INLINE void settle_old_side(rcy_gc *g, void *o, const rcy_type *t, uint32_t i,
                                               void *arg)
 {
-    (void)t, (void)i;
-    settle_old(g, RCY_REFS_SIDE, o, arg);
+    (void)i;
+    settle_old(g, RCY_REFS_SIDE, o, t, arg);
 }
 
 /* A full collection in SIDE: the scan settled each survivor as it marked
@@ -98,7 +101,7 @@ static size_t settle_passed(rcy_gc *g, const rcy_refs *r, size_t members)
         uint32_t w = c.hd->gcword;
         if (!rcy__gc_refs_candidate(r, RCY_REFS_SIDE, c, w))
             continue; /* rescued: settled */
-        if (hold_as_garbage(g, o))
+        if (hold_as_garbage(g, o, rcy__type(o)))
             held++;
         else
             c.hd->gcword = rcy__gc_settled_old(w);
@@ -119,15 +122,17 @@ static RCY_ALWAYS_INLINE size_t settle_young(rcy_gc *g, const rcy_refs *r, rcy_r
         if (RCY_YOUNG_IS_HOLE(o))
             continue;
         rcy_refs_cell c = rcy__gc_refs_member(r, P, o, i);
-        if (rcy__gc_refs_candidate(r, P, c, c.hd->gcword) && hold_as_garbage(g, o)) {
+        uint32_t w = c.hd->gcword;
+        if (rcy__gc_refs_candidate(r, P, c, w) && hold_as_garbage(g, o, y->types[i])) {
             y->items[i] = RCY_YOUNG_HOLE(0);
             continue;
         }
-        clear_collector_bits(o);
-        if (gen == 0)
-            rcy__set_generation(o, RCY_GEN_YOUNG, i);
-        else
-            rcy__set_generation(o, RCY_GEN_OLD, 0);
+        /* the collector's bits clear and the generation set, in one write */
+        const uint32_t cleared = RCY_GC_COLLECTING | RCY_GC_UNREACHABLE | RCY_GC_NOTED |
+                                 RCY_GC_GEN_MASK | RCY_GC_SLOT_MASK;
+        c.hd->gcword =
+            (w & ~cleared) | (gen == 0 ? ((uint32_t)RCY_GEN_YOUNG << RCY_GC_GEN_SHIFT) | i
+                                       : (uint32_t)RCY_GEN_OLD << RCY_GC_GEN_SHIFT);
         survivors++;
     }
     return survivors;
@@ -150,6 +155,7 @@ void rcy__gc_promote_young(rcy_gc *g, unsigned gen, size_t survivors)
 void rcy__gc_settle(rcy_gc *g, const rcy_refs *r)
 {
     size_t held = g->unreachable.len, survivors;
+    g->garbage_needs = 0;
     const size_t *count = g->weak.objects.count;
     if (r->place == RCY_REFS_SIDE && !g->passed_lost) {
         survivors = settle_passed(g, r, count[0] + count[1] + count[2]);

@@ -12,6 +12,9 @@
 
 #define RCY_GENERATIONS 3
 
+#define RCY_GC_NEEDS_WEAKREFS 1u /* rcy_gc.garbage_needs */
+#define RCY_GC_NEEDS_FINALIZE 2u
+
 typedef struct rcy_gc_cb {
     rcy_gc_callback fn;
     void *arg;
@@ -44,6 +47,10 @@ typedef struct rcy_gc {
     rcy_ptrvec stack;           /* objects marked reachable, to traverse */
     int stack_overflowed;       /* the stack could not grow: mark again */
     int hold_failed;            /* step 4 could not hold some garbage: run step 7 */
+    /* what step 4 held needs: RCY_GC_NEEDS_WEAKREFS (some garbage has
+       weak references: step 5), RCY_GC_NEEDS_FINALIZE (some garbage's
+       type has a finalizer: step 6); steps 5 and 6 are skipped otherwise */
+    unsigned garbage_needs;
     /* SIDE: the members the ordered scan passed with gc_refs 0, the only
        ones step 4 must look at (refs.c); passed_lost: one could not be
        listed (or the scan ran twice), and step 4 walks the heap */
