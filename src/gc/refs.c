@@ -39,13 +39,13 @@
    a ring of SUBTRACT_LAG while its byte is fetched: the misses of
    successive references then overlap instead of following one another. */
 #define SUBTRACT_LAG 16
-#define SUBTRACT_LAG_TABLE ((size_t)2 << 20) /* bytes of table that call for it */
-/* Bytes of table beyond which the span loops also prefetch ahead (rcy_refs'
-   lag 2: SCAN_AHEAD below). Measured, bench_gc shape records: at 1e6
-   objects (a table of about 2-3 MiB) prefetching ahead cost time (6.3 ->
-   7.5 ns an object) and 18 instructions an object; at 1e7 (about 20 MiB)
-   it saved a third (33 -> 18.5 ns). */
-#define PREFETCH_AHEAD_TABLE ((size_t)8 << 20)
+/* Bytes of table that call for the ring and for prefetching ahead
+   (SCAN_AHEAD below). Measured, bench_gc shape at 1e6 objects (a table of
+   2-3 MiB, in cache): both cost time (records 6.3 -> 6.9 ns an object with
+   the ring, 7.5 with prefetching too; list 12.1 -> 12.6) and 18-30
+   instructions an object; at 1e7 (about 20 MiB) prefetching ahead saved a
+   third (records 33 -> 18.5 ns). */
+#define SUBTRACT_LAG_TABLE ((size_t)8 << 20)
 
 static void subtract_side(rcy_refs *r); /* SIDE's loops over the pools' spans */
 static RCY_ALWAYS_INLINE void subtract_side_fast(rcy_refs *r, rcy_side S, void *child);
@@ -64,9 +64,7 @@ void rcy__gc_refs_begin(rcy_gc *g, rcy_refs *r)
             rcy__side_begin(&r->side, &g->weak.objects.mem.pools)) {
             r->place = RCY_REFS_SIDE;
             size_t table = r->side.span >> RCY_SIDE_SHIFT;
-            r->lag = forced == RCY_REFS_SIDE || table > PREFETCH_AHEAD_TABLE ? 2
-                     : table > SUBTRACT_LAG_TABLE                            ? 1
-                                                                             : 0;
+            r->lag = forced == RCY_REFS_SIDE || table > SUBTRACT_LAG_TABLE;
         }
     } else if ((forced == RCY_REFS_AUTO || forced == RCY_REFS_YOUNG) && rcy__young_fit_scratch(y) &&
                y->scratch) { /* none yet: an empty vector */
@@ -543,7 +541,7 @@ static RCY_ALWAYS_INLINE void side_refs(rcy_refs *r, rcy_side S, side_op op, sub
 /* The descriptors that get span loops of their own (side_refs' K). */
 #define SIDE_FIXED_MAX 7u
 
-/* With a table much larger than the cache (r->lag 2), the span loops whose
+/* With a table much larger than the cache (r->lag), the span loops whose
    descriptor is a constant prefetch the bytes of the references of the
    member SCAN_AHEAD blocks ahead: the byte updates are what a random graph
    misses on. Subtract's other loops use the ring instead; the mark's
@@ -574,7 +572,7 @@ static RCY_ALWAYS_INLINE void subtract_span(rcy_refs *r, rcy_side S, side_op op,
     side_traverse trav = t->traverse;
     char *b = sp->first;
     size_t n = sp->n, stride = sp->stride;
-    if (K && op == SIDE_SUBTRACT_LAG && r->lag > 1) { /* prefetching ahead, not the ring */
+    if (K && op == SIDE_SUBTRACT_LAG) { /* prefetching ahead, not the ring */
         for (size_t i = 0; i < n; i++, b += stride) {
             if (i + SCAN_AHEAD < n)
                 prefetch_bytes_of(S, b + SCAN_AHEAD * stride, gen, K);
@@ -633,7 +631,7 @@ static RCY_ALWAYS_INLINE void scan_span(rcy_refs *r, rcy_side S, const rcy_span 
     size_t n = sp->n, stride = sp->stride;
     RCY_ASSERT(n == 0 || (rcy__side_byte(&S, b) && rcy__side_byte(&S, b + (n - 1) * stride)));
     size_t i = 0;
-    if (K && r->lag > 1) /* the same loop, prefetching ahead */
+    if (K && r->lag) /* the same loop, prefetching ahead */
         for (; i + SCAN_AHEAD < n; i++, b += stride) {
             prefetch_bytes_of(S, b + SCAN_AHEAD * stride, gen, K);
             void *o = rcy__gc_tracked_at(b, gen);

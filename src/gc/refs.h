@@ -75,7 +75,7 @@ struct rcy_refs {
     rcy_refs_place place;
     unsigned gen;
     rcy_ptrvec *garbage; /* step 7's set; NULL for a collection's */
-    int lag;             /* SIDE: 1 decrements wait in a ring, 2 also prefetch ahead (refs.c) */
+    int lag;             /* SIDE: decrements wait in a ring, or prefetch ahead (refs.c) */
     size_t containers;   /* SIDE: spans of types with traverse (refs.c) */
     rcy_side side;       /* SIDE: the table, made for this set */
     void **items;        /* YOUNG: the young vector, whose items[start..len) */
