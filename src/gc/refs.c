@@ -514,15 +514,23 @@ static RCY_ALWAYS_INLINE void side_ref(rcy_refs *r, rcy_side S, side_op op, subt
         mark_side_fast(r, S, child);
 }
 
+/* The descriptors that get span loops of their own (side_refs' K), and
+   the K of a type with traverse and no descriptor. */
+#define SIDE_FIXED_MAX 7u
+#define SIDE_TRAVERSE_ONLY 8u
+
 /* o's references: the descriptor's words m inline, then traverse. K, a
    constant: the descriptor when the span loop was compiled for one that
    names some of the first three words only and no traverse (each word then
-   a load and its reference's code, nothing else); 0: m and trav as read. */
+   a load and its reference's code, nothing else), SIDE_TRAVERSE_ONLY for
+   traverse alone; 0: m and trav as read. */
 static RCY_ALWAYS_INLINE void side_refs(rcy_refs *r, rcy_side S, side_op op, subtract_ring *q,
                                         void *o, unsigned K, uint64_t m, side_traverse trav)
 {
     void **words = o;
-    if (K) {
+    if (K == SIDE_TRAVERSE_ONLY)
+        m = 0; /* and trav is set */
+    else if (K) {
         for (unsigned j = 0; j < 3; j++)
             if (K & (1u << j))
                 side_ref(r, S, op, q, words[j]);
@@ -530,16 +538,13 @@ static RCY_ALWAYS_INLINE void side_refs(rcy_refs *r, rcy_side S, side_op op, sub
     }
     for (; m; m &= m - 1)
         side_ref(r, S, op, q, words[__builtin_ctzll(m)]);
-    if (!trav)
+    if (K != SIDE_TRAVERSE_ONLY && !trav)
         return;
     if (op == SIDE_SUBTRACT_LAG)
         trav(o, visit_subtract_lagged, q);
     else
         trav(o, op == SIDE_SUBTRACT ? visit_subtract_side : visit_mark_side, r);
 }
-
-/* The descriptors that get span loops of their own (side_refs' K). */
-#define SIDE_FIXED_MAX 7u
 
 /* With a table much larger than the cache (r->lag), the span loops whose
    descriptor is a constant prefetch the bytes of the references of the
@@ -572,7 +577,7 @@ static RCY_ALWAYS_INLINE void subtract_span(rcy_refs *r, rcy_side S, side_op op,
     side_traverse trav = t->traverse;
     char *b = sp->first;
     size_t n = sp->n, stride = sp->stride;
-    if (K && op == SIDE_SUBTRACT_LAG) { /* prefetching ahead, not the ring */
+    if (K && K <= SIDE_FIXED_MAX && op == SIDE_SUBTRACT_LAG) { /* prefetching ahead, not the ring */
         for (size_t i = 0; i < n; i++, b += stride) {
             if (i + SCAN_AHEAD < n)
                 prefetch_bytes_of(S, b + SCAN_AHEAD * stride, gen, K);
@@ -631,7 +636,7 @@ static RCY_ALWAYS_INLINE void scan_span(rcy_refs *r, rcy_side S, const rcy_span 
     size_t n = sp->n, stride = sp->stride;
     RCY_ASSERT(n == 0 || (rcy__side_byte(&S, b) && rcy__side_byte(&S, b + (n - 1) * stride)));
     size_t i = 0;
-    if (K && r->lag) /* the same loop, prefetching ahead */
+    if (K && K <= SIDE_FIXED_MAX && r->lag) /* the same loop, prefetching ahead */
         for (; i + SCAN_AHEAD < n; i++, b += stride) {
             prefetch_bytes_of(S, b + SCAN_AHEAD * stride, gen, K);
             void *o = rcy__gc_tracked_at(b, gen);
@@ -652,7 +657,9 @@ static RCY_ALWAYS_INLINE void side_span(rcy_refs *r, rcy_side S, side_op op, sub
                                         const rcy_span *sp)
 {
     const rcy_type *t = sp->tag;
-    unsigned K = !t->traverse && t->ref_words <= SIDE_FIXED_MAX ? (unsigned)t->ref_words : 0;
+    unsigned K = !t->traverse && t->ref_words <= SIDE_FIXED_MAX ? (unsigned)t->ref_words
+                 : t->traverse && !t->ref_words                 ? SIDE_TRAVERSE_ONLY
+                                                                : 0;
     switch (K) { /* each case a loop with its K a constant */
 #define SIDE_CASE(k)                                                                               \
     case k:                                                                                        \
@@ -668,6 +675,7 @@ static RCY_ALWAYS_INLINE void side_span(rcy_refs *r, rcy_side S, side_op op, sub
         SIDE_CASE(5)
         SIDE_CASE(6)
         SIDE_CASE(7)
+        SIDE_CASE(SIDE_TRAVERSE_ONLY)
 #undef SIDE_CASE
     default:
         if (op == SIDE_MARK)
