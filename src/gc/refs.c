@@ -652,6 +652,35 @@ static RCY_ALWAYS_INLINE void scan_span(rcy_refs *r, rcy_side S, const rcy_span 
     }
 }
 
+/* The span loops, one function for each pass and K: out of line, so that
+   each has a frame of its own (inlined into one function, a build without
+   optimization gave the pass a frame larger than a small thread's stack),
+   at one call per span. */
+#define SIDE_SPAN_FUNCTIONS(name, k)                                                               \
+    static RCY_NOINLINE void subtract_##name(rcy_refs *r, rcy_side S, const rcy_span *sp)          \
+    {                                                                                              \
+        subtract_span(r, S, SIDE_SUBTRACT, NULL, sp, r->gen, k);                                   \
+    }                                                                                              \
+    static RCY_NOINLINE void lagged_##name(rcy_refs *r, rcy_side S, subtract_ring *q,              \
+                                           const rcy_span *sp)                                     \
+    {                                                                                              \
+        subtract_span(r, S, SIDE_SUBTRACT_LAG, q, sp, r->gen, k);                                  \
+    }                                                                                              \
+    static RCY_NOINLINE void scan_##name(rcy_refs *r, rcy_side S, const rcy_span *sp)              \
+    {                                                                                              \
+        scan_span(r, S, sp, r->gen, k);                                                            \
+    }
+SIDE_SPAN_FUNCTIONS(any, 0)
+SIDE_SPAN_FUNCTIONS(k1, 1)
+SIDE_SPAN_FUNCTIONS(k2, 2)
+SIDE_SPAN_FUNCTIONS(k3, 3)
+SIDE_SPAN_FUNCTIONS(k4, 4)
+SIDE_SPAN_FUNCTIONS(k5, 5)
+SIDE_SPAN_FUNCTIONS(k6, 6)
+SIDE_SPAN_FUNCTIONS(k7, 7)
+SIDE_SPAN_FUNCTIONS(traverse_only, SIDE_TRAVERSE_ONLY)
+#undef SIDE_SPAN_FUNCTIONS
+
 /* One span, by the loop compiled for its descriptor. */
 static RCY_ALWAYS_INLINE void side_span(rcy_refs *r, rcy_side S, side_op op, subtract_ring *q,
                                         const rcy_span *sp)
@@ -660,28 +689,32 @@ static RCY_ALWAYS_INLINE void side_span(rcy_refs *r, rcy_side S, side_op op, sub
     unsigned K = !t->traverse && t->ref_words <= SIDE_FIXED_MAX ? (unsigned)t->ref_words
                  : t->traverse && !t->ref_words                 ? SIDE_TRAVERSE_ONLY
                                                                 : 0;
-    switch (K) { /* each case a loop with its K a constant */
-#define SIDE_CASE(k)                                                                               \
+    switch (K) {
+#define SIDE_CASE(k, name)                                                                         \
     case k:                                                                                        \
         if (op == SIDE_MARK)                                                                       \
-            scan_span(r, S, sp, r->gen, k);                                                        \
+            scan_##name(r, S, sp);                                                                 \
+        else if (op == SIDE_SUBTRACT)                                                              \
+            subtract_##name(r, S, sp);                                                             \
         else                                                                                       \
-            subtract_span(r, S, op, q, sp, r->gen, k);                                             \
+            lagged_##name(r, S, q, sp);                                                            \
         break;
-        SIDE_CASE(1)
-        SIDE_CASE(2)
-        SIDE_CASE(3)
-        SIDE_CASE(4)
-        SIDE_CASE(5)
-        SIDE_CASE(6)
-        SIDE_CASE(7)
-        SIDE_CASE(SIDE_TRAVERSE_ONLY)
+        SIDE_CASE(1, k1)
+        SIDE_CASE(2, k2)
+        SIDE_CASE(3, k3)
+        SIDE_CASE(4, k4)
+        SIDE_CASE(5, k5)
+        SIDE_CASE(6, k6)
+        SIDE_CASE(7, k7)
+        SIDE_CASE(SIDE_TRAVERSE_ONLY, traverse_only)
 #undef SIDE_CASE
-    default:
+    default: /* 0: the descriptor and traverse as read */
         if (op == SIDE_MARK)
-            scan_span(r, S, sp, r->gen, 0);
+            scan_any(r, S, sp);
+        else if (op == SIDE_SUBTRACT)
+            subtract_any(r, S, sp);
         else
-            subtract_span(r, S, op, q, sp, r->gen, 0);
+            lagged_any(r, S, q, sp);
     }
 }
 
