@@ -437,6 +437,7 @@ static void pool_init(rcy_pools *P, rcy_pool *pool, rcy_pool_class *pc)
     unsigned cls = pc->cls;
     pool->tag = pc->tag;
     pool->kind = pc->kind;
+    pool->facts = pc->facts;
     pool->cls = (uint8_t)cls;
     pool->nused = 0;
     pool->freelist = NULL;

@@ -74,11 +74,12 @@ typedef struct rcy_pool {
     char *limit;                  /* end of the last whole block */
     struct rcy_pool *next, *prev; /* avail list of its class, or the dirty LRU */
     const void *tag;              /* with kind and cls: the pool class it serves */
-    uint32_t nused;               /* blocks handed out; 0 for an empty pool */
+    uint16_t nused;               /* blocks handed out (at most RCY_MAX_BLOCKS); 0: empty */
     uint8_t cls;
     uint8_t kind;   /* RCY_KIND_*: whose blocks it holds */
     uint8_t index;  /* position in the arena, 0..63 */
     uint8_t listed; /* on its class's avail list */
+    uint8_t facts;  /* its class's (rcy_pool_class), beside the tag its blocks' deaths read */
 #if RCY_CHECK_LEVEL >= 1
     uint64_t live[RCY_MAX_BLOCKS / 64]; /* exact allocated-block bitmap */
 #endif
@@ -97,6 +98,11 @@ typedef struct rcy_pool_class {
     rcy_pool_list avail;
     const void *tag;
     uint8_t kind, cls;
+    /* Facts about the tag, which the layer above sets once, when it first
+       gets the class, and reads from a block's pool (rcy_pool.facts)
+       with no load beyond the pool header's: the object layer's are its
+       type's (obj/object.c). 0 for untagged classes. */
+    uint8_t facts;
 } rcy_pool_class;
 
 /* An arena's bookkeeping, inside the arena (see the top of this file).
@@ -467,7 +473,8 @@ static inline void rcy__pool_free(rcy_pools *P, rcy_pool *pool, void *b)
     void *head = pool->freelist;
     *(void **)b = head;
     pool->freelist = b;
-    uint32_t used = --pool->nused;
+    uint32_t used = (uint16_t)(pool->nused - 1u); /* 65535 below zero */
+    pool->nused = (uint16_t)used;
     if (RCY_UNLIKELY(head == NULL) || RCY_UNLIKELY(used - 1u >= RCY_MAX_BLOCKS - 1u))
         rcy__pool_free_edge(P, pool, used);
 }

@@ -191,6 +191,18 @@ static inline void zero_payload(void *o, size_t n)
 #define TYPE_CACHE_BITS 6
 _Static_assert(RCY_TYPE_CACHE == 1 << TYPE_CACHE_BITS, "the cache's index is TYPE_CACHE_BITS");
 
+/* What the pools of a type's objects tell of it (rcy_pool.facts): the
+   death loop needs one test, creation one. */
+#define RCY_FACT_COLLECTABLE 1 /* traverse or a descriptor (rcy__collectable) */
+#define RCY_FACT_PLAIN 3       /* a descriptor and nothing else: no traverse, finalize, destroy */
+
+static uint8_t type_facts(const rcy_type *t)
+{
+    if (t->ref_words && !t->traverse && !t->finalize && !t->destroy)
+        return RCY_FACT_PLAIN;
+    return rcy__collectable(t) ? RCY_FACT_COLLECTABLE : 0;
+}
+
 /* Collectable objects live in blocks of their own kind (object.h). */
 static unsigned kind_of_type(const rcy_type *t)
 {
@@ -223,8 +235,10 @@ static RCY_NOINLINE rcy_pool_class *type_pools_miss(rcy_objects *O, const rcy_ty
             return entry->pc;
     }
     rcy_pool_class *pc = rcy__pools_class(&O->mem.pools, kind_of_type(t), cls, t);
-    if (pc)
+    if (pc) {
+        pc->facts = type_facts(t); /* before any pool serves the class */
         *entry = (rcy_type_pools){key, pc};
+    }
     return pc;
 }
 
@@ -469,6 +483,20 @@ static RCY_ALWAYS_INLINE int finalize_resurrects(rcy_objects *O, void *o, const 
     return run_finalizer(O, o, t);
 }
 
+/* A dying collectable object leaves its generation: untracked, and no
+   flag left for the decrefs of its references to see (one store for what
+   untrack() and the dead object's word need). */
+static RCY_ALWAYS_INLINE void leave_generation(rcy_objects *O, void *o)
+{
+    rcy_objhead *hd = RCY_HEAD(o);
+    uint32_t w = hd->gcword;
+    if (w & (RCY_GC_TRACKED | RCY_GC_WAS_TRACKED))
+        O->young_count -= O->young_count != 0;
+    if (w & RCY_GC_TRACKED)
+        unplace(O, o);
+    hd->gcword = w & RCY_GC_LARGE;
+}
+
 /* a: the object's arena (object_home), pool its pool (NULL: a large
    object; found for the type, so not looked up again); t: its type.
    Inlined into the death functions, so that a cascade costs one frame per
@@ -476,16 +504,8 @@ static RCY_ALWAYS_INLINE int finalize_resurrects(rcy_objects *O, void *o, const 
 static RCY_ALWAYS_INLINE void free_object(rcy_objects *O, rcy_arena *a, rcy_pool *pool, void *o,
                                           const rcy_type *t)
 {
-    rcy_objhead *hd = RCY_HEAD(o);
     if (rcy__collectable(t)) {
-        uint32_t w = hd->gcword;
-        if (w & (RCY_GC_TRACKED | RCY_GC_WAS_TRACKED))
-            O->young_count -= O->young_count != 0;
-        if (w & RCY_GC_TRACKED)
-            unplace(O, o);
-        /* untracked, and no flag left for clear_slot's decrefs to see: one
-           store for what untrack() and the dead object's word need */
-        hd->gcword = w & RCY_GC_LARGE;
+        leave_generation(O, o);
         rcy__visit_refs(o, t, clear_slot, NULL); /* rcy__clear_refs, with the type at hand */
     }
     if (t->destroy)
@@ -540,19 +560,137 @@ static void drain_pending(rcy_objects *O)
     O->pending_head = O->pending.len = 0;
 }
 
-static void object_dies(void *o)
+/* The death of o, whose count reached zero on its owner: a, pool and t
+   its arena (NULL: a large object), pool and type. Past the nesting
+   bound a collectable object waits in the pending queue; the outermost
+   death empties the queue. */
+static RCY_ALWAYS_INLINE void dies_in(rcy_objects *O, rcy_arena *a, rcy_pool *pool, void *o,
+                                      const rcy_type *t)
 {
-    rcy_arena *a;
-    rcy_objects *O = rcy__object_home(o, &a);
-    rcy_pool *pool = a ? rcy__pool_of(a, rcy__object_block(o)) : NULL;
-    const rcy_type *t = rcy__type_in(pool, rcy__object_block(o));
-    if (O->depth >= RCY_DEATH_NESTING && rcy__collectable(t) && push_pending(O, o))
+    if (RCY_UNLIKELY(O->depth >= RCY_DEATH_NESTING) && rcy__collectable(t) && push_pending(O, o))
         return;
     O->depth++;
     die_now(O, a, pool, o, t);
-    O->depth--;
-    if (O->depth == 0 && O->pending.len)
+    if (--O->depth == 0 && RCY_UNLIKELY(O->pending.len != 0))
         drain_pending(O);
+}
+
+/* ---- the common death: a loop down the last child ----
+ * Most objects are small, of a type with a layout descriptor and nothing
+ * else (no traverse, finalize or destroy: RCY_FACT_PLAIN, which the pool
+ * tells beside the type), on their heap's owner, never counted by another
+ * thread and without weak references (dying_here). Such an object's death
+ * is a loop: it leaves its generation, drops its references, and its
+ * memory goes back; of its children whose counts reach zero, each dies
+ * (nested, as above) when the next one is found, and the last one is
+ * killed by the loop, in the same frame and at the same depth, once the
+ * object's memory is back. Nothing a callback can see changes: that child
+ * was the last thing to die in the object's death anyway, and the object
+ * has no destroy to run after it. A chain dies in one frame, a binary
+ * tree makes half the calls. Any other object takes die_now. */
+
+/* If small object o, whose owner's count is 1, can die at once on this
+   thread (as rcy_impl_decref_slow decides), its count becomes 0 and its
+   arena is returned; NULL if not (rcy_impl_decref_shared decides). */
+static RCY_ALWAYS_INLINE rcy_arena *dying_here(void *o)
+{
+    rcy_objhead *hd = RCY_HEAD(o);
+    rcy_arena *a = rcy__arena_at(hd);
+    if (RCY_LIKELY(rcy__arena_owned(a)) && !(hd->gcword & (RCY_GC_FINALIZING | RCY_GC_WEAKREFD)) &&
+        !atomic_load_explicit(&a->shared, memory_order_acquire)) {
+        rcy__store_rc(o, 0);
+        return a;
+    }
+    return NULL;
+}
+
+static void small_dies(rcy_arena *a, void *o);
+
+/* What the loop's visit of an object's references carries: the heap, and
+   the child that dies after the object (NULL: none yet). */
+typedef struct death {
+    rcy_objects *O;
+    void *next;
+} death;
+
+/* clear_slot for the loop: a child that can die at once, of the same
+   heap, becomes d->next (the one before it dies now). */
+static RCY_ALWAYS_INLINE void drop_slot(void **slot, void *arg)
+{
+    death *d = arg;
+    void *child = *slot;
+    if (!child)
+        return;
+    *slot = NULL;
+    uint32_t rc = rcy__load_rc(child);
+    if (RCY_LIKELY((int32_t)rc > 1) && RCY_LIKELY(rcy_impl_owner(child))) {
+        rcy__store_rc(child, rc - 1u); /* rcy_decref's fast path */
+        if (RCY_UNLIKELY(!(RCY_HEAD(child)->gcword & RCY_GC_NOTED)))
+            rcy_impl_decref_note(child);
+        return;
+    }
+    rcy_arena *a;
+    if (rc == 1 && (a = dying_here(child)) != NULL) {
+        if (RCY_UNLIKELY(rcy__mem_owner(a, child) != &d->O->mem)) {
+            small_dies(a, child); /* another heap of this thread: its own depth */
+            return;
+        }
+        if (d->next)
+            small_dies(rcy__arena_at(RCY_HEAD(d->next)), d->next);
+        d->next = child;
+        return;
+    }
+    rcy_impl_decref_slow(child);
+}
+
+/* Any death but the loop's: past the nesting bound, or a type with more
+   than a descriptor. */
+static RCY_NOINLINE void small_dies_general(rcy_objects *O, rcy_arena *a, rcy_pool *pool, void *o)
+{
+    dies_in(O, a, pool, o, rcy__pool_tag(pool));
+}
+
+/* The death of small object o in arena a, which dying_here let die: then
+   of its last dying child, and so on (see above). */
+static RCY_NOINLINE void small_dies(rcy_arena *a, void *o)
+{
+    rcy_objects *O = rcy__objects_of_mem(rcy__mem_owner(a, o));
+    rcy_pool *pool = rcy__pool_of(a, rcy__object_block(o));
+    if (RCY_UNLIKELY(pool->facts != RCY_FACT_PLAIN) ||
+        RCY_UNLIKELY(O->depth >= RCY_DEATH_NESTING)) {
+        small_dies_general(O, a, pool, o);
+        return;
+    }
+    O->depth++;
+    for (;;) {
+        death d = {O, NULL};
+        leave_generation(O, o);
+        rcy__visit_words(o, ((const rcy_type *)rcy__pool_tag(pool))->ref_words, drop_slot, &d);
+        rcy__mem_release_in(&O->mem, a, pool, rcy__object_block(o));
+        if (!d.next)
+            break;
+        o = d.next;
+        a = rcy__arena_at(RCY_HEAD(o));
+        pool = rcy__pool_of(a, rcy__object_block(o));
+        if (RCY_UNLIKELY(pool->facts != RCY_FACT_PLAIN)) {
+            die_now(O, a, pool, o, rcy__pool_tag(pool));
+            break;
+        }
+    }
+    if (--O->depth == 0 && RCY_UNLIKELY(O->pending.len != 0))
+        drain_pending(O);
+}
+
+static void object_dies(void *o)
+{
+    rcy_arena *a = rcy__object_arena(o);
+    if (RCY_LIKELY(a != NULL)) { /* it may have weak references: not the loop */
+        small_dies_general(rcy__objects_of_mem(rcy__mem_owner(a, o)), a,
+                           rcy__pool_of(a, rcy__object_block(o)), o);
+        return;
+    }
+    const rcy_large *lh = rcy__large_header(rcy__object_block(o));
+    dies_in(rcy__objects_of_mem(lh->owner), NULL, NULL, o, lh->tag);
 }
 
 void rcy__object_dies(void *o)
@@ -566,16 +704,10 @@ void rcy__object_dies(void *o)
    rcy_impl_decref_shared (obj/shared.c). */
 void rcy_impl_decref_slow(void *o)
 {
-    rcy_objhead *hd = RCY_HEAD(o);
-    if (RCY_LIKELY(rcy__load_rc(o) == 1)) { /* the owner's count: a small object */
-        rcy_arena *a = rcy__arena_at(hd);
-        if (RCY_LIKELY(rcy__arena_owned(a)) &&
-            !(hd->gcword & (RCY_GC_FINALIZING | RCY_GC_WEAKREFD)) &&
-            !atomic_load_explicit(&a->shared, memory_order_acquire)) {
-            rcy__store_rc(o, 0);
-            object_dies(o);
-            return;
-        }
+    rcy_arena *a;
+    if (RCY_LIKELY(rcy__load_rc(o) == 1) && (a = dying_here(o)) != NULL) {
+        small_dies(a, o); /* the owner's count 1: a small object */
+        return;
     }
     rcy_impl_decref_shared(o);
 }
