@@ -51,6 +51,7 @@ void rcy__objects_init(rcy_objects *O)
     memset((char *)O + sizeof O->mem, 0, sizeof *O - sizeof O->mem);
     O->young_limit = SIZE_MAX;
     O->mem.object_name = object_name;
+    rcy__objects_flush_types(O);
 }
 
 void rcy__objects_fini(rcy_objects *O)
@@ -186,6 +187,35 @@ static inline void zero_payload(void *o, size_t n)
     memset(p + room - 16, 0, 16);
 }
 
+/* rcy_new's: the same, then the header, for a payload of at most 64
+   bytes in a block the header starts. Zeroing before the header is
+   written lets a payload of 8 or 16 bytes take one 16-byte store, which
+   ends at the block's end (an 8-byte payload's overlaps the header). */
+static RCY_ALWAYS_INLINE void zero_small_then_head(rcy_objhead *hd, size_t n, rcy_objhead head)
+{
+    char *p = (char *)(hd + 1);
+    size_t room = (n + 7) & ~(size_t)7;
+    if (RCY_LIKELY(room - 8 <= 8)) {
+        memset(p + room - 16, 0, 16);
+    } else if (room) {
+        memset(p, 0, 16);
+        if (room > 32)
+            memset(p + 16, 0, 16);
+        if (room > 48)
+            memset(p + 32, 0, 16);
+        memset(p + room - 16, 0, 16);
+    }
+    *hd = head;
+}
+
+/* A payload larger than 64 bytes: a call, out of the fast path's frame. */
+static RCY_NOINLINE void *zero_large_then_head(rcy_objhead *hd, size_t n, rcy_objhead head)
+{
+    memset(hd + 1, 0, n);
+    *hd = head;
+    return hd + 1;
+}
+
 /* ---- the pools of a type ---- */
 
 #define TYPE_CACHE_BITS 6
@@ -242,9 +272,17 @@ static RCY_NOINLINE rcy_pool_class *type_pools_miss(rcy_objects *O, const rcy_ty
     return pc;
 }
 
+/* What an empty entry of the cache points to: a class with no pool, so
+   that rcy_new's fast path, which tests no type pointer, sends a NULL
+   type (key 0, an empty entry's) to new_general, which reports it. A
+   misaligned pointer is never a key: entries are made by new_general,
+   after its check. Never written. */
+static rcy_pool_class no_pools;
+
 void rcy__objects_flush_types(rcy_objects *O)
 {
-    memset(O->types, 0, sizeof O->types);
+    for (size_t i = 0; i < RCY_TYPE_CACHE; i++)
+        O->types[i] = (rcy_type_pools){0, &no_pools};
     memset(O->traced_types, 0, sizeof O->traced_types);
 }
 
@@ -316,7 +354,8 @@ static inline void check_layout(const rcy_type *t, size_t n, const char *api)
 static RCY_NOINLINE void *new_general(rcy_objects *O, const rcy_type *t, size_t n, int sized,
                                       void *ra)
 {
-    if (!sized) /* every build: each type's first rcy_new in a heap comes here */
+    check_type(t); /* rcy_new's fast path leaves it here */
+    if (!sized)    /* every build: each type's first rcy_new in a heap comes here */
         check_layout(t, n, "rcy_new");
     int collectable = rcy__collectable(t);
     if (RCY_UNLIKELY(!rcy__objects_inbox_empty(O)))
@@ -362,26 +401,34 @@ static RCY_NOINLINE void *new_general(rcy_objects *O, const rcy_type *t, size_t 
 /* The common creation, with no call at all (which keeps it short): a
    small object whose type's pools are cached and have a free block and,
    for a collectable type, no collection due and room in the young vector.
-   NULL if any of that fails; new_general then does it all. */
-static inline void *new_fast(rcy_objects *O, const rcy_type *t, size_t n, uintptr_t key)
+   NULL if any of that fails; new_general then does it all. t is read
+   only once its key matched (a NULL type gets here: no_pools). The pool
+   class says whether the type is collectable (RCY_FACT_COLLECTABLE). */
+static inline void *new_fast(rcy_objects *O, const rcy_type *t, uintptr_t key, size_t n)
 {
-    int collectable = rcy__collectable(t);
-    if (collectable && (O->young_count >= O->young_limit || !rcy__young_has_room(&O->young)))
-        return NULL;
     rcy_type_pools *entry = type_pools_entry(O, key);
-    rcy_objhead *hd;
-    if (RCY_UNLIKELY(entry->key != key) || !(hd = rcy__mem_try_in(entry->pc)))
+    if (RCY_UNLIKELY(entry->key != key))
+        return NULL;
+    rcy_pool_class *pc = entry->pc;
+    rcy_young *y = &O->young;
+    int collectable = pc->facts & RCY_FACT_COLLECTABLE;
+    if (collectable && (O->young_count >= O->young_limit || !rcy__young_has_room(y)))
+        return NULL;
+    rcy_objhead *hd = rcy__mem_try_in(pc);
+    if (RCY_UNLIKELY(!hd))
         return NULL;
     void *o = hd + 1;
     uint32_t gcword = RCY_GC_NOTED;
     if (collectable) { /* as track() does */
         O->young_count++;
         O->count[RCY_GEN_YOUNG]++;
-        gcword =
-            RCY_GC_TRACKED | (RCY_GEN_YOUNG << RCY_GC_GEN_SHIFT) | rcy__young_take(&O->young, o, t);
+        gcword = RCY_GC_TRACKED | (RCY_GEN_YOUNG << RCY_GC_GEN_SHIFT) | rcy__young_take(y, o, t);
     }
-    *hd = (rcy_objhead){1, gcword};
-    zero_payload(o, n);
+    if (n == SIZE_MAX) /* rcy_new's */
+        n = t->size;
+    if (RCY_UNLIKELY(n > 64))
+        return zero_large_then_head(hd, n, (rcy_objhead){1, gcword});
+    zero_small_then_head(hd, n, (rcy_objhead){1, gcword});
     return o;
 }
 
@@ -394,7 +441,7 @@ void *rcy_new_sized(rcy_heap *h, const rcy_type *t, size_t n)
 #endif
     void *o = NULL;
     if (n <= RCY_SMALL_MAX - sizeof(rcy_objhead))
-        o = new_fast(O, t, n, sized_key(t, rcy__size_class(object_bytes(rcy__collectable(t), n))));
+        o = new_fast(O, t, sized_key(t, rcy__size_class(object_bytes(rcy__collectable(t), n))), n);
     return RCY_LIKELY(o != NULL) ? o : new_general(O, t, n, 1, RCY_CALLER());
 }
 
@@ -403,12 +450,12 @@ void *rcy_new_sized(rcy_heap *h, const rcy_type *t, size_t n)
 void *rcy_new(rcy_heap *h, const rcy_type *t)
 {
     rcy_objects *O = rcy__objects_of(h);
-    check_type(t);
 #if RCY_CHECK_LEVEL >= 1
+    check_type(t);
     check_layout(t, t->size, "rcy_new");
 #endif
-    void *o = new_fast(O, t, t->size, new_key(t));
-    return RCY_LIKELY(o != NULL) ? o : new_general(O, t, t->size, 0, RCY_CALLER());
+    void *o = new_fast(O, t, new_key(t), SIZE_MAX); /* t checked by new_general (no_pools) */
+    return RCY_LIKELY(o != NULL) ? o : new_general(O, t, t ? t->size : 0, 0, RCY_CALLER());
 }
 
 /* ---- traversal and clearing ---- */
