@@ -70,6 +70,22 @@ static rcy_objects *home_of(const void *o)
 
 /* ---- tracking: which generation an object is in ---- */
 
+/* A young object (header RCY_GEN_YOUNG, slot) leaves the young vector:
+   its generation (rcy__young_generation, and the slot emptied, with one
+   test each). */
+static RCY_ALWAYS_INLINE unsigned young_leave(rcy_young *y, void *o, uint32_t slot)
+{
+    if (slot >= y->len || y->items[slot] != o)
+        return RCY_GEN_OLD;
+    if (slot < y->boundary) {
+        y->items[slot] = RCY_YOUNG_HOLE(0);
+        return 1;
+    }
+    y->items[slot] = RCY_YOUNG_HOLE(y->hole);
+    y->hole = slot + 1;
+    return 0;
+}
+
 /* Takes a tracked object out of its generation (or out of the running
    collection's garbage). */
 static inline void unplace(rcy_objects *O, void *o)
@@ -81,19 +97,8 @@ static inline void unplace(rcy_objects *O, void *o)
     }
     RCY_ASSERT(!(w & RCY_GC_COLLECTING)); /* no user code runs while the set is examined */
     unsigned gen = rcy__gen_of(w);
-    if (gen == RCY_GEN_YOUNG) { /* rcy__young_generation, and the slot emptied: one test each */
-        rcy_young *y = &O->young;
-        uint32_t slot = w & RCY_GC_SLOT_MASK;
-        if (slot >= y->len || y->items[slot] != o) {
-            gen = RCY_GEN_OLD;
-        } else if (slot < y->boundary) {
-            gen = 1;
-            y->items[slot] = RCY_YOUNG_HOLE(0);
-        } else {
-            y->items[slot] = RCY_YOUNG_HOLE(y->hole);
-            y->hole = slot + 1;
-        }
-    }
+    if (gen == RCY_GEN_YOUNG)
+        gen = young_leave(&O->young, o, w & RCY_GC_SLOT_MASK);
     O->count[gen]--;
 }
 
@@ -537,10 +542,18 @@ static RCY_ALWAYS_INLINE void leave_generation(rcy_objects *O, void *o)
 {
     rcy_objhead *hd = RCY_HEAD(o);
     uint32_t w = hd->gcword;
-    if (w & (RCY_GC_TRACKED | RCY_GC_WAS_TRACKED))
+    if (RCY_LIKELY((w & (RCY_GC_TRACKED | RCY_GC_WAS_TRACKED | RCY_GC_UNREACHABLE |
+                         RCY_GC_GEN_MASK)) == RCY_GC_TRACKED)) {
+        /* the common case, one test: tracked, header generation young, not
+           in a collection's garbage (unplace, with its first tests done) */
         O->young_count -= O->young_count != 0;
-    if (w & RCY_GC_TRACKED)
-        unplace(O, o);
+        O->count[young_leave(&O->young, o, w & RCY_GC_SLOT_MASK)]--;
+    } else {
+        if (w & (RCY_GC_TRACKED | RCY_GC_WAS_TRACKED))
+            O->young_count -= O->young_count != 0;
+        if (w & RCY_GC_TRACKED)
+            unplace(O, o);
+    }
     hd->gcword = w & RCY_GC_LARGE;
 }
 
@@ -658,6 +671,7 @@ static void small_dies(rcy_arena *a, void *o);
 typedef struct death {
     rcy_objects *O;
     void *next;
+    rcy_arena *next_arena; /* its arena, found by dying_here */
 } death;
 
 /* clear_slot for the loop: a child that can die at once, of the same
@@ -683,8 +697,9 @@ static RCY_ALWAYS_INLINE void drop_slot(void **slot, void *arg)
             return;
         }
         if (d->next)
-            small_dies(rcy__arena_at(RCY_HEAD(d->next)), d->next);
+            small_dies(d->next_arena, d->next);
         d->next = child;
+        d->next_arena = a;
         return;
     }
     rcy_impl_decref_slow(child);
@@ -701,7 +716,7 @@ static RCY_NOINLINE void small_dies_general(rcy_objects *O, rcy_arena *a, rcy_po
    of its last dying child, and so on (see above). */
 static RCY_NOINLINE void small_dies(rcy_arena *a, void *o)
 {
-    rcy_objects *O = rcy__objects_of_mem(rcy__mem_owner(a, o));
+    rcy_objects *O = rcy__objects_of_mem(a->owner); /* a small object's */
     rcy_pool *pool = rcy__pool_of(a, rcy__object_block(o));
     if (RCY_UNLIKELY(pool->facts != RCY_FACT_PLAIN) ||
         RCY_UNLIKELY(O->depth >= RCY_DEATH_NESTING)) {
@@ -710,14 +725,14 @@ static RCY_NOINLINE void small_dies(rcy_arena *a, void *o)
     }
     O->depth++;
     for (;;) {
-        death d = {O, NULL};
+        death d = {O, NULL, NULL};
         leave_generation(O, o);
         rcy__visit_words(o, ((const rcy_type *)rcy__pool_tag(pool))->ref_words, drop_slot, &d);
         rcy__mem_release_in(&O->mem, a, pool, rcy__object_block(o));
         if (!d.next)
             break;
         o = d.next;
-        a = rcy__arena_at(RCY_HEAD(o));
+        a = d.next_arena;
         pool = rcy__pool_of(a, rcy__object_block(o));
         if (RCY_UNLIKELY(pool->facts != RCY_FACT_PLAIN)) {
             die_now(O, a, pool, o, rcy__pool_tag(pool));
