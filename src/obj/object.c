@@ -417,8 +417,12 @@ static inline void *new_fast(rcy_objects *O, const rcy_type *t, uintptr_t key, s
     rcy_pool_class *pc = entry->pc;
     rcy_young *y = &O->young;
     int collectable = pc->facts & RCY_FACT_COLLECTABLE;
-    if (collectable && (O->young_count >= O->young_limit || !rcy__young_has_room(y)))
-        return NULL;
+    uint32_t hole = 0;
+    if (collectable) {
+        hole = y->hole; /* read once: rcy__young_has_room and rcy__young_take's test */
+        if (O->young_count >= O->young_limit || (!hole && y->len >= y->cap))
+            return NULL;
+    }
     rcy_objhead *hd = rcy__mem_try_in(pc);
     if (RCY_UNLIKELY(!hd))
         return NULL;
@@ -427,7 +431,8 @@ static inline void *new_fast(rcy_objects *O, const rcy_type *t, uintptr_t key, s
     if (collectable) { /* as track() does */
         O->young_count++;
         O->count[RCY_GEN_YOUNG]++;
-        gcword = RCY_GC_TRACKED | (RCY_GEN_YOUNG << RCY_GC_GEN_SHIFT) | rcy__young_take(y, o, t);
+        gcword = RCY_GC_TRACKED | (RCY_GEN_YOUNG << RCY_GC_GEN_SHIFT) |
+                 rcy__young_take_after(y, o, t, hole);
     }
     if (n == SIZE_MAX) /* rcy_new's */
         n = t->size;
@@ -727,7 +732,12 @@ static RCY_NOINLINE void small_dies(rcy_arena *a, void *o)
     for (;;) {
         death d = {O, NULL, NULL};
         leave_generation(O, o);
-        rcy__visit_words(o, ((const rcy_type *)rcy__pool_tag(pool))->ref_words, drop_slot, &d);
+        uint64_t m = ((const rcy_type *)rcy__pool_tag(pool))->ref_words;
+#if defined(__GNUC__)
+        if (m == 0) /* RCY_FACT_PLAIN: the visit's test of m goes */
+            __builtin_unreachable();
+#endif
+        rcy__visit_words(o, m, drop_slot, &d);
         rcy__mem_release_in(&O->mem, a, pool, rcy__object_block(o));
         if (!d.next)
             break;
