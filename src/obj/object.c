@@ -778,7 +778,13 @@ void rcy_impl_decref_slow(void *o)
 {
     rcy_arena *a;
     if (RCY_LIKELY(rcy__load_rc(o) == 1) && (a = dying_here(o)) != NULL) {
-        small_dies(a, o); /* the owner's count 1: a small object */
+        /* the owner's count 1: a small object; the loop's type or not is
+           told before either function saves a register */
+        rcy_pool *pool = rcy__pool_of(a, rcy__object_block(o));
+        if (RCY_LIKELY(pool->facts == RCY_FACT_PLAIN))
+            small_dies(a, o);
+        else
+            small_dies_general(rcy__objects_of_mem(a->owner), a, pool, o);
         return;
     }
     rcy_impl_decref_shared(o);
