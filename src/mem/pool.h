@@ -300,10 +300,18 @@ static inline unsigned rcy__size_class(size_t n)
     return (unsigned)((n - (n != 0)) >> RCY_CLASS_SHIFT);
 }
 
-/* The class of an rcy_malloc of n bytes: a multiple of 16, at least 16. */
+/* The class of an rcy_malloc of n >= 1 bytes: a multiple of 16 (2k + 1
+   for k = (n - 1) / 16: counting from class 1, two classes a step, the
+   step a shift). The one formula every malloc path uses. */
+static inline size_t rcy__malloc_class_of(size_t n)
+{
+    return ((n - 1) >> 4) * 2 + 1; /* in size_t: an index needs no widening */
+}
+
+/* The same for any n: at least 16 bytes. */
 static inline unsigned rcy__malloc_class(size_t n)
 {
-    return n ? (unsigned)((n - 1) >> 4) * 2 + 1 : 1;
+    return n ? (unsigned)rcy__malloc_class_of(n) : 1;
 }
 
 /* The tag every block of the pool has (rcy_pool_class). */
@@ -473,10 +481,10 @@ static inline void rcy__pool_free(rcy_pools *P, rcy_pool *pool, void *b)
     void *head = pool->freelist;
     *(void **)b = head;
     pool->freelist = b;
-    uint32_t used = (uint16_t)(pool->nused - 1u); /* 65535 below zero */
-    pool->nused = (uint16_t)used;
-    if (RCY_UNLIKELY(head == NULL) || RCY_UNLIKELY(used - 1u >= RCY_MAX_BLOCKS - 1u))
-        rcy__pool_free_edge(P, pool, used);
+    uint32_t before = pool->nused; /* the count after is before - 1, 65535 below zero */
+    pool->nused = (uint16_t)(pool->nused - 1u);
+    if (RCY_UNLIKELY(head == NULL) || RCY_UNLIKELY(before - 2u >= RCY_MAX_BLOCKS - 1u))
+        rcy__pool_free_edge(P, pool, (uint16_t)(before - 1u));
 }
 
 #endif
