@@ -352,7 +352,7 @@ static RCY_NOINLINE void *malloc_cold(rcy_mem *M, size_t n, void *ra)
     void *p;
     /* a sampler's common case first: a small block it does not sample */
     if (M->trace && !M->trace_all && n - 1 < RCY_SMALL_MAX && (M->sample_left -= (int64_t)n) > 0)
-        return rcy__mem_alloc_in(M, &M->pools.plain[RCY_KIND_PLAIN][((n - 1) >> 4) * 2 + 1]);
+        return rcy__mem_alloc_in(M, &M->pools.plain[RCY_KIND_PLAIN][rcy__malloc_class_of(n)]);
     int traced = M->trace && (M->sample_left <= 0 || rcy__mem_trace_wants(M, n));
     if (RCY_UNLIKELY(traced) && !M->trace_all)
         p = alloc_sampled(M, n);
@@ -380,7 +380,7 @@ static RCY_NOINLINE void *malloc_general(rcy_mem *M, size_t n, void *ra)
        positive, so the subtraction reads as true) */
     if (RCY_LIKELY(n - 1 < M->fast_max) ||
         (M->sample_left > (int64_t)n && n - 1 < RCY_SMALL_MAX && (M->sample_left -= (int64_t)n)))
-        p = rcy__mem_alloc_in(M, &M->pools.plain[RCY_KIND_PLAIN][((n - 1) >> 4) * 2 + 1]);
+        p = rcy__mem_alloc_in(M, &M->pools.plain[RCY_KIND_PLAIN][rcy__malloc_class_of(n)]);
     else
         p = malloc_cold(M, n, ra);
     RCY_MEM_LEAVE(M);
@@ -395,10 +395,7 @@ static inline void *malloc_fast(rcy_mem *M, size_t n)
 {
 #if RCY_CHECK_LEVEL == 0
     if (RCY_LIKELY(n - 1 < M->fast_max)) {
-        /* rcy__malloc_class(n) is 2 * k + 1 for k = (n - 1) / 16: counting from
-           class 1, two classes a step, the step a shift */
-        rcy_pool_class *odd = &M->pools.plain[RCY_KIND_PLAIN][1];
-        rcy_pool *pool = odd[((n - 1) >> 4) * 2].avail.first;
+        rcy_pool *pool = M->pools.plain[RCY_KIND_PLAIN][rcy__malloc_class_of(n)].avail.first;
         void *b;
         if (RCY_LIKELY(pool != NULL) && RCY_LIKELY((b = pool->freelist) != NULL)) {
             pool->freelist = *(void **)b;

@@ -437,6 +437,7 @@ static void pool_init(rcy_pools *P, rcy_pool *pool, rcy_pool_class *pc)
     unsigned cls = pc->cls;
     pool->tag = pc->tag;
     pool->kind = pc->kind;
+    pool->facts = pc->facts;
     pool->cls = (uint8_t)cls;
     pool->nused = 0;
     pool->freelist = NULL;
@@ -610,7 +611,7 @@ void *rcy__pool_alloc_slow(rcy_pools *P, rcy_pool_class *pc)
    program that allocates and frees one block at a time would otherwise
    release and set up a pool on every call. At most one such pool per
    class; rcy_purge releases them. */
-void rcy__pool_free_slow(rcy_pools *P, rcy_pool *pool)
+RCY_NOINLINE void rcy__pool_free_slow(rcy_pools *P, rcy_pool *pool)
 {
     P = rcy__pool_arena(pool)->home;  /* the caller's guess may be another heap (pool.h) */
     if (pool->nused > RCY_MAX_BLOCKS) /* below zero: see rcy__pool_free */

@@ -74,11 +74,12 @@ typedef struct rcy_pool {
     char *limit;                  /* end of the last whole block */
     struct rcy_pool *next, *prev; /* avail list of its class, or the dirty LRU */
     const void *tag;              /* with kind and cls: the pool class it serves */
-    uint32_t nused;               /* blocks handed out; 0 for an empty pool */
+    uint16_t nused;               /* blocks handed out (at most RCY_MAX_BLOCKS); 0: empty */
     uint8_t cls;
     uint8_t kind;   /* RCY_KIND_*: whose blocks it holds */
     uint8_t index;  /* position in the arena, 0..63 */
     uint8_t listed; /* on its class's avail list */
+    uint8_t facts;  /* its class's (rcy_pool_class), beside the tag its blocks' deaths read */
 #if RCY_CHECK_LEVEL >= 1
     uint64_t live[RCY_MAX_BLOCKS / 64]; /* exact allocated-block bitmap */
 #endif
@@ -97,6 +98,11 @@ typedef struct rcy_pool_class {
     rcy_pool_list avail;
     const void *tag;
     uint8_t kind, cls;
+    /* Facts about the tag, which the layer above sets once, when it first
+       gets the class, and reads from a block's pool (rcy_pool.facts)
+       with no load beyond the pool header's: the object layer's are its
+       type's (obj/object.c). 0 for untagged classes. */
+    uint8_t facts;
 } rcy_pool_class;
 
 /* An arena's bookkeeping, inside the arena (see the top of this file).
@@ -294,10 +300,18 @@ static inline unsigned rcy__size_class(size_t n)
     return (unsigned)((n - (n != 0)) >> RCY_CLASS_SHIFT);
 }
 
-/* The class of an rcy_malloc of n bytes: a multiple of 16, at least 16. */
+/* The class of an rcy_malloc of n >= 1 bytes: a multiple of 16 (2k + 1
+   for k = (n - 1) / 16: counting from class 1, two classes a step, the
+   step a shift). The one formula every malloc path uses. */
+static inline size_t rcy__malloc_class_of(size_t n)
+{
+    return ((n - 1) >> 4) * 2 + 1; /* in size_t: an index needs no widening */
+}
+
+/* The same for any n: at least 16 bytes. */
 static inline unsigned rcy__malloc_class(size_t n)
 {
-    return n ? (unsigned)((n - 1) >> 4) * 2 + 1 : 1;
+    return n ? (unsigned)rcy__malloc_class_of(n) : 1;
 }
 
 /* The tag every block of the pool has (rcy_pool_class). */
@@ -467,9 +481,10 @@ static inline void rcy__pool_free(rcy_pools *P, rcy_pool *pool, void *b)
     void *head = pool->freelist;
     *(void **)b = head;
     pool->freelist = b;
-    uint32_t used = --pool->nused;
-    if (RCY_UNLIKELY(head == NULL) || RCY_UNLIKELY(used - 1u >= RCY_MAX_BLOCKS - 1u))
-        rcy__pool_free_edge(P, pool, used);
+    uint32_t before = pool->nused; /* the count after is before - 1, 65535 below zero */
+    pool->nused = (uint16_t)(pool->nused - 1u);
+    if (RCY_UNLIKELY(head == NULL) || RCY_UNLIKELY(before - 2u >= RCY_MAX_BLOCKS - 1u))
+        rcy__pool_free_edge(P, pool, (uint16_t)(before - 1u));
 }
 
 #endif

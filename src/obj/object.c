@@ -51,6 +51,7 @@ void rcy__objects_init(rcy_objects *O)
     memset((char *)O + sizeof O->mem, 0, sizeof *O - sizeof O->mem);
     O->young_limit = SIZE_MAX;
     O->mem.object_name = object_name;
+    rcy__objects_flush_types(O);
 }
 
 void rcy__objects_fini(rcy_objects *O)
@@ -69,6 +70,22 @@ static rcy_objects *home_of(const void *o)
 
 /* ---- tracking: which generation an object is in ---- */
 
+/* A young object (header RCY_GEN_YOUNG, slot) leaves the young vector:
+   its generation (rcy__young_generation, and the slot emptied, with one
+   test each). */
+static RCY_ALWAYS_INLINE unsigned young_leave(rcy_young *y, void *o, uint32_t slot)
+{
+    if (slot >= y->len || y->items[slot] != o)
+        return RCY_GEN_OLD;
+    if (slot < y->boundary) {
+        y->items[slot] = RCY_YOUNG_HOLE(0);
+        return 1;
+    }
+    y->items[slot] = RCY_YOUNG_HOLE(y->hole);
+    y->hole = slot + 1;
+    return 0;
+}
+
 /* Takes a tracked object out of its generation (or out of the running
    collection's garbage). */
 static inline void unplace(rcy_objects *O, void *o)
@@ -80,19 +97,8 @@ static inline void unplace(rcy_objects *O, void *o)
     }
     RCY_ASSERT(!(w & RCY_GC_COLLECTING)); /* no user code runs while the set is examined */
     unsigned gen = rcy__gen_of(w);
-    if (gen == RCY_GEN_YOUNG) { /* rcy__young_generation, and the slot emptied: one test each */
-        rcy_young *y = &O->young;
-        uint32_t slot = w & RCY_GC_SLOT_MASK;
-        if (slot >= y->len || y->items[slot] != o) {
-            gen = RCY_GEN_OLD;
-        } else if (slot < y->boundary) {
-            gen = 1;
-            y->items[slot] = RCY_YOUNG_HOLE(0);
-        } else {
-            y->items[slot] = RCY_YOUNG_HOLE(y->hole);
-            y->hole = slot + 1;
-        }
-    }
+    if (gen == RCY_GEN_YOUNG)
+        gen = young_leave(&O->young, o, w & RCY_GC_SLOT_MASK);
     O->count[gen]--;
 }
 
@@ -186,10 +192,51 @@ static inline void zero_payload(void *o, size_t n)
     memset(p + room - 16, 0, 16);
 }
 
+/* rcy_new's: the same, then the header, for a payload of at most 64
+   bytes in a block the header starts. Zeroing before the header is
+   written lets a payload of 8 or 16 bytes take one 16-byte store, which
+   ends at the block's end (an 8-byte payload's overlaps the header). */
+static RCY_ALWAYS_INLINE void zero_small_then_head(rcy_objhead *hd, size_t n, rcy_objhead head)
+{
+    char *p = (char *)(hd + 1);
+    size_t room = (n + 7) & ~(size_t)7;
+    if (RCY_LIKELY(room - 8 <= 8)) {
+        memset(p + room - 16, 0, 16);
+    } else if (room) {
+        memset(p, 0, 16);
+        if (room > 32)
+            memset(p + 16, 0, 16);
+        if (room > 48)
+            memset(p + 32, 0, 16);
+        memset(p + room - 16, 0, 16);
+    }
+    *hd = head;
+}
+
+/* A payload larger than 64 bytes: a call, out of the fast path's frame. */
+static RCY_NOINLINE void *zero_large_then_head(rcy_objhead *hd, size_t n, rcy_objhead head)
+{
+    memset(hd + 1, 0, n);
+    *hd = head;
+    return hd + 1;
+}
+
 /* ---- the pools of a type ---- */
 
 #define TYPE_CACHE_BITS 6
 _Static_assert(RCY_TYPE_CACHE == 1 << TYPE_CACHE_BITS, "the cache's index is TYPE_CACHE_BITS");
+
+/* What the pools of a type's objects tell of it (rcy_pool.facts): the
+   death loop needs one test, creation one. */
+#define RCY_FACT_COLLECTABLE 1 /* traverse or a descriptor (rcy__collectable) */
+#define RCY_FACT_PLAIN 3       /* a descriptor and nothing else: no traverse, finalize, destroy */
+
+static uint8_t type_facts(const rcy_type *t)
+{
+    if (t->ref_words && !t->traverse && !t->finalize && !t->destroy)
+        return RCY_FACT_PLAIN;
+    return rcy__collectable(t) ? RCY_FACT_COLLECTABLE : 0;
+}
 
 /* Collectable objects live in blocks of their own kind (object.h). */
 static unsigned kind_of_type(const rcy_type *t)
@@ -223,14 +270,24 @@ static RCY_NOINLINE rcy_pool_class *type_pools_miss(rcy_objects *O, const rcy_ty
             return entry->pc;
     }
     rcy_pool_class *pc = rcy__pools_class(&O->mem.pools, kind_of_type(t), cls, t);
-    if (pc)
+    if (pc) {
+        pc->facts = type_facts(t); /* before any pool serves the class */
         *entry = (rcy_type_pools){key, pc};
+    }
     return pc;
 }
 
+/* What an empty entry of the cache points to: a class with no pool, so
+   that rcy_new's fast path, which tests no type pointer, sends a NULL
+   type (key 0, an empty entry's) to new_general, which reports it. A
+   misaligned pointer is never a key: entries are made by new_general,
+   after its check. Never written. */
+static rcy_pool_class no_pools;
+
 void rcy__objects_flush_types(rcy_objects *O)
 {
-    memset(O->types, 0, sizeof O->types);
+    for (size_t i = 0; i < RCY_TYPE_CACHE; i++)
+        O->types[i] = (rcy_type_pools){0, &no_pools};
     memset(O->traced_types, 0, sizeof O->traced_types);
 }
 
@@ -302,7 +359,8 @@ static inline void check_layout(const rcy_type *t, size_t n, const char *api)
 static RCY_NOINLINE void *new_general(rcy_objects *O, const rcy_type *t, size_t n, int sized,
                                       void *ra)
 {
-    if (!sized) /* every build: each type's first rcy_new in a heap comes here */
+    check_type(t); /* rcy_new's fast path leaves it here */
+    if (!sized)    /* every build: each type's first rcy_new in a heap comes here */
         check_layout(t, n, "rcy_new");
     int collectable = rcy__collectable(t);
     if (RCY_UNLIKELY(!rcy__objects_inbox_empty(O)))
@@ -348,26 +406,39 @@ static RCY_NOINLINE void *new_general(rcy_objects *O, const rcy_type *t, size_t 
 /* The common creation, with no call at all (which keeps it short): a
    small object whose type's pools are cached and have a free block and,
    for a collectable type, no collection due and room in the young vector.
-   NULL if any of that fails; new_general then does it all. */
-static inline void *new_fast(rcy_objects *O, const rcy_type *t, size_t n, uintptr_t key)
+   NULL if any of that fails; new_general then does it all. t is read
+   only once its key matched (a NULL type gets here: no_pools). The pool
+   class says whether the type is collectable (RCY_FACT_COLLECTABLE). */
+static inline void *new_fast(rcy_objects *O, const rcy_type *t, uintptr_t key, size_t n)
 {
-    int collectable = rcy__collectable(t);
-    if (collectable && (O->young_count >= O->young_limit || !rcy__young_has_room(&O->young)))
-        return NULL;
     rcy_type_pools *entry = type_pools_entry(O, key);
-    rcy_objhead *hd;
-    if (RCY_UNLIKELY(entry->key != key) || !(hd = rcy__mem_try_in(entry->pc)))
+    if (RCY_UNLIKELY(entry->key != key))
+        return NULL;
+    rcy_pool_class *pc = entry->pc;
+    rcy_young *y = &O->young;
+    int collectable = pc->facts & RCY_FACT_COLLECTABLE;
+    uint32_t hole = 0;
+    if (collectable) {
+        hole = y->hole; /* read once: rcy__young_has_room and rcy__young_take's test */
+        if (O->young_count >= O->young_limit || (!hole && y->len >= y->cap))
+            return NULL;
+    }
+    rcy_objhead *hd = rcy__mem_try_in(pc);
+    if (RCY_UNLIKELY(!hd))
         return NULL;
     void *o = hd + 1;
     uint32_t gcword = RCY_GC_NOTED;
     if (collectable) { /* as track() does */
         O->young_count++;
         O->count[RCY_GEN_YOUNG]++;
-        gcword =
-            RCY_GC_TRACKED | (RCY_GEN_YOUNG << RCY_GC_GEN_SHIFT) | rcy__young_take(&O->young, o, t);
+        gcword = RCY_GC_TRACKED | (RCY_GEN_YOUNG << RCY_GC_GEN_SHIFT) |
+                 rcy__young_take_after(y, o, t, hole);
     }
-    *hd = (rcy_objhead){1, gcword};
-    zero_payload(o, n);
+    if (n == SIZE_MAX) /* rcy_new's */
+        n = t->size;
+    if (RCY_UNLIKELY(n > 64))
+        return zero_large_then_head(hd, n, (rcy_objhead){1, gcword});
+    zero_small_then_head(hd, n, (rcy_objhead){1, gcword});
     return o;
 }
 
@@ -380,7 +451,7 @@ void *rcy_new_sized(rcy_heap *h, const rcy_type *t, size_t n)
 #endif
     void *o = NULL;
     if (n <= RCY_SMALL_MAX - sizeof(rcy_objhead))
-        o = new_fast(O, t, n, sized_key(t, rcy__size_class(object_bytes(rcy__collectable(t), n))));
+        o = new_fast(O, t, sized_key(t, rcy__size_class(object_bytes(rcy__collectable(t), n))), n);
     return RCY_LIKELY(o != NULL) ? o : new_general(O, t, n, 1, RCY_CALLER());
 }
 
@@ -389,12 +460,12 @@ void *rcy_new_sized(rcy_heap *h, const rcy_type *t, size_t n)
 void *rcy_new(rcy_heap *h, const rcy_type *t)
 {
     rcy_objects *O = rcy__objects_of(h);
-    check_type(t);
 #if RCY_CHECK_LEVEL >= 1
+    check_type(t);
     check_layout(t, t->size, "rcy_new");
 #endif
-    void *o = new_fast(O, t, t->size, new_key(t));
-    return RCY_LIKELY(o != NULL) ? o : new_general(O, t, t->size, 0, RCY_CALLER());
+    void *o = new_fast(O, t, new_key(t), SIZE_MAX); /* t checked by new_general (no_pools) */
+    return RCY_LIKELY(o != NULL) ? o : new_general(O, t, t ? t->size : 0, 0, RCY_CALLER());
 }
 
 /* ---- traversal and clearing ---- */
@@ -469,6 +540,28 @@ static RCY_ALWAYS_INLINE int finalize_resurrects(rcy_objects *O, void *o, const 
     return run_finalizer(O, o, t);
 }
 
+/* A dying collectable object leaves its generation: untracked, and no
+   flag left for the decrefs of its references to see (one store for what
+   untrack() and the dead object's word need). */
+static RCY_ALWAYS_INLINE void leave_generation(rcy_objects *O, void *o)
+{
+    rcy_objhead *hd = RCY_HEAD(o);
+    uint32_t w = hd->gcword;
+    if (RCY_LIKELY((w & (RCY_GC_TRACKED | RCY_GC_WAS_TRACKED | RCY_GC_UNREACHABLE |
+                         RCY_GC_GEN_MASK)) == RCY_GC_TRACKED)) {
+        /* the common case, one test: tracked, header generation young, not
+           in a collection's garbage (unplace, with its first tests done) */
+        O->young_count -= O->young_count != 0;
+        O->count[young_leave(&O->young, o, w & RCY_GC_SLOT_MASK)]--;
+    } else {
+        if (w & (RCY_GC_TRACKED | RCY_GC_WAS_TRACKED))
+            O->young_count -= O->young_count != 0;
+        if (w & RCY_GC_TRACKED)
+            unplace(O, o);
+    }
+    hd->gcword = w & RCY_GC_LARGE;
+}
+
 /* a: the object's arena (object_home), pool its pool (NULL: a large
    object; found for the type, so not looked up again); t: its type.
    Inlined into the death functions, so that a cascade costs one frame per
@@ -476,16 +569,8 @@ static RCY_ALWAYS_INLINE int finalize_resurrects(rcy_objects *O, void *o, const 
 static RCY_ALWAYS_INLINE void free_object(rcy_objects *O, rcy_arena *a, rcy_pool *pool, void *o,
                                           const rcy_type *t)
 {
-    rcy_objhead *hd = RCY_HEAD(o);
     if (rcy__collectable(t)) {
-        uint32_t w = hd->gcword;
-        if (w & (RCY_GC_TRACKED | RCY_GC_WAS_TRACKED))
-            O->young_count -= O->young_count != 0;
-        if (w & RCY_GC_TRACKED)
-            unplace(O, o);
-        /* untracked, and no flag left for clear_slot's decrefs to see: one
-           store for what untrack() and the dead object's word need */
-        hd->gcword = w & RCY_GC_LARGE;
+        leave_generation(O, o);
         rcy__visit_refs(o, t, clear_slot, NULL); /* rcy__clear_refs, with the type at hand */
     }
     if (t->destroy)
@@ -540,19 +625,144 @@ static void drain_pending(rcy_objects *O)
     O->pending_head = O->pending.len = 0;
 }
 
-static void object_dies(void *o)
+/* The death of o, whose count reached zero on its owner: a, pool and t
+   its arena (NULL: a large object), pool and type. Past the nesting
+   bound a collectable object waits in the pending queue; the outermost
+   death empties the queue. */
+static RCY_ALWAYS_INLINE void dies_in(rcy_objects *O, rcy_arena *a, rcy_pool *pool, void *o,
+                                      const rcy_type *t)
 {
-    rcy_arena *a;
-    rcy_objects *O = rcy__object_home(o, &a);
-    rcy_pool *pool = a ? rcy__pool_of(a, rcy__object_block(o)) : NULL;
-    const rcy_type *t = rcy__type_in(pool, rcy__object_block(o));
-    if (O->depth >= RCY_DEATH_NESTING && rcy__collectable(t) && push_pending(O, o))
+    if (RCY_UNLIKELY(O->depth >= RCY_DEATH_NESTING) && rcy__collectable(t) && push_pending(O, o))
         return;
     O->depth++;
     die_now(O, a, pool, o, t);
-    O->depth--;
-    if (O->depth == 0 && O->pending.len)
+    if (--O->depth == 0 && RCY_UNLIKELY(O->pending.len != 0))
         drain_pending(O);
+}
+
+/* ---- the common death: a loop down the last child ----
+ * Most objects are small, of a type with a layout descriptor and nothing
+ * else (no traverse, finalize or destroy: RCY_FACT_PLAIN, which the pool
+ * tells beside the type), on their heap's owner, never counted by another
+ * thread and without weak references (dying_here). Such an object's death
+ * is a loop: it leaves its generation, drops its references, and its
+ * memory goes back; of its children whose counts reach zero, each dies
+ * (nested, as above) when the next one is found, and the last one is
+ * killed by the loop, in the same frame and at the same depth, once the
+ * object's memory is back. Nothing a callback can see changes: that child
+ * was the last thing to die in the object's death anyway, and the object
+ * has no destroy to run after it. A chain dies in one frame, a binary
+ * tree makes half the calls. Any other object takes die_now. */
+
+/* If small object o, whose owner's count is 1, can die at once on this
+   thread (as rcy_impl_decref_slow decides), its count becomes 0 and its
+   arena is returned; NULL if not (rcy_impl_decref_shared decides). */
+static RCY_ALWAYS_INLINE rcy_arena *dying_here(void *o)
+{
+    rcy_objhead *hd = RCY_HEAD(o);
+    rcy_arena *a = rcy__arena_at(hd);
+    if (RCY_LIKELY(rcy__arena_owned(a)) && !(hd->gcword & (RCY_GC_FINALIZING | RCY_GC_WEAKREFD)) &&
+        !atomic_load_explicit(&a->shared, memory_order_acquire)) {
+        rcy__store_rc(o, 0);
+        return a;
+    }
+    return NULL;
+}
+
+static void small_dies(rcy_arena *a, void *o);
+
+/* What the loop's visit of an object's references carries: the heap, and
+   the child that dies after the object (NULL: none yet). */
+typedef struct death {
+    rcy_objects *O;
+    void *next;
+    rcy_arena *next_arena; /* its arena, found by dying_here */
+} death;
+
+/* clear_slot for the loop: a child that can die at once, of the same
+   heap, becomes d->next (the one before it dies now). */
+static RCY_ALWAYS_INLINE void drop_slot(void **slot, void *arg)
+{
+    death *d = arg;
+    void *child = *slot;
+    if (!child)
+        return;
+    *slot = NULL;
+    uint32_t rc = rcy__load_rc(child);
+    if (RCY_LIKELY((int32_t)rc > 1) && RCY_LIKELY(rcy_impl_owner(child))) {
+        rcy__store_rc(child, rc - 1u); /* rcy_decref's fast path */
+        if (RCY_UNLIKELY(!(RCY_HEAD(child)->gcword & RCY_GC_NOTED)))
+            rcy_impl_decref_note(child);
+        return;
+    }
+    rcy_arena *a;
+    if (rc == 1 && (a = dying_here(child)) != NULL) {
+        if (RCY_UNLIKELY(rcy__mem_owner(a, child) != &d->O->mem)) {
+            small_dies(a, child); /* another heap of this thread: its own depth */
+            return;
+        }
+        if (d->next)
+            small_dies(d->next_arena, d->next);
+        d->next = child;
+        d->next_arena = a;
+        return;
+    }
+    rcy_impl_decref_slow(child);
+}
+
+/* Any death but the loop's: past the nesting bound, or a type with more
+   than a descriptor. */
+static RCY_NOINLINE void small_dies_general(rcy_objects *O, rcy_arena *a, rcy_pool *pool, void *o)
+{
+    dies_in(O, a, pool, o, rcy__pool_tag(pool));
+}
+
+/* The death of small object o in arena a, which dying_here let die: then
+   of its last dying child, and so on (see above). */
+static RCY_NOINLINE void small_dies(rcy_arena *a, void *o)
+{
+    rcy_objects *O = rcy__objects_of_mem(a->owner); /* a small object's */
+    rcy_pool *pool = rcy__pool_of(a, rcy__object_block(o));
+    if (RCY_UNLIKELY(pool->facts != RCY_FACT_PLAIN) ||
+        RCY_UNLIKELY(O->depth >= RCY_DEATH_NESTING)) {
+        small_dies_general(O, a, pool, o);
+        return;
+    }
+    O->depth++;
+    for (;;) {
+        death d = {O, NULL, NULL};
+        leave_generation(O, o);
+        uint64_t m = ((const rcy_type *)rcy__pool_tag(pool))->ref_words;
+#if defined(__GNUC__)
+        if (m == 0) /* RCY_FACT_PLAIN: the visit's test of m goes */
+            __builtin_unreachable();
+#endif
+        rcy__visit_words(o, m, drop_slot, &d);
+        rcy__mem_release_in(&O->mem, a, pool, rcy__object_block(o));
+        if (!d.next)
+            break;
+        o = d.next;
+        a = d.next_arena;
+        pool = rcy__pool_of(a, rcy__object_block(o));
+        if (RCY_UNLIKELY(pool->facts != RCY_FACT_PLAIN)) {
+            die_now(O, a, pool, o, rcy__pool_tag(pool));
+            break;
+        }
+    }
+    if (--O->depth == 0 && RCY_UNLIKELY(O->pending.len != 0))
+        drain_pending(O);
+}
+
+static void object_dies(void *o)
+{
+    rcy_arena *a = rcy__object_arena(o);
+    if (RCY_LIKELY(a != NULL)) { /* it may have weak references: not the loop */
+        small_dies_general(rcy__objects_of_mem(rcy__mem_owner(a, o)), a,
+                           rcy__pool_of(a, rcy__object_block(o)), o);
+        return;
+    }
+    const rcy_large *lh = rcy__large_header(rcy__object_block(o));
+    dies_in(rcy__objects_of_mem(lh->owner), NULL, NULL, o, lh->tag);
 }
 
 void rcy__object_dies(void *o)
@@ -566,16 +776,16 @@ void rcy__object_dies(void *o)
    rcy_impl_decref_shared (obj/shared.c). */
 void rcy_impl_decref_slow(void *o)
 {
-    rcy_objhead *hd = RCY_HEAD(o);
-    if (RCY_LIKELY(rcy__load_rc(o) == 1)) { /* the owner's count: a small object */
-        rcy_arena *a = rcy__arena_at(hd);
-        if (RCY_LIKELY(rcy__arena_owned(a)) &&
-            !(hd->gcword & (RCY_GC_FINALIZING | RCY_GC_WEAKREFD)) &&
-            !atomic_load_explicit(&a->shared, memory_order_acquire)) {
-            rcy__store_rc(o, 0);
-            object_dies(o);
-            return;
-        }
+    rcy_arena *a;
+    if (RCY_LIKELY(rcy__load_rc(o) == 1) && (a = dying_here(o)) != NULL) {
+        /* the owner's count 1: a small object; the loop's type or not is
+           told before either function saves a register */
+        rcy_pool *pool = rcy__pool_of(a, rcy__object_block(o));
+        if (RCY_LIKELY(pool->facts == RCY_FACT_PLAIN))
+            small_dies(a, o);
+        else
+            small_dies_general(rcy__objects_of_mem(a->owner), a, pool, o);
+        return;
     }
     rcy_impl_decref_shared(o);
 }

@@ -259,11 +259,9 @@ void rcy__objects_flush_types(rcy_objects *O);
  * then gets the descriptor's loop with its visit compiled in, and the
  * only indirect call left is traverse's (none for a type without one).
  * The descriptor's words are visited in address order. */
-static RCY_ALWAYS_INLINE void rcy__visit_refs(void *o, const rcy_type *t, rcy_visit_fn visit,
-                                              void *arg)
+static RCY_ALWAYS_INLINE void rcy__visit_words(void *o, uint64_t m, rcy_visit_fn visit, void *arg)
 {
     void **words = o;
-    uint64_t m = t->ref_words;
     /* The first four words by a test of their bit each, the rest by
        count-trailing-zeros. A tested word's address does not depend on the
        bitmap's value, only on a branch the processor predicts: it loads the
@@ -284,6 +282,12 @@ static RCY_ALWAYS_INLINE void rcy__visit_refs(void *o, const rcy_type *t, rcy_vi
         for (m &= ~(uint64_t)15; m; m &= m - 1)
             visit(&words[__builtin_ctzll(m)], arg);
     }
+}
+
+static RCY_ALWAYS_INLINE void rcy__visit_refs(void *o, const rcy_type *t, rcy_visit_fn visit,
+                                              void *arg)
+{
+    rcy__visit_words(o, t->ref_words, visit, arg); /* the descriptor's words: no call */
     if (t->traverse)
         t->traverse(o, visit, arg);
 }

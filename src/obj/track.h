@@ -67,11 +67,21 @@ static inline int rcy__young_has_room(const rcy_young *y)
 
 /* Puts o, of type t, into a slot of a young vector that has room
    (rcy__young_has_room): a hole of generation 0 first. Returns the slot. */
+static inline uint32_t rcy__young_take_after(rcy_young *y, void *o, const rcy_type *t,
+                                             uint32_t hole);
 static inline uint32_t rcy__young_take(rcy_young *y, void *o, const rcy_type *t)
 {
+    return rcy__young_take_after(y, o, t, y->hole);
+}
+
+/* The same for a caller that read y->hole already (hole), to test for
+   room: the vector's state is read once (rcy_new's fast path). */
+static inline uint32_t rcy__young_take_after(rcy_young *y, void *o, const rcy_type *t,
+                                             uint32_t hole)
+{
     uint32_t slot;
-    if (y->hole) {
-        slot = y->hole - 1;
+    if (hole) {
+        slot = hole - 1;
         y->hole = (uint32_t)((uintptr_t)y->items[slot] >> 1);
     } else {
         slot = y->len++;
