@@ -2,11 +2,13 @@
 /* A tiny test harness shared by every test program: CHECK records a
  * failure and goes on, CHECK_EQ shows both values, and check_summary()
  * prints the "N passed, N failed" line CTest output ends with. Also a
- * helper to run a function in a child and see whether it aborted. */
+ * helper to run a function in a child and see whether it aborted, and one
+ * to drop a reference on a thread with a small stack. */
 #ifndef RCY_TEST_CHECK_H
 #define RCY_TEST_CHECK_H
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -99,6 +101,34 @@ static void check_gcov_dump(int sig)
     __gcov_dump();
 }
 #endif
+
+/* The small stack's job: its heap taken, so that the object dies on its
+ * heap's owner (docs/api.md, "Shared objects"). */
+static inline void *check_decref_job(void *o)
+{
+    rcy_heap_adopt(rcy_heap_of(o));
+    rcy_decref(o);
+    return NULL;
+}
+
+/* Drops the last reference to o on a thread with a 256 KiB stack, then
+ * takes o's heap back: a death that needs more C stack than its bound
+ * crashes the test. Returns 0 if the thread could not run. */
+static inline int check_decref_on_small_stack(void *o)
+{
+    rcy_heap *h = rcy_heap_of(o);
+    pthread_attr_t attr;
+    pthread_t th;
+    if (pthread_attr_init(&attr) != 0)
+        return 0;
+    int ok = pthread_attr_setstacksize(&attr, 256 * 1024) == 0 &&
+             pthread_create(&th, &attr, check_decref_job, o) == 0;
+    pthread_attr_destroy(&attr);
+    if (ok)
+        ok = pthread_join(th, NULL) == 0;
+    rcy_heap_adopt(h);
+    return ok;
+}
 
 /* Runs fn(arg) in a child process with stderr captured. Returns 1 if the
  * child died of SIGABRT and its stderr contains `expect` (NULL: anything),

@@ -200,16 +200,10 @@ static RCY_ALWAYS_INLINE void zero_small_then_head(rcy_objhead *hd, size_t n, rc
 {
     char *p = (char *)(hd + 1);
     size_t room = (n + 7) & ~(size_t)7;
-    if (RCY_LIKELY(room - 8 <= 8)) {
+    if (RCY_LIKELY(room - 8 <= 8))
         memset(p + room - 16, 0, 16);
-    } else if (room) {
-        memset(p, 0, 16);
-        if (room > 32)
-            memset(p + 16, 0, 16);
-        if (room > 48)
-            memset(p + 32, 0, 16);
-        memset(p + room - 16, 0, 16);
-    }
+    else
+        zero_payload(p, n);
     *hd = head;
 }
 

@@ -230,33 +230,6 @@ static void test_other_heap(rcy_heap *h)
 /* Bounded C stack: a spine whose first word holds the rest (a child that
    dies nested, when the second word's leaf is found) and a long chain
    (the loop), each on a 256 KiB stack. */
-static void *deep_job;
-static rcy_heap *deep_heap;
-static void *decref_job(void *arg)
-{
-    (void)arg;
-    rcy_heap_adopt(deep_heap); /* objects die on their heap's owner */
-    rcy_decref(deep_job);
-    return NULL;
-}
-
-static int run_small_stack(rcy_heap *h)
-{
-    pthread_attr_t attr;
-    pthread_t th;
-    if (pthread_attr_init(&attr) != 0)
-        return 0;
-    if (pthread_attr_setstacksize(&attr, 256 * 1024) != 0)
-        return 0;
-    deep_heap = h;
-    int ok = pthread_create(&th, &attr, decref_job, NULL) == 0;
-    pthread_attr_destroy(&attr);
-    if (ok)
-        ok = pthread_join(th, NULL) == 0;
-    rcy_heap_adopt(h);
-    return ok;
-}
-
 static void test_deep(rcy_heap *h)
 {
     size_t before = in_use(h), n = quick ? 100000 : 1000000;
@@ -267,8 +240,7 @@ static void test_deep(rcy_heap *h)
         s->r = new_or_die(h, &pnode_type);
         spine = s;
     }
-    deep_job = spine;
-    CHECK(run_small_stack(h));
+    CHECK(check_decref_on_small_stack(spine));
     CHECK_EQ(in_use(h), before);
 
     void *chain = NULL;
@@ -277,8 +249,7 @@ static void test_deep(rcy_heap *h)
         c->l = chain;
         chain = c;
     }
-    deep_job = chain;
-    CHECK(run_small_stack(h));
+    CHECK(check_decref_on_small_stack(chain));
     CHECK_EQ(in_use(h), before);
 }
 

@@ -617,36 +617,6 @@ static void *build_caterpillar(rcy_heap *h, size_t n)
     return head;
 }
 
-static void *deep_job;
-static rcy_heap *deep_heap;
-/* Objects die on their heap's owner (issue 23): the small stack takes the
-   heap, so that the cascade runs on it; run_small_stack gives it back. */
-static void *decref_job(void *arg)
-{
-    (void)arg;
-    deep_heap = rcy_heap_of(deep_job);
-    rcy_heap_adopt(deep_heap);
-    rcy_decref(deep_job);
-    return NULL;
-}
-
-static int run_small_stack(void *(*fn)(void *))
-{
-    pthread_attr_t attr;
-    pthread_t th;
-    if (pthread_attr_init(&attr) != 0)
-        return 0;
-    if (pthread_attr_setstacksize(&attr, 256 * 1024) != 0)
-        return 0;
-    int ok = pthread_create(&th, &attr, fn, NULL) == 0;
-    pthread_attr_destroy(&attr);
-    if (ok)
-        ok = pthread_join(th, NULL) == 0;
-    if (deep_heap)
-        rcy_heap_adopt(deep_heap);
-    return ok;
-}
-
 static void test_deep_cascades(void)
 {
     rcy_heap *h = rcy_heap_new();
@@ -658,30 +628,26 @@ static void test_deep_cascades(void)
 
     size_t n = quick ? 1000000 : 10000000;
     chain_destroyed = 0;
-    deep_job = build_chain(h, &chain_type, n);
-    CHECK(run_small_stack(decref_job));
+    CHECK(check_decref_on_small_stack(build_chain(h, &chain_type, n)));
     CHECK_EQ(chain_destroyed, n);
 
     /* with finalizers on every node */
     n = quick ? 100000 : 1000000;
     chain_destroyed = chain_finalized = 0;
-    deep_job = build_chain(h, &chainf_type, n);
-    CHECK(run_small_stack(decref_job));
+    CHECK(check_decref_on_small_stack(build_chain(h, &chainf_type, n)));
     CHECK_EQ(chain_finalized, n);
     CHECK_EQ(chain_destroyed, n);
 
     /* a complete binary tree */
     size_t count = 0;
     tree_destroyed = 0;
-    deep_job = build_tree(h, quick ? 16 : 20, &count);
-    CHECK(run_small_stack(decref_job));
+    CHECK(check_decref_on_small_stack(build_tree(h, quick ? 16 : 20, &count)));
     CHECK_EQ(tree_destroyed, count);
 
     /* a long spine with side structures of mixed types */
     n = quick ? 100000 : 1000000;
     tree_destroyed = chain_destroyed = leaf_destroyed = 0;
-    deep_job = build_caterpillar(h, n);
-    CHECK(run_small_stack(decref_job));
+    CHECK(check_decref_on_small_stack(build_caterpillar(h, n)));
     CHECK_EQ(tree_destroyed, n);
     CHECK_EQ(chain_destroyed, 3 * ((n + 2) / 3));
     CHECK_EQ(leaf_destroyed, n - (n + 2) / 3);
@@ -691,8 +657,7 @@ static void test_deep_cascades(void)
     rcy_gc_enable(h);
     n = quick ? 100000 : 1000000;
     chain_destroyed = 0;
-    deep_job = build_chain(h, &chain_type, n);
-    CHECK(run_small_stack(decref_job));
+    CHECK(check_decref_on_small_stack(build_chain(h, &chain_type, n)));
     CHECK_EQ(chain_destroyed, n);
     rcy_heap_destroy(h);
 }
