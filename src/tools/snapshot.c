@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fnmatch.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -310,15 +311,10 @@ static void groups_fini(groups *g)
 static int groups_rehash(groups *g)
 {
     size_t cap = g->index ? 2 * (g->mask + 1) : 64;
-    uint32_t *idx = rcy__sys_calloc(cap, sizeof *idx);
+    uint32_t *idx =
+        rcy__trace_hash_index(g->items, g->n, sizeof *g->items, offsetof(group, hash), cap);
     if (!idx)
         return 0;
-    for (size_t k = 0; k < g->n; k++) {
-        size_t i = (size_t)g->items[k].hash & (cap - 1);
-        while (idx[i])
-            i = (i + 1) & (cap - 1);
-        idx[i] = (uint32_t)k + 1;
-    }
     rcy__sys_free(g->index);
     g->index = idx;
     g->mask = cap - 1;

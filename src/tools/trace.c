@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "tools/unwind.h"
@@ -249,18 +250,30 @@ static int same_frames(const rcy_tracer *T, const rcy_trace_tb *tb, void *const 
     return 1;
 }
 
-static int grow_tb_index(rcy_tracer *T)
+uint32_t *rcy__trace_hash_index(const void *items, size_t n, size_t stride, size_t hash_at,
+                                size_t cap)
 {
-    size_t cap = T->tb_index ? 2 * (T->tb_mask + 1) : (size_t)MIN_TBS * 2;
     uint32_t *idx = rcy__sys_calloc(cap, sizeof *idx);
     if (!idx)
-        return 0;
-    for (size_t k = 0; k < T->ntbs; k++) {
-        size_t i = (size_t)T->tbs[k].hash & (cap - 1);
+        return NULL;
+    for (size_t k = 0; k < n; k++) {
+        uint64_t hash;
+        memcpy(&hash, (const char *)items + k * stride + hash_at, sizeof hash);
+        size_t i = (size_t)hash & (cap - 1);
         while (idx[i])
             i = (i + 1) & (cap - 1);
         idx[i] = (uint32_t)k + 1;
     }
+    return idx;
+}
+
+static int grow_tb_index(rcy_tracer *T)
+{
+    size_t cap = T->tb_index ? 2 * (T->tb_mask + 1) : (size_t)MIN_TBS * 2;
+    uint32_t *idx =
+        rcy__trace_hash_index(T->tbs, T->ntbs, sizeof *T->tbs, offsetof(rcy_trace_tb, hash), cap);
+    if (!idx)
+        return 0;
     rcy__sys_free(T->tb_index);
     T->tb_index = idx;
     T->tb_mask = cap - 1;

@@ -136,4 +136,12 @@ typedef struct rcy_trace_site {
    returns how many it filled (0 when h does not trace or out of memory). */
 size_t rcy__trace_top_sites(rcy_heap *h, rcy_trace_site *out, size_t max);
 
+/* An open-addressed index of n items (stride bytes apart, each with a
+   uint64_t hash at offset hash_at) in cap slots (a power of two, at
+   least twice n): slot -> item index + 1, 0 empty; linear probing. NULL
+   if out of memory. The tracebacks' table and the snapshots' groups use
+   it. */
+uint32_t *rcy__trace_hash_index(const void *items, size_t n, size_t stride, size_t hash_at,
+                                size_t cap);
+
 #endif
